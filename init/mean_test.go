@@ -195,3 +195,33 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 		}
 	}
 }
+
+func TestObserveRestoredState(t *testing.T) {
+	// A state restored by the caller (V set directly, no Init) takes its size from V.
+	restored := func() *vinit.State { return &vinit.State{V: []float64{0, 1}, Batches: 5} }
+	b := vinit.Batch{F64: []float64{3, 4}, Width: 2, M: 2}
+
+	st := restored()
+	observe(t, vinit.FirstBatchMean(), st, b)
+	if !near(st.V, []float64{0, 1}, 0) || st.Batches != 6 {
+		t.Errorf("FirstBatchMean on a restored state: V = %v, Batches = %d, want [0 1], 6", st.V, st.Batches)
+	}
+	st = restored()
+	observe(t, vinit.BatchMean(), st, b)
+	if !near(st.V, []float64{0.6, 0.8}, 1e-15) {
+		t.Errorf("BatchMean on a restored state: V = %v, want [0.6 0.8]", st.V)
+	}
+	st = restored()
+	wantErr(t, vinit.BatchMean().Observe(st, vinit.Batch{F64: []float64{1, 2, 3}, Width: 3, M: 3}), "sub-token size 3", "projection's 2")
+
+	st = restored()
+	st.Running = []float64{1, 2, 3}
+	before := cloneState(*st)
+	wantErr(t, vinit.RunningMean(0.5).Observe(st, b), "running mean has length 3")
+	sameState(t, *st, before)
+
+	st = restored()
+	before = cloneState(*st)
+	wantErr(t, vinit.RunningMean(2).Observe(st, b), "decay 2")
+	sameState(t, *st, before)
+}
