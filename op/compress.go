@@ -1,0 +1,137 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Compress projects every sub-token of x onto the projection's v:
+// x: (T, D) → z: (T, ceil(D/M)), z[t,k] = <x[t, kM:(k+1)M], v>, the last
+// sub-token of a row zero-padded when M does not divide D.
+//
+// On every forward pass the projection's strategy sees the batch first (and
+// may set v). The gradient with respect to x is Reconstruct of z's
+// gradient; v is frozen and gets none.
+func Compress(x *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
+	return compress(x, p, true)
+}
+
+func compress(x *gorgonia.Node, p *Projection, observe bool) (*gorgonia.Node, error) {
+	if p == nil {
+		return nil, errors.New("op: compress: projection is nil")
+	}
+	if err := checkMatrix(x, "compress input"); err != nil {
+		return nil, err
+	}
+	if err := checkSameDtype(x, p.V()); err != nil {
+		return nil, errors.Wrap(err, "compress")
+	}
+	return gorgonia.ApplyOp(&compressOp{p: p, width: x.Shape()[1], observe: observe}, x, p.V())
+}
+
+// compressOp computes z from (x, v). observe is false for the copy that
+// differentiates Reconstruct: only real forward batches reach the strategy.
+type compressOp struct {
+	pureOp
+	p       *Projection
+	width   int // D
+	observe bool
+}
+
+func (o *compressOp) Arity() int { return 2 }
+
+func (o *compressOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2)) }
+
+func (o *compressOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	t, err := ds[0].DimSize(0)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{t, groups(o.width, o.p.m)}, nil
+}
+
+func (o *compressOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *compressOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *compressOp) String() string {
+	return fmt.Sprintf("VeLoRACompress{%s, M=%d, D=%d, observe=%t}", o.p.node.Name(), o.p.m, o.width, o.observe)
+}
+
+func (o *compressOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrap(err, "compress")
+	}
+	return o.UsePreallocDo(zeros(x.Dtype(), x.Shape()[0], groups(o.width, o.p.m)), vs...)
+}
+
+func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrap(err, "compress")
+	}
+	if x.Dims() != 2 || x.Shape()[1] != o.width {
+		return nil, errors.Errorf("op: compress input has shape %v, expected (T, %d)", x.Shape(), o.width)
+	}
+	t, d := x.Shape()[0], o.width
+	z, err := checkPrealloc(prealloc, x.Dtype(), t, groups(d, o.p.m))
+	if err != nil {
+		return nil, errors.Wrap(err, "compress")
+	}
+	if o.observe {
+		if err := o.p.observe(x); err != nil {
+			return nil, err
+		}
+	}
+	switch zd := z.Data().(type) {
+	case []float64:
+		err = compressWith(zd, x.Data().([]float64), o.p, d)
+	case []float32:
+		err = compressWith(zd, x.Data().([]float32), o.p, d)
+	}
+	return z, err
+}
+
+func compressWith[T float](z, x []T, p *Projection, d int) error {
+	v, err := vectorOf[T](p)
+	if err != nil {
+		return err
+	}
+	compressRows(z, x, v, d)
+	return nil
+}
+
+func (o *compressOp) DiffWRT(int) []bool { return []bool{true, false} }
+
+func (o *compressOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	gx, err := reconstruct(grad, o.p, o.width)
+	if err != nil {
+		return nil, errors.Wrap(err, "compress gradient")
+	}
+	return gorgonia.Nodes{gx, nil}, nil
+}
+
+func (o *compressOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	g, err := output.Grad()
+	if err != nil {
+		return errors.Wrap(err, "compress gradient")
+	}
+	gx, err := (&reconstructOp{p: o.p, width: o.width}).Do(g, inputs[1].Value())
+	if err != nil {
+		return errors.Wrap(err, "compress gradient")
+	}
+	return accumulateGrad(inputs[0], gx.(*tensor.Dense))
+}
+
+var (
+	_ gorgonia.Op              = (*compressOp)(nil)
+	_ gorgonia.SDOp            = (*compressOp)(nil)
+	_ gorgonia.ADOp            = (*compressOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*compressOp)(nil)
+)

@@ -1,0 +1,174 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// LinearOption configures Linear.
+type LinearOption func(*linearOp) error
+
+// WithGradScale multiplies the weight gradient by s (the reference
+// implementation's velora_scale). Default 1.
+func WithGradScale(s float64) LinearOption {
+	return func(o *linearOp) error {
+		if s <= 0 || s != s || s > 1e300 {
+			return errors.Errorf("op: gradient scale %g, expected a positive finite number", s)
+		}
+		o.scale = s
+		return nil
+	}
+}
+
+// WithReconstruct computes the weight gradient as x̂ᵀ g through Reconstruct
+// instead of the fused op: the reference path the fused one is tested and
+// benchmarked against. It builds a (T, D) x̂ in the backward pass.
+func WithReconstruct() LinearOption {
+	return func(o *linearOp) error {
+		o.reconstruct = true
+		return nil
+	}
+}
+
+// Linear is the VeLoRA linear layer: x: (T, D), w: (D, Dout) → x @ w:
+// (T, Dout). Its backward pass references z = Compress(x, p), w and v,
+// never x: grad_x = g wᵀ is exact and grad_w = x̂ᵀ g is computed from z by
+// the fused weight-gradient op.
+//
+// z is built here and passed to the forward op as an argument, so it is
+// computed in the forward pass and x can be freed after its last forward
+// reader.
+func Linear(x, w *gorgonia.Node, p *Projection, opts ...LinearOption) (*gorgonia.Node, error) {
+	if p == nil {
+		return nil, errors.New("op: velora linear: projection is nil")
+	}
+	if err := checkLinearInputs(x, w); err != nil {
+		return nil, errors.Wrap(err, "velora linear")
+	}
+	o := &linearOp{p: p, scale: 1}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, errors.Wrapf(err, "velora linear %q", w.Name())
+		}
+	}
+	z, err := Compress(x, p)
+	if err != nil {
+		return nil, errors.Wrapf(err, "velora linear %q", w.Name())
+	}
+	return gorgonia.ApplyOp(o, x, z, w, p.V())
+}
+
+// linearOp computes x @ w from (x, z, w, v); z and v are arguments only so
+// that the backward graph can reference them.
+type linearOp struct {
+	pureOp
+	p           *Projection
+	scale       float64
+	reconstruct bool
+}
+
+func (o *linearOp) Arity() int { return 4 }
+
+func (o *linearOp) Type() hm.Type {
+	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(2), tensorType(1), tensorType(2))
+}
+
+func (o *linearOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	t, err := ds[0].DimSize(0)
+	if err != nil {
+		return nil, err
+	}
+	dout, err := ds[2].DimSize(1)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{t, dout}, nil
+}
+
+func (o *linearOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *linearOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *linearOp) String() string {
+	return fmt.Sprintf("VeLoRALinear{%s, M=%d, scale=%g, reconstruct=%t}", o.p.node.Name(), o.p.m, o.scale, o.reconstruct)
+}
+
+// product is the forward x @ w.
+func (o *linearOp) product() *matMulOp { return &matMulOp{alpha: 1} }
+
+func (o *linearOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	return o.product().Do(vs[0], vs[2])
+}
+
+func (o *linearOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	return o.product().UsePreallocDo(prealloc, vs[0], vs[2])
+}
+
+func (o *linearOp) DiffWRT(int) []bool { return []bool{true, false, true, false} }
+
+func (o *linearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	x, z, w := inputs[0], inputs[1], inputs[2]
+	gx, err := matMul(grad, w, false, true, 1)
+	if err != nil {
+		return nil, errors.Wrapf(err, "velora linear %q: input gradient", w.Name())
+	}
+	gw, err := o.weightGrad(z, grad, x.Shape()[1])
+	if err != nil {
+		return nil, errors.Wrapf(err, "velora linear %q: weight gradient", w.Name())
+	}
+	return gorgonia.Nodes{gx, nil, gw, nil}, nil
+}
+
+// weightGrad builds grad_w from z and the output gradient g, fused or
+// through x̂.
+func (o *linearOp) weightGrad(z, g *gorgonia.Node, width int) (*gorgonia.Node, error) {
+	if !o.reconstruct {
+		return gorgonia.ApplyOp(&weightGradOp{p: o.p, width: width, scale: o.scale}, z, g, o.p.V())
+	}
+	xhat, err := reconstruct(z, o.p, width)
+	if err != nil {
+		return nil, err
+	}
+	return matMul(xhat, g, true, false, o.scale)
+}
+
+func (o *linearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	g, err := output.Grad()
+	if err != nil {
+		return errors.Wrap(err, "velora linear gradient")
+	}
+	x, z, w, v := inputs[0], inputs[1], inputs[2], inputs[3]
+	gx, err := (&matMulOp{transB: true, alpha: 1}).Do(g, w.Value())
+	if err != nil {
+		return errors.Wrap(err, "velora linear input gradient")
+	}
+	if err := accumulateGrad(x, gx.(*tensor.Dense)); err != nil {
+		return err
+	}
+	var gw gorgonia.Value
+	width := x.Shape()[1]
+	if o.reconstruct {
+		var xhat gorgonia.Value
+		if xhat, err = (&reconstructOp{p: o.p, width: width}).Do(z.Value(), v.Value()); err == nil {
+			gw, err = (&matMulOp{transA: true, alpha: o.scale}).Do(xhat, g)
+		}
+	} else {
+		gw, err = (&weightGradOp{p: o.p, width: width, scale: o.scale}).Do(z.Value(), g, v.Value())
+	}
+	if err != nil {
+		return errors.Wrap(err, "velora linear weight gradient")
+	}
+	return accumulateGrad(w, gw.(*tensor.Dense))
+}
+
+var (
+	_ gorgonia.Op              = (*linearOp)(nil)
+	_ gorgonia.SDOp            = (*linearOp)(nil)
+	_ gorgonia.ADOp            = (*linearOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*linearOp)(nil)
+)

@@ -1,0 +1,108 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// matMulOp computes alpha · op(a) · op(b) for matrices, where op transposes
+// its argument when the flag is set. The transpose is a BLAS flag: no
+// transposed copy is made. It is the gradient of the linear ops
+// (grad_x = g wᵀ, and the reference grad_w = x̂ᵀ g) and FrozenLinear's
+// forward. It has no gradient of its own.
+type matMulOp struct {
+	pureOp
+	transA, transB bool
+	alpha          float64
+}
+
+// matMul applies a matMulOp.
+func matMul(a, b *gorgonia.Node, transA, transB bool, alpha float64) (*gorgonia.Node, error) {
+	return gorgonia.ApplyOp(&matMulOp{transA: transA, transB: transB, alpha: alpha}, a, b)
+}
+
+func (o *matMulOp) Arity() int { return 2 }
+
+func (o *matMulOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(2), tensorType(2)) }
+
+// dims returns the rows of op(a), the columns of op(b) and the inner sizes
+// of op(a) and op(b).
+func (o *matMulOp) dims(a, b tensor.Shape) (m, n, ka, kb int) {
+	m, ka = a[0], a[1]
+	if o.transA {
+		m, ka = ka, m
+	}
+	kb, n = b[0], b[1]
+	if o.transB {
+		kb, n = n, kb
+	}
+	return m, n, ka, kb
+}
+
+func (o *matMulOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	a, aok := ds[0].(tensor.Shape)
+	b, bok := ds[1].(tensor.Shape)
+	if !aok || !bok || len(a) != 2 || len(b) != 2 {
+		return nil, errors.Errorf("op: %v needs two matrix shapes, got %v and %v", o, ds[0], ds[1])
+	}
+	m, n, ka, kb := o.dims(a, b)
+	if ka != kb {
+		return nil, errors.Errorf("op: %v: inner dimensions %d and %d differ (shapes %v and %v)", o, ka, kb, a, b)
+	}
+	return tensor.Shape{m, n}, nil
+}
+
+func (o *matMulOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *matMulOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *matMulOp) String() string {
+	return fmt.Sprintf("MatMul{transA=%t, transB=%t, alpha=%g}", o.transA, o.transB, o.alpha)
+}
+
+func (o *matMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	ds, err := denses(vs)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	s, err := o.InferShape(ds[0].Shape(), ds[1].Shape())
+	if err != nil {
+		return nil, err
+	}
+	return o.UsePreallocDo(zeros(ds[0].Dtype(), s...), vs...)
+}
+
+func (o *matMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	ds, err := denses(vs)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	a, b := ds[0], ds[1]
+	s, err := o.InferShape(a.Shape(), b.Shape())
+	if err != nil {
+		return nil, err
+	}
+	c, err := checkPrealloc(prealloc, a.Dtype(), s...)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	m, n, k, _ := o.dims(a.Shape(), b.Shape())
+	lda, ldb := a.Shape()[1], b.Shape()[1]
+	switch cd := c.Data().(type) {
+	case []float64:
+		gemm(o.transA, o.transB, m, n, k, o.alpha, a.Data().([]float64), lda, b.Data().([]float64), ldb, 0, cd, n)
+	case []float32:
+		gemm(o.transA, o.transB, m, n, k, float32(o.alpha), a.Data().([]float32), lda, b.Data().([]float32), ldb, 0, cd, n)
+	}
+	return c, nil
+}
+
+var (
+	_ gorgonia.Op              = (*matMulOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*matMulOp)(nil)
+)

@@ -1,0 +1,140 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Reconstruct maps z back to the input space: z: (T, K) → x̂: (T, K·M),
+// x̂[t, kM+m] = z[t,k]·v[m], each sub-token's orthogonal projection onto v.
+// It is the reference path; Linear's weight gradient never builds x̂.
+//
+// When z is the output of Compress, x̂ has the compressed input's width D
+// (the zero padding of the last sub-token is cut off); otherwise its width
+// is K·M.
+func Reconstruct(z *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
+	if p == nil {
+		return nil, errors.New("op: reconstruct: projection is nil")
+	}
+	if err := checkMatrix(z, "reconstruct input"); err != nil {
+		return nil, err
+	}
+	width := z.Shape()[1] * p.m
+	if c, ok := z.Op().(*compressOp); ok {
+		width = c.width
+	}
+	return reconstruct(z, p, width)
+}
+
+// reconstruct builds x̂ of the given width, cutting the zero padding of the
+// last sub-token when M does not divide it.
+func reconstruct(z *gorgonia.Node, p *Projection, width int) (*gorgonia.Node, error) {
+	if err := checkSameDtype(z, p.V()); err != nil {
+		return nil, errors.Wrap(err, "reconstruct")
+	}
+	if k := z.Shape()[1]; k != groups(width, p.m) {
+		return nil, errors.Errorf("op: reconstruct: z has %d sub-tokens per row, width %d with sub-token size %d needs %d", k, width, p.m, groups(width, p.m))
+	}
+	return gorgonia.ApplyOp(&reconstructOp{p: p, width: width}, z, p.V())
+}
+
+// reconstructOp computes x̂ from (z, v).
+type reconstructOp struct {
+	pureOp
+	p     *Projection
+	width int
+}
+
+func (o *reconstructOp) Arity() int { return 2 }
+
+func (o *reconstructOp) Type() hm.Type {
+	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2))
+}
+
+func (o *reconstructOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	t, err := ds[0].DimSize(0)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{t, o.width}, nil
+}
+
+func (o *reconstructOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *reconstructOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *reconstructOp) String() string {
+	return fmt.Sprintf("VeLoRAReconstruct{%s, M=%d, D=%d}", o.p.node.Name(), o.p.m, o.width)
+}
+
+func (o *reconstructOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	z, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrap(err, "reconstruct")
+	}
+	return o.UsePreallocDo(zeros(z.Dtype(), z.Shape()[0], o.width), vs...)
+}
+
+func (o *reconstructOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	z, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrap(err, "reconstruct")
+	}
+	if z.Dims() != 2 || z.Shape()[1] != groups(o.width, o.p.m) {
+		return nil, errors.Errorf("op: reconstruct: z has shape %v, expected (T, %d)", z.Shape(), groups(o.width, o.p.m))
+	}
+	xhat, err := checkPrealloc(prealloc, z.Dtype(), z.Shape()[0], o.width)
+	if err != nil {
+		return nil, errors.Wrap(err, "reconstruct")
+	}
+	switch xd := xhat.Data().(type) {
+	case []float64:
+		err = reconstructWith(xd, z.Data().([]float64), o.p, o.width)
+	case []float32:
+		err = reconstructWith(xd, z.Data().([]float32), o.p, o.width)
+	}
+	return xhat, err
+}
+
+func reconstructWith[T float](xhat, z []T, p *Projection, d int) error {
+	v, err := vectorOf[T](p)
+	if err != nil {
+		return err
+	}
+	reconstructRows(xhat, z, v, d)
+	return nil
+}
+
+func (o *reconstructOp) DiffWRT(int) []bool { return []bool{true, false} }
+
+func (o *reconstructOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	gz, err := compress(grad, o.p, false)
+	if err != nil {
+		return nil, errors.Wrap(err, "reconstruct gradient")
+	}
+	return gorgonia.Nodes{gz, nil}, nil
+}
+
+func (o *reconstructOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	g, err := output.Grad()
+	if err != nil {
+		return errors.Wrap(err, "reconstruct gradient")
+	}
+	gz, err := (&compressOp{p: o.p}).Do(g, inputs[1].Value())
+	if err != nil {
+		return errors.Wrap(err, "reconstruct gradient")
+	}
+	return accumulateGrad(inputs[0], gz.(*tensor.Dense))
+}
+
+var (
+	_ gorgonia.Op              = (*reconstructOp)(nil)
+	_ gorgonia.SDOp            = (*reconstructOp)(nil)
+	_ gorgonia.ADOp            = (*reconstructOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*reconstructOp)(nil)
+)

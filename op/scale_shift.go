@@ -1,0 +1,305 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// ScaleShift is VeLoRA's element-wise variant for SSF: x: (T, D), w and b:
+// (D) → x ⊙ w + b: (T, D), w and b broadcast over the tokens. Its backward
+// references z = Compress(x, p) instead of x: grad_w = Σ_t g ⊙ x̂ (computed
+// from z without building x̂), grad_b = Σ_t g and grad_x = g ⊙ w exactly.
+func ScaleShift(x, w, b *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
+	if p == nil {
+		return nil, errors.New("op: scale-shift: projection is nil")
+	}
+	if err := checkMatrix(x, "scale-shift input"); err != nil {
+		return nil, err
+	}
+	d := x.Shape()[1]
+	for _, n := range []*gorgonia.Node{w, b} {
+		if n == nil {
+			return nil, errors.New("op: scale-shift: weight or bias is nil")
+		}
+		if err := checkSameDtype(x, n); err != nil {
+			return nil, errors.Wrap(err, "scale-shift")
+		}
+		if !n.Shape().Eq(tensor.Shape{d}) {
+			return nil, errors.Errorf("op: scale-shift %q has shape %v, expected (%d) to match input %q of shape %v", n.Name(), n.Shape(), d, x.Name(), x.Shape())
+		}
+	}
+	z, err := Compress(x, p)
+	if err != nil {
+		return nil, errors.Wrapf(err, "scale-shift %q", w.Name())
+	}
+	return gorgonia.ApplyOp(&scaleShiftOp{p: p}, x, z, w, b, p.V())
+}
+
+// scaleShiftOp computes x ⊙ w + b from (x, z, w, b, v).
+type scaleShiftOp struct {
+	pureOp
+	p *Projection
+}
+
+func (o *scaleShiftOp) Arity() int { return 5 }
+
+func (o *scaleShiftOp) Type() hm.Type {
+	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1), tensorType(1), tensorType(1), tensorType(2))
+}
+
+func (o *scaleShiftOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := ds[0].(tensor.Shape)
+	if !ok {
+		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
+	}
+	return s.Clone(), nil
+}
+
+func (o *scaleShiftOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *scaleShiftOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *scaleShiftOp) String() string {
+	return fmt.Sprintf("VeLoRAScaleShift{%s, M=%d}", o.p.node.Name(), o.p.m)
+}
+
+func (o *scaleShiftOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	return columnScale(true).Do(vs[0], vs[2], vs[3])
+}
+
+func (o *scaleShiftOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	return columnScale(true).UsePreallocDo(prealloc, vs[0], vs[2], vs[3])
+}
+
+func (o *scaleShiftOp) DiffWRT(int) []bool { return []bool{true, false, true, true, false} }
+
+func (o *scaleShiftOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	x, z, w := inputs[0], inputs[1], inputs[2]
+	gx, err := gorgonia.ApplyOp(columnScale(false), grad, w)
+	if err != nil {
+		return nil, errors.Wrap(err, "scale-shift input gradient")
+	}
+	gw, err := gorgonia.ApplyOp(&scaleGradOp{p: o.p, width: x.Shape()[1]}, z, grad, o.p.V())
+	if err != nil {
+		return nil, errors.Wrap(err, "scale-shift weight gradient")
+	}
+	gb, err := gorgonia.Sum(grad, 0)
+	if err != nil {
+		return nil, errors.Wrap(err, "scale-shift bias gradient")
+	}
+	return gorgonia.Nodes{gx, nil, gw, gb, nil}, nil
+}
+
+func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	g, err := output.Grad()
+	if err != nil {
+		return errors.Wrap(err, "scale-shift gradient")
+	}
+	x, z, w, b, v := inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]
+	gx, err := columnScale(false).Do(g, w.Value())
+	if err != nil {
+		return errors.Wrap(err, "scale-shift input gradient")
+	}
+	gw, err := (&scaleGradOp{p: o.p, width: x.Shape()[1]}).Do(z.Value(), g, v.Value())
+	if err != nil {
+		return errors.Wrap(err, "scale-shift weight gradient")
+	}
+	gb, err := tensor.Sum(g.(tensor.Tensor), 0)
+	if err != nil {
+		return errors.Wrap(err, "scale-shift bias gradient")
+	}
+	if err := accumulateGrad(x, gx.(*tensor.Dense)); err != nil {
+		return err
+	}
+	if err := accumulateGrad(w, gw.(*tensor.Dense)); err != nil {
+		return err
+	}
+	return accumulateGrad(b, gb.(*tensor.Dense))
+}
+
+// columnScaleOp computes a ⊙ w (+ b when shift is set) for a: (T, D) and
+// w, b: (D) broadcast over rows: ScaleShift's forward and its input
+// gradient g ⊙ w.
+type columnScaleOp struct {
+	pureOp
+	shift bool
+}
+
+func columnScale(shift bool) *columnScaleOp { return &columnScaleOp{shift: shift} }
+
+func (o *columnScaleOp) Arity() int {
+	if o.shift {
+		return 3
+	}
+	return 2
+}
+
+func (o *columnScaleOp) Type() hm.Type {
+	if o.shift {
+		return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), tensorType(2))
+	}
+	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2))
+}
+
+func (o *columnScaleOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := ds[0].(tensor.Shape)
+	if !ok {
+		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
+	}
+	return s.Clone(), nil
+}
+
+func (o *columnScaleOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *columnScaleOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *columnScaleOp) String() string { return fmt.Sprintf("ColumnScale{shift=%t}", o.shift) }
+
+func (o *columnScaleOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	a, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	return o.UsePreallocDo(zeros(a.Dtype(), a.Shape()...), vs...)
+}
+
+func (o *columnScaleOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	ds, err := denses(vs)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	a := ds[0]
+	for _, c := range ds[1:] {
+		if a.Dims() != 2 || c.Dims() != 1 || c.Shape()[0] != a.Shape()[1] {
+			return nil, errors.Errorf("op: %v: shapes %v and %v, expected (T, D) and (D)", o, a.Shape(), c.Shape())
+		}
+	}
+	out, err := checkPrealloc(prealloc, a.Dtype(), a.Shape()...)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	switch od := out.Data().(type) {
+	case []float64:
+		scaleColumns(od, a.Data().([]float64), ds[1].Data().([]float64), shiftOf[float64](ds))
+	case []float32:
+		scaleColumns(od, a.Data().([]float32), ds[1].Data().([]float32), shiftOf[float32](ds))
+	}
+	return out, nil
+}
+
+// shiftOf returns the bias among the inputs, nil when there is none.
+func shiftOf[T float](ds []*tensor.Dense) []T {
+	if len(ds) < 3 {
+		return nil
+	}
+	return ds[2].Data().([]T)
+}
+
+// scaleColumns writes out[t, j] = a[t, j]·w[j] + b[j] (b nil: no shift).
+func scaleColumns[T float](out, a, w, b []T) {
+	d := len(w)
+	for t := 0; t*d < len(a); t++ {
+		row, orow := a[t*d:(t+1)*d], out[t*d:(t+1)*d]
+		for j, aj := range row {
+			orow[j] = aj * w[j]
+		}
+		if b != nil {
+			for j, bj := range b {
+				orow[j] += bj
+			}
+		}
+	}
+}
+
+// scaleGradOp is ScaleShift's weight gradient from (z, g, v):
+// grad_w[kM+m] = v[m] · Σ_t g[t, kM+m]·z[t, k] = Σ_t (g ⊙ x̂)[t, kM+m].
+type scaleGradOp struct {
+	pureOp
+	p     *Projection
+	width int // D
+}
+
+func (o *scaleGradOp) Arity() int { return 3 }
+
+func (o *scaleGradOp) Type() hm.Type {
+	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1), tensorType(1))
+}
+
+func (o *scaleGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{o.width}, nil
+}
+
+func (o *scaleGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *scaleGradOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *scaleGradOp) String() string {
+	return fmt.Sprintf("VeLoRAScaleGrad{%s, M=%d, D=%d}", o.p.node.Name(), o.p.m, o.width)
+}
+
+func (o *scaleGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	g, err := dense(vs[1])
+	if err != nil {
+		return nil, errors.Wrap(err, "scale-shift weight gradient")
+	}
+	return o.UsePreallocDo(zeros(g.Dtype(), o.width), vs...)
+}
+
+func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	ds, err := denses(vs[:2])
+	if err != nil {
+		return nil, errors.Wrap(err, "scale-shift weight gradient")
+	}
+	z, g := ds[0], ds[1]
+	k := groups(o.width, o.p.m)
+	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || g.Shape()[1] != o.width || z.Shape()[0] != g.Shape()[0] {
+		return nil, errors.Errorf("op: scale-shift weight gradient: z %v and g %v, expected (T, %d) and (T, %d)", z.Shape(), g.Shape(), k, o.width)
+	}
+	gw, err := checkPrealloc(prealloc, g.Dtype(), o.width)
+	if err != nil {
+		return nil, errors.Wrap(err, "scale-shift weight gradient")
+	}
+	switch gwd := gw.Data().(type) {
+	case []float64:
+		err = scaleGradWith(gwd, z.Data().([]float64), g.Data().([]float64), o.p)
+	case []float32:
+		err = scaleGradWith(gwd, z.Data().([]float32), g.Data().([]float32), o.p)
+	}
+	return gw, err
+}
+
+func scaleGradWith[T float](gw, z, g []T, p *Projection) error {
+	v, err := vectorOf[T](p)
+	if err != nil {
+		return err
+	}
+	d, m := len(gw), len(v)
+	k := groups(d, m)
+	clear(gw)
+	for t := 0; t*d < len(g); t++ {
+		grow, zrow := g[t*d:(t+1)*d], z[t*k:(t+1)*k]
+		for j, gj := range grow {
+			gw[j] += gj * zrow[j/m]
+		}
+	}
+	for j := range gw {
+		gw[j] *= v[j%m]
+	}
+	return nil
+}
+
+var (
+	_ gorgonia.Op              = (*scaleShiftOp)(nil)
+	_ gorgonia.SDOp            = (*scaleShiftOp)(nil)
+	_ gorgonia.ADOp            = (*scaleShiftOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*scaleShiftOp)(nil)
+	_ gorgonia.Op              = (*columnScaleOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*columnScaleOp)(nil)
+	_ gorgonia.Op              = (*scaleGradOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*scaleGradOp)(nil)
+)

@@ -1,0 +1,62 @@
+package op
+
+// The kernels below work on row-major (T, D) matrices x and (T, K) matrices
+// z, K = ceil(D/M), with v of length M. A row's last sub-token may be short
+// (D not divisible by M): it is treated as zero-padded, so only its first
+// D - (K-1)·M entries take part.
+
+// compressRows writes z[t,k] = <x[t, kM:(k+1)M], v>.
+func compressRows[T float](z, x, v []T, d int) {
+	m := len(v)
+	k := groups(d, m)
+	for t := 0; t*d < len(x); t++ {
+		row, zrow := x[t*d:(t+1)*d], z[t*k:(t+1)*k]
+		for g := range zrow {
+			sub := row[g*m : min((g+1)*m, d)]
+			var s T
+			for i, xi := range sub {
+				s += xi * v[i]
+			}
+			zrow[g] = s
+		}
+	}
+}
+
+// reconstructRows writes x̂[t, kM+m] = z[t,k]·v[m], cutting the padding.
+func reconstructRows[T float](xhat, z, v []T, d int) {
+	m := len(v)
+	k := groups(d, m)
+	for t := 0; t*k < len(z); t++ {
+		row, zrow := xhat[t*d:(t+1)*d], z[t*k:(t+1)*k]
+		for g, zg := range zrow {
+			sub := row[g*m : min((g+1)*m, d)]
+			for i := range sub {
+				sub[i] = zg * v[i]
+			}
+		}
+	}
+}
+
+// weightGradRows writes the VeLoRA weight gradient
+// gw[kM+m, j] = scale · v[m] · (zᵀ g)[k, j] for z (T, K), g (T, Dout) and
+// gw (D, Dout), without building x̂. The product zᵀ g is written straight
+// into the first row of each block of M rows of gw (leading dimension
+// M·Dout), then spread over the block's other rows.
+func weightGradRows[T float](gw, z, g, v []T, d, dout int, scale T) {
+	m := len(v)
+	k := groups(d, m)
+	t := len(z) / k
+	gemm(true, false, k, dout, t, scale, z, k, g, dout, 0, gw, m*dout)
+	for blk := 0; blk < k; blk++ {
+		p := gw[blk*m*dout : (blk*m+1)*dout]
+		for i := 1; i < m && blk*m+i < d; i++ {
+			dst := gw[(blk*m+i)*dout : (blk*m+i+1)*dout]
+			for j, pj := range p {
+				dst[j] = v[i] * pj
+			}
+		}
+		for j := range p {
+			p[j] *= v[0]
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// weightGradOp is VeLoRA's fused weight gradient: from (z, g, v) with
+// z: (T, K), g: (T, Dout) it computes grad_w: (D, Dout),
+// grad_w[kM+m, j] = scale · v[m] · (zᵀ g)[k, j]. This equals x̂ᵀ g with
+// x̂ = Reconstruct(z) but costs K·T·Dout multiply-adds instead of D·T·Dout
+// and never allocates x̂.
+type weightGradOp struct {
+	pureOp
+	p     *Projection
+	width int // D
+	scale float64
+}
+
+func (o *weightGradOp) Arity() int { return 3 }
+
+func (o *weightGradOp) Type() hm.Type {
+	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1), tensorType(2))
+}
+
+func (o *weightGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	dout, err := ds[1].DimSize(1)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{o.width, dout}, nil
+}
+
+func (o *weightGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *weightGradOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *weightGradOp) String() string {
+	return fmt.Sprintf("VeLoRAWeightGrad{%s, M=%d, D=%d, scale=%g}", o.p.node.Name(), o.p.m, o.width, o.scale)
+}
+
+func (o *weightGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	g, err := dense(vs[1])
+	if err != nil {
+		return nil, errors.Wrap(err, "velora weight gradient")
+	}
+	return o.UsePreallocDo(zeros(g.Dtype(), o.width, g.Shape()[1]), vs...)
+}
+
+func (o *weightGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	ds, err := denses(vs[:2])
+	if err != nil {
+		return nil, errors.Wrap(err, "velora weight gradient")
+	}
+	z, g := ds[0], ds[1]
+	k := groups(o.width, o.p.m)
+	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
+		return nil, errors.Errorf("op: velora weight gradient: z %v and g %v, expected (T, %d) and (T, Dout)", z.Shape(), g.Shape(), k)
+	}
+	gw, err := checkPrealloc(prealloc, g.Dtype(), o.width, g.Shape()[1])
+	if err != nil {
+		return nil, errors.Wrap(err, "velora weight gradient")
+	}
+	switch gwd := gw.Data().(type) {
+	case []float64:
+		err = weightGradWith(gwd, z.Data().([]float64), g.Data().([]float64), g.Shape()[1], o)
+	case []float32:
+		err = weightGradWith(gwd, z.Data().([]float32), g.Data().([]float32), g.Shape()[1], o)
+	}
+	return gw, err
+}
+
+func weightGradWith[T float](gw, z, g []T, dout int, o *weightGradOp) error {
+	v, err := vectorOf[T](o.p)
+	if err != nil {
+		return err
+	}
+	weightGradRows(gw, z, g, v, o.width, dout, T(o.scale))
+	return nil
+}
+
+var (
+	_ gorgonia.Op              = (*weightGradOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*weightGradOp)(nil)
+)
