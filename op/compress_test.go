@@ -79,7 +79,7 @@ func TestCompressAndReconstructGradientsMatchFiniteDifferences(t *testing.T) {
 		// A second input enters through Reconstruct, so both gradients are checked.
 		zIn := input(g, "zin", randomDense(rng, tensor.Float64, z.Shape()...))
 		sum := gorgonia.Must(gorgonia.Add(z, zIn))
-		cost := weightedSum(t, rng, gorgonia.Must(Reconstruct(sum, p)))
+		cost, _ := weightedSum(t, rng, gorgonia.Must(Reconstruct(sum, p)))
 		grads, err := gorgonia.Grad(cost, x, zIn)
 		if err != nil {
 			t.Fatal(err)

@@ -79,12 +79,12 @@ func input(g *gorgonia.ExprGraph, name string, value *tensor.Dense) *gorgonia.No
 	return gorgonia.NewMatrix(g, v.Dtype(), gorgonia.WithShape(v.Shape()...), gorgonia.WithName(name), gorgonia.WithValue(v))
 }
 
-// weightedSum returns Σ out ⊙ r for a fixed random r: a cost whose gradient
-// with respect to out is r, so every output entry matters.
-func weightedSum(t testing.TB, rng *rand.Rand, out *gorgonia.Node) *gorgonia.Node {
+// weightedSum returns Σ out ⊙ r for a fixed random r, and r: a cost whose
+// gradient with respect to out is r, so every output entry matters.
+func weightedSum(t testing.TB, rng *rand.Rand, out *gorgonia.Node) (cost, r *gorgonia.Node) {
 	t.Helper()
-	r := input(out.Graph(), out.Name()+"_r", randomDense(rng, out.Dtype(), out.Shape()...))
-	return gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r))))
+	r = input(out.Graph(), out.Name()+"_r", randomDense(rng, out.Dtype(), out.Shape()...))
+	return gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.HadamardProd(out, r)))), r
 }
 
 // run executes g on a TapeMachine.
@@ -98,12 +98,12 @@ func run(t testing.TB, g *gorgonia.ExprGraph) {
 }
 
 // numericGrad differentiates cost with respect to the values of n by
-// central finite differences, running g anew for every evaluation.
+// central finite differences, running g anew for every evaluation. It
+// leaves g's values as they were (it reruns g on the original input).
 func numericGrad(t *testing.T, g *gorgonia.ExprGraph, cost, n *gorgonia.Node) []float64 {
 	t.Helper()
 	data := n.Value().Data().([]float64)
 	orig := append([]float64(nil), data...)
-	defer copy(data, orig)
 	m := gorgonia.NewTapeMachine(g)
 	defer m.Close()
 	f := func(x []float64) float64 {
@@ -114,7 +114,9 @@ func numericGrad(t *testing.T, g *gorgonia.ExprGraph, cost, n *gorgonia.Node) []
 		}
 		return cost.Value().Data().(float64)
 	}
-	return fd.Gradient(nil, f, orig, &fd.Settings{Formula: fd.Central, Step: 1e-6})
+	grad := fd.Gradient(nil, f, orig, &fd.Settings{Formula: fd.Central, Step: 1e-6})
+	f(orig)
+	return grad
 }
 
 // newProjection makes a projection with a random v from seed.

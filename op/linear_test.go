@@ -1,0 +1,230 @@
+package op
+
+import (
+	"math/rand"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// linearCase is one Linear configuration: x (t, d) @ w (d, dout), sub-token size m.
+type linearCase struct{ t, d, dout, m int }
+
+var linearCases = []linearCase{
+	{4, 12, 5, 4},
+	{3, 10, 6, 4}, // padded last sub-token
+	{6, 8, 3, 1},
+	{2, 5, 4, 8}, // D < M
+}
+
+// linearGraph builds cost = Σ r ⊙ out for out = Linear(x, w) (or x @ w with
+// gorgonia's Mul when plain is set) and returns the gradients for x and w.
+type linearGraph struct {
+	g                  *gorgonia.ExprGraph
+	x, w, out, cost, r *gorgonia.Node
+	gradX, gradW       *gorgonia.Node
+	p                  *Projection
+}
+
+func buildLinear(t *testing.T, c linearCase, dt tensor.Dtype, xv *tensor.Dense, plain bool, opts ...LinearOption) *linearGraph {
+	t.Helper()
+	rng := rand.New(rand.NewSource(11))
+	l := &linearGraph{g: gorgonia.NewGraph()}
+	l.x = input(l.g, "x", xv)
+	l.w = input(l.g, "w", randomDense(rng, dt, c.d, c.dout))
+	l.p = newProjection(t, l.g, c.m, dt, 13)
+	var err error
+	if plain {
+		l.out, err = gorgonia.Mul(l.x, l.w)
+	} else {
+		l.out, err = Linear(l.x, l.w, l.p, opts...)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.cost, l.r = weightedSum(t, rng, l.out)
+	grads, err := gorgonia.Grad(l.cost, l.x, l.w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.gradX, l.gradW = grads[0], grads[1]
+	run(t, l.g)
+	return l
+}
+
+// onVLine returns x whose every sub-token is a multiple of v (the v that
+// newProjection makes from seed 13), so that x̂ = x.
+func onVLine(t *testing.T, c linearCase, dt tensor.Dtype) *tensor.Dense {
+	p := newProjection(t, gorgonia.NewGraph(), c.m, dt, 13)
+	rng := rand.New(rand.NewSource(17))
+	k := groups(c.d, c.m)
+	z := make([]float64, c.t*k)
+	for i := range z {
+		z[i] = rng.NormFloat64()
+	}
+	x := reconstructByHand(z, c.d, p.Vector())
+	if dt == tensor.Float32 {
+		x32 := make([]float32, len(x))
+		for i, a := range x {
+			x32[i] = float32(a)
+		}
+		return tensor.New(tensor.WithShape(c.t, c.d), tensor.WithBacking(x32))
+	}
+	return tensor.New(tensor.WithShape(c.t, c.d), tensor.WithBacking(x))
+}
+
+func TestLinearMatchesMulWhereVeLoRAIsExact(t *testing.T) {
+	// When every sub-token lies on v's line, x̂ = x and VeLoRA's gradients are
+	// gorgonia's own. The padded cases are excluded: a padded sub-token on
+	// v's line has zeros only where v does, which onVLine does not make.
+	for _, c := range linearCases {
+		x := onVLine(t, c, tensor.Float64)
+		plain := buildLinear(t, c, tensor.Float64, x, true)
+		velora := buildLinear(t, c, tensor.Float64, x, false)
+		closeTo(t, "out", float64s(t, velora.out.Value()), float64s(t, plain.out.Value()), 1e-12)
+		closeTo(t, "grad x", float64s(t, velora.gradX.Value()), float64s(t, plain.gradX.Value()), 1e-12)
+		if c.d%c.m == 0 {
+			closeTo(t, "grad w", float64s(t, velora.gradW.Value()), float64s(t, plain.gradW.Value()), 1e-12)
+		}
+	}
+}
+
+func TestLinearOnRandomData(t *testing.T) {
+	for _, c := range linearCases {
+		rng := rand.New(rand.NewSource(19))
+		x := randomDense(rng, tensor.Float64, c.t, c.d)
+		plain := buildLinear(t, c, tensor.Float64, x, true)
+		velora := buildLinear(t, c, tensor.Float64, x, false)
+		closeTo(t, "out", float64s(t, velora.out.Value()), float64s(t, plain.out.Value()), 1e-12)
+		closeTo(t, "grad x", float64s(t, velora.gradX.Value()), float64s(t, plain.gradX.Value()), 1e-12)
+		closeTo(t, "grad x by finite differences", float64s(t, velora.gradX.Value()), numericGrad(t, velora.g, velora.cost, velora.x), 1e-7)
+
+		// grad_w = x̂ᵀ r with x̂ from the paper's definition and r = ∂cost/∂out.
+		v := velora.p.Vector()
+		xhat := reconstructByHand(compressByHand(float64s(t, x), c.d, v), c.d, v)
+		closeTo(t, "grad w", float64s(t, velora.gradW.Value()), transposeTimes(xhat, float64s(t, velora.r.Value()), c.t, c.d, c.dout), 1e-12)
+	}
+}
+
+// transposeTimes returns aᵀ b for a (n, p) and b (n, q), row-major.
+func transposeTimes(a, b []float64, n, p, q int) []float64 {
+	out := make([]float64, p*q)
+	for i := 0; i < n; i++ {
+		for j := 0; j < p; j++ {
+			for k := 0; k < q; k++ {
+				out[j*q+k] += a[i*p+j] * b[i*q+k]
+			}
+		}
+	}
+	return out
+}
+
+func TestLinearFusedWeightGradientMatchesReconstructPath(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		tol := 1e-12
+		if dt == tensor.Float32 {
+			tol = 1e-5
+		}
+		for _, c := range append(linearCases, linearCase{64, 96, 40, 16}) {
+			x := randomDense(rand.New(rand.NewSource(23)), dt, c.t, c.d)
+			for _, scale := range []float64{1, 0.25} {
+				fused := buildLinear(t, c, dt, x, false, WithGradScale(scale))
+				ref := buildLinear(t, c, dt, x, false, WithGradScale(scale), WithReconstruct())
+				closeTo(t, "grad w", float64s(t, fused.gradW.Value()), float64s(t, ref.gradW.Value()), tol)
+				closeTo(t, "grad x", float64s(t, fused.gradX.Value()), float64s(t, ref.gradX.Value()), tol)
+			}
+		}
+	}
+}
+
+func TestLinearGradScaleScalesTheWeightGradientOnly(t *testing.T) {
+	c := linearCases[1]
+	x := randomDense(rand.New(rand.NewSource(29)), tensor.Float64, c.t, c.d)
+	one := buildLinear(t, c, tensor.Float64, x, false)
+	three := buildLinear(t, c, tensor.Float64, x, false, WithGradScale(3))
+	want := float64s(t, one.gradW.Value())
+	for i := range want {
+		want[i] *= 3
+	}
+	closeTo(t, "grad w", float64s(t, three.gradW.Value()), want, 1e-12)
+	closeTo(t, "grad x", float64s(t, three.gradX.Value()), float64s(t, one.gradX.Value()), 1e-12)
+}
+
+// TestLinearBackwardNeverReadsX walks every node that gorgonia.Grad adds
+// and checks that none has x as a child: x can die after the forward pass.
+func TestLinearBackwardNeverReadsX(t *testing.T) {
+	for _, reconstructPath := range []bool{false, true} {
+		g := gorgonia.NewGraph()
+		rng := rand.New(rand.NewSource(31))
+		x := input(g, "x", randomDense(rng, tensor.Float64, 4, 8))
+		w := input(g, "w", randomDense(rng, tensor.Float64, 8, 3))
+		p := newProjection(t, g, 4, tensor.Float64, 1)
+		var opts []LinearOption
+		if reconstructPath {
+			opts = append(opts, WithReconstruct())
+		}
+		out := gorgonia.Must(Linear(x, w, p, opts...))
+		cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(out))))
+		forward := map[int64]bool{}
+		for _, n := range g.AllNodes() {
+			forward[n.ID()] = true
+		}
+		if _, err := gorgonia.Grad(cost, x, w); err != nil {
+			t.Fatal(err)
+		}
+		backward := 0
+		for _, n := range g.AllNodes() {
+			if forward[n.ID()] {
+				continue
+			}
+			backward++
+			children := g.From(n.ID())
+			for children.Next() {
+				if children.Node().ID() == x.ID() {
+					t.Errorf("gradient node %v (%v) reads x", n.Name(), n.Op())
+				}
+			}
+		}
+		if backward < 2 {
+			t.Fatalf("only %d gradient nodes found", backward)
+		}
+	}
+}
+
+// TestLinearLispMachineMatchesTapeMachine runs the same graph under
+// LispMachine's DoDiff path and TapeMachine's SymDiff path.
+func TestLinearLispMachineMatchesTapeMachine(t *testing.T) {
+	for _, reconstructPath := range []bool{false, true} {
+		c := linearCases[1]
+		x := randomDense(rand.New(rand.NewSource(37)), tensor.Float64, c.t, c.d)
+		var opts []LinearOption
+		if reconstructPath {
+			opts = append(opts, WithReconstruct())
+		}
+		tape := buildLinear(t, c, tensor.Float64, x, false, opts...)
+
+		g := gorgonia.NewGraph()
+		rng := rand.New(rand.NewSource(11))
+		xn := input(g, "x", x)
+		w := input(g, "w", randomDense(rng, tensor.Float64, c.d, c.dout))
+		p := newProjection(t, g, c.m, tensor.Float64, 13)
+		out := gorgonia.Must(Linear(xn, w, p, opts...))
+		weightedSum(t, rng, out)
+		m := gorgonia.NewLispMachine(g)
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		m.Close()
+		gx, err := xn.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw, err := w.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeTo(t, "grad x", float64s(t, gx), float64s(t, tape.gradX.Value()), 1e-12)
+		closeTo(t, "grad w", float64s(t, gw), float64s(t, tape.gradW.Value()), 1e-12)
+	}
+}
