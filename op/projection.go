@@ -2,6 +2,7 @@ package op
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
@@ -78,6 +79,33 @@ func (p *Projection) Vector() []float64 {
 		return nil
 	}
 	return append([]float64(nil), p.state.V...)
+}
+
+// SetVector sets v, for example from a checkpoint, normalised to unit
+// length. It must have length M and be finite and non-zero. A strategy that
+// recomputes v on every batch (batch mean, running mean) replaces it on the
+// next forward pass; the others keep it.
+func (p *Projection) SetVector(v []float64) error {
+	if len(v) != p.m {
+		return errors.Errorf("op: projection %q: v has length %d, expected the sub-token size %d", p.node.Name(), len(v), p.m)
+	}
+	var norm float64
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return errors.Errorf("op: projection %q: v[%d] = %g, expected a finite value", p.node.Name(), i, x)
+		}
+		norm += x * x
+	}
+	if norm == 0 {
+		return errors.Errorf("op: projection %q: v is zero, expected a direction", p.node.Name())
+	}
+	unit := make([]float64, p.m)
+	for i, x := range v {
+		unit[i] = x / math.Sqrt(norm)
+	}
+	p.state.V = unit
+	p.store()
+	return nil
 }
 
 // Reset forgets v and the strategy's state, as if the projection were new:

@@ -1,0 +1,82 @@
+package op
+
+import (
+	"math/rand"
+	"testing"
+	"time"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// The paper-scale layer of the issue: 2048 tokens, 1024 → 1024, float32.
+const benchT, benchD, benchDout = 2048, 1024, 1024
+
+// Sinks keep the compiler from discarding the benchmarked work.
+var sinkValue gorgonia.Value
+
+func benchProjection(b *testing.B, m int) *Projection {
+	p := newProjection(b, gorgonia.NewGraph(), m, tensor.Float32, 1)
+	return p
+}
+
+func benchCompress(b *testing.B, m int) {
+	rng := rand.New(rand.NewSource(1))
+	x := randomDense(rng, tensor.Float32, benchT, benchD)
+	o := &compressOp{p: benchProjection(b, m), width: benchD}
+	z := zeros(tensor.Float32, benchT, groups(benchD, m))
+	b.SetBytes(int64(benchT * benchD * 4))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var err error
+		if sinkValue, err = o.UsePreallocDo(z, x, o.p.V().Value()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCompress_M8(b *testing.B)  { benchCompress(b, 8) }
+func BenchmarkCompress_M16(b *testing.B) { benchCompress(b, 16) }
+func BenchmarkCompress_M32(b *testing.B) { benchCompress(b, 32) }
+
+// benchWeightGrad times the fused weight gradient and the reconstruct-then-
+// multiply reference on the same z and g in one run, and reports both and
+// their ratio.
+func benchWeightGrad(b *testing.B, m int) {
+	rng := rand.New(rand.NewSource(2))
+	p := benchProjection(b, m)
+	k := groups(benchD, m)
+	z, g := randomDense(rng, tensor.Float32, benchT, k), randomDense(rng, tensor.Float32, benchT, benchDout)
+	v := p.V().Value()
+	fused := &weightGradOp{p: p, width: benchD, scale: 1}
+	rec := &reconstructOp{p: p, width: benchD}
+	mul := &matMulOp{transA: true, alpha: 1}
+	gw, xhat := zeros(tensor.Float32, benchD, benchDout), zeros(tensor.Float32, benchT, benchD)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var fusedTime, refTime time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if _, err := fused.UsePreallocDo(gw, z, g, v); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if _, err := rec.UsePreallocDo(xhat, z, v); err != nil {
+			b.Fatal(err)
+		}
+		var err error
+		if sinkValue, err = mul.UsePreallocDo(gw, xhat, g); err != nil {
+			b.Fatal(err)
+		}
+		fusedTime += mid.Sub(start)
+		refTime += time.Since(mid)
+	}
+	b.ReportMetric(float64(fusedTime.Nanoseconds())/float64(b.N), "fused-ns/op")
+	b.ReportMetric(float64(refTime.Nanoseconds())/float64(b.N), "reconstruct-ns/op")
+	b.ReportMetric(float64(refTime)/float64(fusedTime), "speedup")
+}
+
+func BenchmarkWeightGrad_M8(b *testing.B)  { benchWeightGrad(b, 8) }
+func BenchmarkWeightGrad_M16(b *testing.B) { benchWeightGrad(b, 16) }
+func BenchmarkWeightGrad_M32(b *testing.B) { benchWeightGrad(b, 32) }

@@ -1,0 +1,132 @@
+package op
+
+import (
+	"math"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	vinit "github.com/velora-go/velora/init"
+)
+
+// TestBadInputsGiveClearErrors checks that each bad input is refused with
+// an error that names the offending value.
+func TestBadInputsGiveClearErrors(t *testing.T) {
+	rng := rand.New(rand.NewSource(83))
+	g := gorgonia.NewGraph()
+	x := input(g, "x", randomDense(rng, tensor.Float64, 4, 8))
+	x32 := input(g, "x32", randomDense(rng, tensor.Float32, 4, 8))
+	w := input(g, "w", randomDense(rng, tensor.Float64, 8, 3))
+	w32 := input(g, "w32", randomDense(rng, tensor.Float32, 8, 3))
+	wide := input(g, "wide", randomDense(rng, tensor.Float64, 9, 3))
+	vec := input(g, "vec", randomDense(rng, tensor.Float64, 8))
+	cube := gorgonia.NewTensor(g, tensor.Float64, 3, gorgonia.WithShape(2, 2, 8), gorgonia.WithName("cube"))
+	p := newProjection(t, g, 4, tensor.Float64, 1)
+
+	cases := []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"sub-token size 0", func() error {
+			_, err := NewProjection(g, 0, tensor.Float64, nil, "p0")
+			return err
+		}, "sub-token size 0"},
+		{"sub-token size -3", func() error {
+			_, err := NewProjection(g, -3, tensor.Float64, nil, "p1")
+			return err
+		}, "sub-token size -3"},
+		{"integer dtype", func() error {
+			_, err := NewProjection(g, 4, tensor.Int, nil, "p2")
+			return err
+		}, "dtype int"},
+		{"duplicate name", func() error {
+			_, err := NewProjection(g, 4, tensor.Float64, nil, "x")
+			return err
+		}, `"x"`},
+		{"bad running-mean decay", func() error {
+			_, err := NewProjection(g, 4, tensor.Float64, vinit.RunningMean(1.5), "p3")
+			return err
+		}, "1.5"},
+		{"rank 3 input", func() error { _, err := Compress(cube, p); return err }, "(2, 2, 8)"},
+		{"rank 1 input", func() error { _, err := Linear(vec, w, p); return err }, "(8)"},
+		{"x and w dtypes differ", func() error { _, err := Linear(x, w32, p); return err }, "float32"},
+		{"x and v dtypes differ", func() error { _, err := Compress(x32, p); return err }, "float32"},
+		{"inner dimensions differ", func() error { _, err := Linear(x, wide, p); return err }, "inner dimensions 8 and 9"},
+		{"frozen inner dimensions differ", func() error { _, err := FrozenLinear(x, wide); return err }, "inner dimensions 8 and 9"},
+		{"v of the wrong length", func() error { return p.SetVector([]float64{1, 2, 3}) }, "length 3, expected the sub-token size 4"},
+		{"NaN in v", func() error { return p.SetVector([]float64{1, math.NaN(), 0, 0}) }, "v[1] = NaN"},
+		{"zero v", func() error { return p.SetVector(make([]float64, 4)) }, "v is zero"},
+		{"scale-shift weight of the wrong width", func() error { _, err := ScaleShift(x, wide, vec, p); return err }, "(9, 3)"},
+		{"gradient scale 0", func() error { _, err := Linear(x, w, p, WithGradScale(0)); return err }, "gradient scale 0"},
+		{"reconstruct of mismatched z", func() error { _, err := reconstruct(x, p, 5); return err }, "8 sub-tokens per row"},
+	}
+	for _, c := range cases {
+		err := c.err()
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %q does not name %q", c.name, err, c.want)
+		}
+	}
+}
+
+func TestNaNInTheInitialisingBatchIsAnError(t *testing.T) {
+	g := gorgonia.NewGraph()
+	xv := randomDense(rand.New(rand.NewSource(89)), tensor.Float64, 3, 8)
+	xv.Data().([]float64)[13] = math.NaN()
+	x := input(g, "x", xv)
+	p, err := NewProjection(g, 4, tensor.Float64, vinit.FirstBatchMean(), "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gorgonia.Must(Compress(x, p))
+	m := gorgonia.NewTapeMachine(g)
+	defer m.Close()
+	err = m.RunAll()
+	if err == nil || !strings.Contains(err.Error(), "NaN") || !strings.Contains(err.Error(), `"v"`) {
+		t.Fatalf("error %v, expected one naming the NaN and the projection", err)
+	}
+	if p.Initialised() {
+		t.Fatal("a NaN batch initialised v")
+	}
+}
+
+func TestReconstructBeforeInitialisationIsAnError(t *testing.T) {
+	g := gorgonia.NewGraph()
+	z := input(g, "z", randomDense(rand.New(rand.NewSource(97)), tensor.Float64, 3, 2))
+	p, err := NewProjection(g, 4, tensor.Float64, vinit.FirstBatchMean(), "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gorgonia.Must(Reconstruct(z, p))
+	m := gorgonia.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err == nil || !strings.Contains(err.Error(), "has no v yet") {
+		t.Fatalf("error %v, expected one saying v is not initialised", err)
+	}
+}
+
+func TestSetVectorNormalisesAndResetForgets(t *testing.T) {
+	g := gorgonia.NewGraph()
+	p, err := NewProjection(g, 2, tensor.Float32, vinit.FirstBatchMean(), "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetVector([]float64{3, 4}); err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "v", p.Vector(), []float64{0.6, 0.8}, 1e-15)
+	closeTo(t, "node value", float64s(t, p.V().Value()), []float64{0.6, 0.8}, 1e-7)
+	if err := p.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Initialised() {
+		t.Fatal("v survived Reset")
+	}
+}

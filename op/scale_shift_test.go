@@ -1,0 +1,102 @@
+package op
+
+import (
+	"math/rand"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// scaleShiftGraph builds cost = Σ r ⊙ (x ⊙ w + b), through ScaleShift or
+// through gorgonia's broadcast ops when plain is set, and returns the
+// gradients for x, w and b.
+func scaleShiftGraph(t *testing.T, xv *tensor.Dense, m int, plain bool) (g *gorgonia.ExprGraph, out, cost *gorgonia.Node, grads gorgonia.Nodes, p *Projection) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(41))
+	d := xv.Shape()[1]
+	g = gorgonia.NewGraph()
+	x := input(g, "x", xv)
+	w := input(g, "w", randomDense(rng, xv.Dtype(), d))
+	b := input(g, "b", randomDense(rng, xv.Dtype(), d))
+	p = newProjection(t, g, m, xv.Dtype(), 43)
+	var err error
+	if plain {
+		row := func(n *gorgonia.Node) *gorgonia.Node { return gorgonia.Must(gorgonia.Reshape(n, tensor.Shape{1, d})) }
+		scaled := gorgonia.Must(gorgonia.BroadcastHadamardProd(x, row(w), nil, []byte{0}))
+		out, err = gorgonia.BroadcastAdd(scaled, row(b), nil, []byte{0})
+	} else {
+		out, err = ScaleShift(x, w, b, p)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost, _ = weightedSum(t, rng, out)
+	if grads, err = gorgonia.Grad(cost, x, w, b); err != nil {
+		t.Fatal(err)
+	}
+	run(t, g)
+	return g, out, cost, grads, p
+}
+
+func TestScaleShiftMatchesBroadcastOps(t *testing.T) {
+	for _, c := range subTokenCases {
+		x := randomDense(rand.New(rand.NewSource(47)), tensor.Float64, c.t, c.d)
+		_, plainOut, _, plain, _ := scaleShiftGraph(t, x, c.m, true)
+		g, out, cost, velora, p := scaleShiftGraph(t, x, c.m, false)
+		closeTo(t, "out", float64s(t, out.Value()), float64s(t, plainOut.Value()), 1e-12)
+		closeTo(t, "grad x", float64s(t, velora[0].Value()), float64s(t, plain[0].Value()), 1e-12)
+		closeTo(t, "grad b", float64s(t, velora[2].Value()), float64s(t, plain[2].Value()), 1e-12)
+		closeTo(t, "grad x by finite differences", float64s(t, velora[0].Value()), numericGrad(t, g, cost, g.ByName("x")[0]), 1e-7)
+
+		// grad_w = Σ_t r ⊙ x̂: the exact gradient with x replaced by x̂.
+		v := p.Vector()
+		xhat := reconstructByHand(compressByHand(float64s(t, x), c.d, v), c.d, v)
+		r := float64s(t, g.ByName(out.Name() + "_r")[0].Value())
+		want := make([]float64, c.d)
+		for i := range xhat {
+			want[i%c.d] += r[i] * xhat[i]
+		}
+		closeTo(t, "grad w", float64s(t, velora[1].Value()), want, 1e-12)
+	}
+}
+
+func TestScaleShiftFloat32MatchesFloat64(t *testing.T) {
+	rng := rand.New(rand.NewSource(53))
+	x64 := randomDense(rng, tensor.Float64, 6, 10)
+	x32 := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(6, 10))
+	for i, a := range x64.Data().([]float64) {
+		x32.Data().([]float32)[i] = float32(a)
+	}
+	_, out64, _, g64, _ := scaleShiftGraph(t, x64, 4, false)
+	_, out32, _, g32, _ := scaleShiftGraph(t, x32, 4, false)
+	closeTo(t, "out", float64s(t, out32.Value()), float64s(t, out64.Value()), 1e-5)
+	for i := range g64 {
+		closeTo(t, "grad", float64s(t, g32[i].Value()), float64s(t, g64[i].Value()), 1e-5)
+	}
+}
+
+func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
+	x := randomDense(rand.New(rand.NewSource(59)), tensor.Float64, 3, 10)
+	_, _, _, tape, _ := scaleShiftGraph(t, x, 4, false)
+
+	rng := rand.New(rand.NewSource(41))
+	g := gorgonia.NewGraph()
+	xn := input(g, "x", x)
+	w := input(g, "w", randomDense(rng, tensor.Float64, 10))
+	b := input(g, "b", randomDense(rng, tensor.Float64, 10))
+	p := newProjection(t, g, 4, tensor.Float64, 43)
+	weightedSum(t, rng, gorgonia.Must(ScaleShift(xn, w, b, p)))
+	m := gorgonia.NewLispMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range []*gorgonia.Node{xn, w, b} {
+		grad, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeTo(t, n.Name(), float64s(t, grad), float64s(t, tape[i].Value()), 1e-12)
+	}
+}
