@@ -147,3 +147,34 @@ func meanDirection(x []float64, m int) []float64 {
 	}
 	return mean
 }
+
+func TestCompressAndReconstructLispMachineMatchesTapeMachine(t *testing.T) {
+	grads := make([][]float64, 2)
+	for i, lisp := range []bool{false, true} {
+		rng := rand.New(rand.NewSource(8))
+		g := gorgonia.NewGraph()
+		x := input(g, "x", randomDense(rng, tensor.Float64, 3, 10))
+		p := newProjection(t, g, 4, tensor.Float64, 9)
+		cost, _ := weightedSum(t, rng, gorgonia.Must(Reconstruct(gorgonia.Must(Compress(x, p)), p)))
+		if lisp {
+			m := gorgonia.NewLispMachine(g)
+			if err := m.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			m.Close()
+			gx, err := x.Grad()
+			if err != nil {
+				t.Fatal(err)
+			}
+			grads[i] = float64s(t, gx)
+			continue
+		}
+		gx, err := gorgonia.Grad(cost, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, g)
+		grads[i] = float64s(t, gx[0].Value())
+	}
+	closeTo(t, "grad x", grads[1], grads[0], 1e-12)
+}

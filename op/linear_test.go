@@ -54,9 +54,9 @@ func buildLinear(t *testing.T, c linearCase, dt tensor.Dtype, xv *tensor.Dense, 
 }
 
 // onVLine returns x whose every sub-token is a multiple of v (the v that
-// newProjection makes from seed 13), so that x̂ = x.
-func onVLine(t *testing.T, c linearCase, dt tensor.Dtype) *tensor.Dense {
-	p := newProjection(t, gorgonia.NewGraph(), c.m, dt, 13)
+// newProjection makes from seed), so that x̂ = x.
+func onVLine(t *testing.T, c linearCase, dt tensor.Dtype, seed int64) *tensor.Dense {
+	p := newProjection(t, gorgonia.NewGraph(), c.m, dt, seed)
 	rng := rand.New(rand.NewSource(17))
 	k := groups(c.d, c.m)
 	z := make([]float64, c.t*k)
@@ -79,13 +79,14 @@ func TestLinearMatchesMulWhereVeLoRAIsExact(t *testing.T) {
 	// gorgonia's own. The padded cases are excluded: a padded sub-token on
 	// v's line has zeros only where v does, which onVLine does not make.
 	for _, c := range linearCases {
-		x := onVLine(t, c, tensor.Float64)
+		x := onVLine(t, c, tensor.Float64, 13)
 		plain := buildLinear(t, c, tensor.Float64, x, true)
 		velora := buildLinear(t, c, tensor.Float64, x, false)
 		closeTo(t, "out", float64s(t, velora.out.Value()), float64s(t, plain.out.Value()), 1e-12)
 		closeTo(t, "grad x", float64s(t, velora.gradX.Value()), float64s(t, plain.gradX.Value()), 1e-12)
 		if c.d%c.m == 0 {
 			closeTo(t, "grad w", float64s(t, velora.gradW.Value()), float64s(t, plain.gradW.Value()), 1e-12)
+			closeTo(t, "grad w by finite differences", float64s(t, velora.gradW.Value()), numericGrad(t, velora.g, velora.cost, velora.w), 1e-7)
 		}
 	}
 }

@@ -125,7 +125,7 @@ func (o *reconstructOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.No
 	if err != nil {
 		return errors.Wrap(err, "reconstruct gradient")
 	}
-	gz, err := (&compressOp{p: o.p}).Do(g, inputs[1].Value())
+	gz, err := (&compressOp{p: o.p, width: o.width}).Do(g, inputs[1].Value())
 	if err != nil {
 		return errors.Wrap(err, "reconstruct gradient")
 	}

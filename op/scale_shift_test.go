@@ -61,6 +61,20 @@ func TestScaleShiftMatchesBroadcastOps(t *testing.T) {
 	}
 }
 
+func TestScaleShiftGradientsMatchFiniteDifferencesWhereExact(t *testing.T) {
+	// Sub-tokens on v's line (x̂ = x) make VeLoRA's grad_w the true one.
+	for _, c := range subTokenCases {
+		if c.d%c.m != 0 {
+			continue
+		}
+		x := onVLine(t, linearCase{t: c.t, d: c.d, m: c.m}, tensor.Float64, 43)
+		g, _, cost, grads, _ := scaleShiftGraph(t, x, c.m, false)
+		for i, name := range []string{"x", "w", "b"} {
+			closeTo(t, "grad "+name, float64s(t, grads[i].Value()), numericGrad(t, g, cost, g.ByName(name)[0]), 1e-7)
+		}
+	}
+}
+
 func TestScaleShiftFloat32MatchesFloat64(t *testing.T) {
 	rng := rand.New(rand.NewSource(53))
 	x64 := randomDense(rng, tensor.Float64, 6, 10)
