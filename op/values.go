@@ -134,3 +134,12 @@ func nodeValues(ns gorgonia.Nodes) []gorgonia.Value {
 	}
 	return vs
 }
+
+// datas returns the backing slices of tensors of element type T.
+func datas[T float](ds []*tensor.Dense) [][]T {
+	out := make([][]T, len(ds))
+	for i, d := range ds {
+		out[i] = d.Data().([]T)
+	}
+	return out
+}

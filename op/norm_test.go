@@ -1,0 +1,78 @@
+package op
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// plainNorm is RMSNorm (center false) or LayerNorm from gorgonia's own ops.
+func plainNorm(in gorgonia.Nodes, eps float64, center bool) *gorgonia.Node {
+	x, w := in[0], in[1]
+	n, d := x.Shape()[0], x.Shape()[1]
+	column := func(v *gorgonia.Node) *gorgonia.Node { return gorgonia.Must(gorgonia.Reshape(v, tensor.Shape{n, 1})) }
+	row := func(v *gorgonia.Node) *gorgonia.Node { return gorgonia.Must(gorgonia.Reshape(v, tensor.Shape{1, d})) }
+	if center {
+		mu := column(gorgonia.Must(gorgonia.Mean(x, 1)))
+		x = gorgonia.Must(gorgonia.BroadcastSub(x, mu, nil, []byte{1}))
+	}
+	meanSq := gorgonia.Must(gorgonia.Mean(gorgonia.Must(gorgonia.Square(x)), 1))
+	epsNode := gorgonia.NewConstant(eps)
+	std := column(gorgonia.Must(gorgonia.Sqrt(gorgonia.Must(gorgonia.Add(meanSq, epsNode)))))
+	y := gorgonia.Must(gorgonia.BroadcastHadamardDiv(x, std, nil, []byte{1}))
+	y = gorgonia.Must(gorgonia.BroadcastHadamardProd(y, row(w), nil, []byte{0}))
+	if center {
+		y = gorgonia.Must(gorgonia.BroadcastAdd(y, row(in[2]), nil, []byte{0}))
+	}
+	return y
+}
+
+func TestRMSNormMatchesPlainOps(t *testing.T) {
+	rng := rand.New(rand.NewSource(109))
+	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 6, 8), randomDense(rng, tensor.Float64, 8)}
+	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(RMSNorm(in[0], in[1], 1e-5)) }
+	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return plainNorm(in, 1e-5, false) }
+	checkFused(t, values, fused, plain, 1e-10)
+}
+
+func TestLayerNormMatchesPlainOps(t *testing.T) {
+	rng := rand.New(rand.NewSource(113))
+	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 6, 8), randomDense(rng, tensor.Float64, 8), randomDense(rng, tensor.Float64, 8)}
+	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
+		return gorgonia.Must(LayerNorm(in[0], in[1], in[2], 1e-6))
+	}
+	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return plainNorm(in, 1e-6, true) }
+	checkFused(t, values, fused, plain, 1e-10)
+}
+
+func TestNormsRejectBadInputs(t *testing.T) {
+	g := gorgonia.NewGraph()
+	rng := rand.New(rand.NewSource(127))
+	x := input(g, "x", randomDense(rng, tensor.Float64, 4, 6))
+	w := input(g, "w", randomDense(rng, tensor.Float64, 6))
+	short := input(g, "short", randomDense(rng, tensor.Float64, 5))
+	w32 := input(g, "w32", randomDense(rng, tensor.Float32, 6))
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"weight of the wrong width", second(RMSNorm(x, short, 1e-5)), `"short" has shape (5), expected (6)`},
+		{"bias of the wrong width", second(LayerNorm(x, w, short, 1e-5)), `"short" has shape (5)`},
+		{"negative eps", second(RMSNorm(x, w, -1)), "eps -1"},
+		{"dtype mismatch", second(RMSNorm(x, w32, 1e-5)), "float32"},
+		{"vector input", second(LayerNorm(w, w, w, 1e-5)), "(6)"},
+		{"nil bias", second(LayerNorm(x, w, nil, 1e-5)), "bias is nil"},
+	}
+	for _, c := range cases {
+		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
+			t.Errorf("%s: error %v, expected one containing %q", c.name, c.err, c.want)
+		}
+	}
+}
+
+// second returns the error of a builder's result.
+func second(_ *gorgonia.Node, err error) error { return err }

@@ -1,0 +1,162 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+	"math"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// SwiGLU is LLaMA's gated activation: a, b: (N, F) → silu(a) ⊙ b: (N, F),
+// silu(a) = a·σ(a). Its backward keeps a and b only; gorgonia's element-wise
+// composition keeps σ(a), silu(a) and their temporaries as well.
+func SwiGLU(a, b *gorgonia.Node) (*gorgonia.Node, error) {
+	if err := checkMatrix(a, "swiglu gate"); err != nil {
+		return nil, err
+	}
+	if err := checkMatrix(b, "swiglu up"); err != nil {
+		return nil, err
+	}
+	if err := checkSameDtype(a, b); err != nil {
+		return nil, errors.Wrap(err, "swiglu")
+	}
+	if !a.Shape().Eq(b.Shape()) {
+		return nil, errors.Errorf("op: swiglu: gate %q has shape %v and up %q has shape %v, expected equal shapes", a.Name(), a.Shape(), b.Name(), b.Shape())
+	}
+	return gorgonia.ApplyOp(&swigluOp{part: swigluForward}, a, b)
+}
+
+// swigluPart says what a swigluOp computes.
+type swigluPart int
+
+const (
+	swigluForward swigluPart = iota // silu(a) ⊙ b from (a, b)
+	swigluGradA                     // g ⊙ b ⊙ silu'(a) from (a, b, g)
+	swigluGradB                     // g ⊙ silu(a) from (a, b, g)
+)
+
+// swigluOp is SwiGLU's forward and both its gradients: three element-wise
+// maps over the same inputs.
+type swigluOp struct {
+	pureOp
+	part swigluPart
+}
+
+func (o *swigluOp) Arity() int {
+	if o.part == swigluForward {
+		return 2
+	}
+	return 3
+}
+
+func (o *swigluOp) Type() hm.Type {
+	if o.part == swigluForward {
+		return hm.NewFnType(tensorType(2), tensorType(2), tensorType(2))
+	}
+	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(2), tensorType(2))
+}
+
+func (o *swigluOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := ds[0].(tensor.Shape)
+	if !ok {
+		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
+	}
+	return s.Clone(), nil
+}
+
+func (o *swigluOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *swigluOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *swigluOp) String() string {
+	return [...]string{"SwiGLU", "SwiGLUGradGate", "SwiGLUGradUp"}[o.part]
+}
+
+func (o *swigluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	a, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	return o.UsePreallocDo(zeros(a.Dtype(), a.Shape()...), vs...)
+}
+
+func (o *swigluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	ds, err := denses(vs)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	for _, d := range ds[1:] {
+		if !d.Shape().Eq(ds[0].Shape()) {
+			return nil, errors.Errorf("op: %v: shapes %v and %v differ", o, ds[0].Shape(), d.Shape())
+		}
+	}
+	out, err := checkPrealloc(prealloc, ds[0].Dtype(), ds[0].Shape()...)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	switch od := out.Data().(type) {
+	case []float64:
+		swiglu(o.part, od, datas[float64](ds))
+	case []float32:
+		swiglu(o.part, od, datas[float32](ds))
+	}
+	return out, nil
+}
+
+// swiglu writes one part of SwiGLU for inputs (a, b[, g]).
+func swiglu[T float](part swigluPart, out []T, in [][]T) {
+	a, b := in[0], in[1]
+	for i, ai := range a {
+		sig := 1 / (1 + math.Exp(-float64(ai)))
+		switch part {
+		case swigluForward:
+			out[i] = T(float64(ai)*sig) * b[i]
+		case swigluGradA:
+			out[i] = in[2][i] * b[i] * T(sig*(1+float64(ai)*(1-sig)))
+		case swigluGradB:
+			out[i] = in[2][i] * T(float64(ai)*sig)
+		}
+	}
+}
+
+func (o *swigluOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+func (o *swigluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	var grads gorgonia.Nodes
+	for _, part := range []swigluPart{swigluGradA, swigluGradB} {
+		gi, err := gorgonia.ApplyOp(&swigluOp{part: part}, inputs[0], inputs[1], grad)
+		if err != nil {
+			return nil, errors.Wrap(err, "swiglu gradient")
+		}
+		grads = append(grads, gi)
+	}
+	return grads, nil
+}
+
+func (o *swigluOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	g, err := output.Grad()
+	if err != nil {
+		return errors.Wrap(err, "swiglu gradient")
+	}
+	for i, part := range []swigluPart{swigluGradA, swigluGradB} {
+		gi, err := (&swigluOp{part: part}).Do(inputs[0].Value(), inputs[1].Value(), g)
+		if err != nil {
+			return errors.Wrap(err, "swiglu gradient")
+		}
+		if err := accumulateGrad(inputs[i], gi.(*tensor.Dense)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	_ gorgonia.Op              = (*swigluOp)(nil)
+	_ gorgonia.SDOp            = (*swigluOp)(nil)
+	_ gorgonia.ADOp            = (*swigluOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*swigluOp)(nil)
+)

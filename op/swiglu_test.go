@@ -1,0 +1,31 @@
+package op
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+func TestSwiGLUMatchesElementwiseOps(t *testing.T) {
+	rng := rand.New(rand.NewSource(103))
+	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 5, 7), randomDense(rng, tensor.Float64, 5, 7)}
+	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(SwiGLU(in[0], in[1])) }
+	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
+		silu := gorgonia.Must(gorgonia.HadamardProd(in[0], gorgonia.Must(gorgonia.Sigmoid(in[0]))))
+		return gorgonia.Must(gorgonia.HadamardProd(silu, in[1]))
+	}
+	checkFused(t, values, fused, plain, 1e-10)
+}
+
+func TestSwiGLURejectsMismatchedShapes(t *testing.T) {
+	g := gorgonia.NewGraph()
+	rng := rand.New(rand.NewSource(107))
+	a := input(g, "gate", randomDense(rng, tensor.Float64, 4, 6))
+	b := input(g, "up", randomDense(rng, tensor.Float64, 4, 5))
+	if _, err := SwiGLU(a, b); err == nil || !strings.Contains(err.Error(), "(4, 6)") || !strings.Contains(err.Error(), "(4, 5)") {
+		t.Fatalf("error %v, expected one naming both shapes", err)
+	}
+}
