@@ -33,7 +33,9 @@ func plainNorm(in gorgonia.Nodes, eps float64, center bool) *gorgonia.Node {
 func TestRMSNormMatchesPlainOps(t *testing.T) {
 	rng := rand.New(rand.NewSource(109))
 	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 6, 8), randomDense(rng, tensor.Float64, 8)}
-	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(RMSNorm(in[0], in[1], 1e-5)) }
+	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
+		return gorgonia.Must(RMSNorm(in[0], in[1], 1e-5))
+	}
 	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return plainNorm(in, 1e-5, false) }
 	checkFused(t, values, fused, plain, 1e-10)
 }
