@@ -1,0 +1,156 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+	"math"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// RoPE applies rotary position embeddings (Su et al., arXiv 2104.09864) in
+// HuggingFace LLaMA's "rotate half" layout: x: (B·T, D) → (B·T, D), rows
+// ordered sequence by sequence, so row r is at position r mod seqLen. Each
+// head's dh = D/heads features are split in halves, and the pair
+// (i, i + dh/2) is rotated by the angle pos · base^(−2i/dh). base is
+// rope_theta (10000 in LLaMA). The map is a rotation, so its gradient is the
+// inverse rotation of g and nothing of the forward pass is kept.
+func RoPE(x *gorgonia.Node, heads, seqLen int, base float64) (*gorgonia.Node, error) {
+	if err := checkMatrix(x, "rope input"); err != nil {
+		return nil, err
+	}
+	n, d := x.Shape()[0], x.Shape()[1]
+	switch {
+	case heads <= 0 || d%heads != 0:
+		return nil, errors.Errorf("op: rope: %d heads do not divide the width %d of %q", heads, d, x.Name())
+	case (d/heads)%2 != 0:
+		return nil, errors.Errorf("op: rope: head size %d (width %d / %d heads) is odd, expected an even size", d/heads, d, heads)
+	case seqLen <= 0 || n%seqLen != 0:
+		return nil, errors.Errorf("op: rope: sequence length %d does not divide the %d rows of %q", seqLen, n, x.Name())
+	case !(base > 1) || math.IsInf(base, 0):
+		return nil, errors.Errorf("op: rope: base %g, expected a finite number > 1", base)
+	}
+	return gorgonia.ApplyOp(&ropeOp{heads: heads, seqLen: seqLen, base: base}, x)
+}
+
+// ropeOp rotates forward, or backward (the inverse rotation) for gradients.
+type ropeOp struct {
+	pureOp
+	heads, seqLen int
+	base          float64
+	inverse       bool
+}
+
+func (o *ropeOp) Arity() int { return 1 }
+
+func (o *ropeOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(2)) }
+
+func (o *ropeOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := ds[0].(tensor.Shape)
+	if !ok {
+		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
+	}
+	return s.Clone(), nil
+}
+
+func (o *ropeOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *ropeOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *ropeOp) String() string {
+	return fmt.Sprintf("RoPE{heads=%d, seq=%d, base=%g, inverse=%t}", o.heads, o.seqLen, o.base, o.inverse)
+}
+
+func (o *ropeOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	return o.UsePreallocDo(zeros(x.Dtype(), x.Shape()...), vs...)
+}
+
+func (o *ropeOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	if x.Dims() != 2 || x.Shape()[1]%o.heads != 0 || x.Shape()[0]%o.seqLen != 0 {
+		return nil, errors.Errorf("op: %v: input shape %v", o, x.Shape())
+	}
+	out, err := checkPrealloc(prealloc, x.Dtype(), x.Shape()...)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	switch od := out.Data().(type) {
+	case []float64:
+		rotate(o, od, x.Data().([]float64), x.Shape()[1])
+	case []float32:
+		rotate(o, od, x.Data().([]float32), x.Shape()[1])
+	}
+	return out, nil
+}
+
+// rotate writes the rotated rows of x into out. The angles depend on the
+// position and the pair only, so they are tabulated once per call.
+func rotate[T float](o *ropeOp, out, x []T, d int) {
+	dh := d / o.heads
+	half := dh / 2
+	sign := 1.0
+	if o.inverse {
+		sign = -1
+	}
+	cos, sin := make([]float64, o.seqLen*half), make([]float64, o.seqLen*half)
+	for pos := 0; pos < o.seqLen; pos++ {
+		for i := 0; i < half; i++ {
+			angle := float64(pos) * math.Pow(o.base, -2*float64(i)/float64(dh))
+			cos[pos*half+i], sin[pos*half+i] = math.Cos(angle), sign*math.Sin(angle)
+		}
+	}
+	for r := 0; r*d < len(x); r++ {
+		c, s := cos[(r%o.seqLen)*half:][:half], sin[(r%o.seqLen)*half:][:half]
+		for h := 0; h < o.heads; h++ {
+			off := r*d + h*dh
+			for i := 0; i < half; i++ {
+				a, b := float64(x[off+i]), float64(x[off+i+half])
+				out[off+i] = T(a*c[i] - b*s[i])
+				out[off+i+half] = T(b*c[i] + a*s[i])
+			}
+		}
+	}
+}
+
+func (o *ropeOp) inverted() *ropeOp {
+	return &ropeOp{heads: o.heads, seqLen: o.seqLen, base: o.base, inverse: !o.inverse}
+}
+
+func (o *ropeOp) DiffWRT(int) []bool { return []bool{true} }
+
+func (o *ropeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	gx, err := gorgonia.ApplyOp(o.inverted(), grad)
+	if err != nil {
+		return nil, errors.Wrap(err, "rope gradient")
+	}
+	return gorgonia.Nodes{gx}, nil
+}
+
+func (o *ropeOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	g, err := output.Grad()
+	if err != nil {
+		return errors.Wrap(err, "rope gradient")
+	}
+	gx, err := o.inverted().Do(g)
+	if err != nil {
+		return errors.Wrap(err, "rope gradient")
+	}
+	return accumulateGrad(inputs[0], gx.(*tensor.Dense))
+}
+
+var (
+	_ gorgonia.Op              = (*ropeOp)(nil)
+	_ gorgonia.SDOp            = (*ropeOp)(nil)
+	_ gorgonia.ADOp            = (*ropeOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*ropeOp)(nil)
+)
