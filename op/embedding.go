@@ -144,7 +144,9 @@ func gatherRows[T float](scatter bool, out, src []T, ids []int, d int) {
 	}
 }
 
-func (o *embeddingOp) scatterOp(vocab int) *embeddingOp { return &embeddingOp{scatter: true, vocab: vocab} }
+func (o *embeddingOp) scatterOp(vocab int) *embeddingOp {
+	return &embeddingOp{scatter: true, vocab: vocab}
+}
 
 func (o *embeddingOp) DiffWRT(int) []bool { return []bool{!o.scatter, false} }
 
