@@ -1,0 +1,146 @@
+package op
+
+import (
+	"fmt"
+	"hash"
+	"math"
+
+	"github.com/chewxy/hm"
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// GELU is the exact Gaussian error linear unit of ViT's MLP (PyTorch's
+// nn.GELU default): x: any shape → x·Φ(x) = ½x(1 + erf(x/√2)). Its backward
+// keeps x only.
+func GELU(x *gorgonia.Node) (*gorgonia.Node, error) {
+	if x == nil {
+		return nil, errors.New("op: gelu input is nil")
+	}
+	if err := checkFloatDtype(x.Dtype(), "gelu input"); err != nil {
+		return nil, err
+	}
+	return gorgonia.ApplyOp(&geluOp{dims: x.Dims()}, x)
+}
+
+// geluOp is GELU (grad false, input x) or its gradient g·GELU'(x) (grad
+// true, inputs x and g).
+type geluOp struct {
+	pureOp
+	dims int
+	grad bool
+}
+
+func (o *geluOp) Arity() int {
+	if o.grad {
+		return 2
+	}
+	return 1
+}
+
+func (o *geluOp) Type() hm.Type {
+	if o.grad {
+		return hm.NewFnType(tensorType(o.dims), tensorType(o.dims), tensorType(o.dims))
+	}
+	return hm.NewFnType(tensorType(o.dims), tensorType(o.dims))
+}
+
+func (o *geluOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := ds[0].(tensor.Shape)
+	if !ok {
+		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
+	}
+	return s.Clone(), nil
+}
+
+func (o *geluOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *geluOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *geluOp) String() string {
+	if o.grad {
+		return "GELUGrad"
+	}
+	return "GELU"
+}
+
+func (o *geluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
+	x, err := dense(vs[0])
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	return o.UsePreallocDo(zeros(x.Dtype(), x.Shape()...), vs...)
+}
+
+func (o *geluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
+	ds, err := denses(vs)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	if o.grad && !ds[1].Shape().Eq(ds[0].Shape()) {
+		return nil, errors.Errorf("op: %v: shapes %v and %v differ", o, ds[0].Shape(), ds[1].Shape())
+	}
+	out, err := checkPrealloc(prealloc, ds[0].Dtype(), ds[0].Shape()...)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v", o)
+	}
+	switch od := out.Data().(type) {
+	case []float64:
+		gelu(od, datas[float64](ds))
+	case []float32:
+		gelu(od, datas[float32](ds))
+	}
+	return out, nil
+}
+
+// gelu writes GELU(x), or g·GELU'(x) when a gradient g is given.
+func gelu[T float](out []T, in [][]T) {
+	for i, xi := range in[0] {
+		x := float64(xi)
+		cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
+		if len(in) == 1 {
+			out[i] = T(x * cdf)
+			continue
+		}
+		pdf := math.Exp(-x*x/2) / math.Sqrt(2*math.Pi)
+		out[i] = in[1][i] * T(cdf+x*pdf)
+	}
+}
+
+func (o *geluOp) DiffWRT(int) []bool {
+	if o.grad {
+		return []bool{false, false}
+	}
+	return []bool{true}
+}
+
+func (o *geluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	gx, err := gorgonia.ApplyOp(&geluOp{dims: o.dims, grad: true}, inputs[0], grad)
+	if err != nil {
+		return nil, errors.Wrap(err, "gelu gradient")
+	}
+	return gorgonia.Nodes{gx}, nil
+}
+
+func (o *geluOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	if o.grad {
+		return nil
+	}
+	g, err := output.Grad()
+	if err != nil {
+		return errors.Wrap(err, "gelu gradient")
+	}
+	gx, err := (&geluOp{dims: o.dims, grad: true}).Do(inputs[0].Value(), g)
+	if err != nil {
+		return errors.Wrap(err, "gelu gradient")
+	}
+	return accumulateGrad(inputs[0], gx.(*tensor.Dense))
+}
+
+var (
+	_ gorgonia.Op              = (*geluOp)(nil)
+	_ gorgonia.SDOp            = (*geluOp)(nil)
+	_ gorgonia.ADOp            = (*geluOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*geluOp)(nil)
+)
