@@ -16,13 +16,14 @@ type Machine struct {
 	nanWatch bool
 	updates  []*update // fused parameter updates, in parameter order; nil unless fused
 
-	vals  []gorgonia.Value // per position: the value, while someone may still read it
-	bufs  []*buffer        // per position: the buffer that value lives in
-	left  []int            // per position: reads still to come in this run
-	args  []gorgonia.Value // scratch for an op's arguments
-	mem   memory
-	heap  heapSampler
-	stats Stats
+	vals   []gorgonia.Value // per position: the value, while someone may still read it
+	bufs   []*buffer        // per position: the buffer that value lives in
+	left   []int            // per position: reads still to come in this run
+	onCopy []copyState      // per position: whether the op may run on a pooled copy
+	args   []gorgonia.Value // scratch for an op's arguments
+	mem    memory
+	heap   heapSampler
+	stats  Stats
 }
 
 // update is one parameter's fused optimizer step.
@@ -53,6 +54,7 @@ func New(g *gorgonia.ExprGraph, outputs gorgonia.Nodes, opts ...Option) (*Machin
 		vals:     make([]gorgonia.Value, len(p.nodes)),
 		bufs:     make([]*buffer, len(p.nodes)),
 		left:     make([]int, len(p.nodes)),
+		onCopy:   make([]copyState, len(p.nodes)),
 		heap:     newHeapSampler(),
 	}
 	if c.newSolver != nil {
@@ -94,6 +96,7 @@ func fusedUpdates(p *plan, newSolver func() gorgonia.Solver) ([]*update, error) 
 // Reset or Close, after which the machine recycles their memory.
 func (m *Machine) RunAll() error {
 	m.release()
+	m.mem.begin()
 	m.heap.start()
 	if err := m.loadLeaves(); err != nil {
 		return err
@@ -158,7 +161,7 @@ func (m *Machine) step(i int) error {
 	for _, c := range m.plan.children[i] {
 		m.args = append(m.args, m.vals[c])
 	}
-	v, err := m.do(n, m.args)
+	v, pooled, err := m.do(i, m.args)
 	if err != nil {
 		return errors.Wrapf(err, "machine: node %q (op %v) on input shapes %v", n.Name(), n.Op(), shapesOf(m.args))
 	}
@@ -166,6 +169,9 @@ func (m *Machine) step(i int) error {
 		return errors.Errorf("machine: node %q (op %v) returned no value", n.Name(), n.Op())
 	}
 	b, fresh := m.mem.add(v, m.plan.cat[i], m.plan.readers[i], m.plan.output[i], false)
+	if fresh && pooled {
+		m.mem.claim(b, keyOf(n.Dtype(), n.Shape()))
+	}
 	if fresh && m.nanWatch && hasNaNOrInf(v) {
 		return errors.Errorf("machine: node %q (op %v) produced NaN or Inf", n.Name(), n.Op())
 	}
@@ -179,27 +185,6 @@ func (m *Machine) step(i int) error {
 		}
 	}
 	return nil
-}
-
-// do runs n's op, in a pooled buffer when the op can write into one. An op whose
-// UsePreallocDo fails gets a second chance with Do.
-func (m *Machine) do(n *gorgonia.Node, args []gorgonia.Value) (gorgonia.Value, error) {
-	pd, ok := n.Op().(gorgonia.UsePreallocDoer)
-	if !ok || n.IsScalar() {
-		return n.Op().Do(args...)
-	}
-	pre := m.mem.take(n.Dtype(), n.Shape())
-	if pre == nil {
-		return n.Op().Do(args...)
-	}
-	v, err := pd.UsePreallocDo(pre, args...)
-	if err != nil || v == nil || v.Uintptr() >= pre.Uintptr()+pre.MemSize() || pre.Uintptr() >= v.Uintptr()+v.MemSize() {
-		m.mem.put(pre)
-	}
-	if err != nil {
-		return n.Op().Do(args...)
-	}
-	return v, nil
 }
 
 // fireUpdates steps every parameter whose gradient is computed once nothing reads the

@@ -30,6 +30,9 @@ type buffer struct {
 	pinned bool           // holds a leaf: never freed, never pooled
 	slot   int            // position in memory.live
 	into   *buffer        // the buffer this one was merged into, if any
+
+	claimed bool    // made by an op that writes into pooled tensors
+	key     poolKey // the pool slot it was made for, when claimed
 }
 
 func (b *buffer) root() *buffer {
@@ -44,7 +47,11 @@ func (b *buffer) bytes() int64 { return int64(b.hi - b.lo) }
 func (b *buffer) overlaps(lo, hi uintptr) bool { return b.lo < hi && lo < b.hi }
 
 // memory tracks the live buffers of one run, their bytes by category and the peak, and
-// pools freed tensors for reuse.
+// pools freed tensors for reuse. The pool keeps a freed tensor only while, for its dtype
+// and size, the pooled tensors plus those in use by ops that write into pooled tensors
+// stay below the most such ops had in use at once (in this run or the last): it holds what
+// the next ops will ask for and does not grow from run to run with the results of ops that
+// cannot use it.
 type memory struct {
 	live   []*buffer
 	bytes  [numCategories]int64
@@ -52,6 +59,15 @@ type memory struct {
 	peak   peakState
 	pool   map[poolKey][]*tensor.Dense
 	pooled int64
+	inUse  map[poolKey]int // claimed buffers live now
+	most   map[poolKey]int // the most claimed buffers live at once in this run
+	last   map[poolKey]int // most, in the last run
+}
+
+// begin starts counting a new run's use of the pool.
+func (mem *memory) begin() {
+	mem.last, mem.most = mem.most, mem.last
+	clear(mem.most)
 }
 
 type peakState struct {
@@ -125,6 +141,18 @@ func (mem *memory) unlist(b *buffer) {
 	mem.live = mem.live[:len(mem.live)-1]
 }
 
+// claim marks b as made for the pool slot k.
+func (mem *memory) claim(b *buffer, k poolKey) {
+	if mem.inUse == nil {
+		mem.inUse = make(map[poolKey]int)
+		mem.most = make(map[poolKey]int)
+		mem.last = make(map[poolKey]int)
+	}
+	b.claimed, b.key = true, k
+	mem.inUse[k]++
+	mem.most[k] = max(mem.most[k], mem.inUse[k])
+}
+
 // notePeak records the live bytes after n's value was registered.
 func (mem *memory) notePeak(n *gorgonia.Node) {
 	if mem.total > mem.peak.total {
@@ -155,23 +183,32 @@ func (mem *memory) freeIfDead(b *buffer) {
 	mem.recycle(b)
 }
 
-// recycle pools b's owner when it is a plain tensor that spans all of b.
+// recycle retires b: its owner goes to the pool when it is a plain tensor that spans all
+// of b and the pool wants one more of its kind.
 func (mem *memory) recycle(b *buffer) {
+	if b.claimed {
+		mem.inUse[b.key]--
+	}
 	d, ok := b.owner.(*tensor.Dense)
 	if !ok || d.IsMaterializable() || d.Uintptr() != b.lo || d.MemSize() != b.hi-b.lo || d.Size() == 0 {
+		return
+	}
+	k := poolKey{d.Dtype(), d.Size()}
+	if len(mem.pool[k])+mem.inUse[k] >= max(mem.most[k], mem.last[k]) {
 		return
 	}
 	if mem.pool == nil {
 		mem.pool = make(map[poolKey][]*tensor.Dense)
 	}
-	k := poolKey{d.Dtype(), d.Size()}
 	mem.pool[k] = append(mem.pool[k], d)
 	mem.pooled += b.bytes()
 }
 
+func keyOf(dt tensor.Dtype, shape tensor.Shape) poolKey { return poolKey{dt, shape.TotalSize()} }
+
 // take returns a zeroed pooled tensor reshaped to shape, or nil if none fits.
 func (mem *memory) take(dt tensor.Dtype, shape tensor.Shape) *tensor.Dense {
-	k := poolKey{dt, shape.TotalSize()}
+	k := keyOf(dt, shape)
 	list := mem.pool[k]
 	if len(list) == 0 {
 		return nil
@@ -209,8 +246,8 @@ func (mem *memory) evict(lo, hi uintptr) {
 	}
 }
 
-// reset ends a run: every buffer that is not a leaf goes to the pool, and the counts
-// start again from zero.
+// reset ends a run: every buffer that is not a leaf is retired, and the counts start
+// again from zero.
 func (mem *memory) reset() {
 	for _, b := range mem.live {
 		if !b.pinned {
