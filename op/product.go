@@ -9,6 +9,18 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// MatMul is the plain linear layer x @ w: x: (T, D), w: (D, Dout) →
+// (T, Dout), with grad_x = g wᵀ and grad_w = xᵀ g. It is the baseline
+// VeLoRA's Linear is measured against: the same BLAS kernels, and a backward
+// that keeps x. Unlike gorgonia's Mul its gradient never transposes a
+// shared value in place.
+func MatMul(x, w *gorgonia.Node) (*gorgonia.Node, error) {
+	if err := checkLinearInputs(x, w); err != nil {
+		return nil, errors.Wrap(err, "matmul")
+	}
+	return gorgonia.ApplyOp(&productOp{matMulOp: matMulOp{alpha: 1}}, x, w)
+}
+
 // FrozenLinear is x @ w for a frozen weight: x: (T, D), w: (D, Dout) →
 // (T, Dout). Its backward gives grad_x = g wᵀ only (w gets no gradient), so
 // the graph never keeps x for it. LoRA's and QLoRA's base layers use it.
@@ -16,7 +28,7 @@ func FrozenLinear(x, w *gorgonia.Node) (*gorgonia.Node, error) {
 	if err := checkLinearInputs(x, w); err != nil {
 		return nil, errors.Wrap(err, "frozen linear")
 	}
-	return gorgonia.ApplyOp(&frozenLinearOp{matMulOp{alpha: 1}}, x, w)
+	return gorgonia.ApplyOp(&productOp{matMulOp: matMulOp{alpha: 1}, frozen: true}, x, w)
 }
 
 // checkLinearInputs checks x: (T, D) and w: (D, Dout) of one float dtype.
@@ -37,40 +49,70 @@ func checkLinearInputs(x, w *gorgonia.Node) error {
 	return nil
 }
 
-// frozenLinearOp is a plain product whose gradient flows to x only.
-type frozenLinearOp struct{ matMulOp }
-
-func (o *frozenLinearOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
-
-func (o *frozenLinearOp) Hashcode() uint32 { return hashOf(o) }
-
-func (o *frozenLinearOp) String() string { return "FrozenLinear" }
-
-func (o *frozenLinearOp) DiffWRT(int) []bool { return []bool{true, false} }
-
-func (o *frozenLinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	gx, err := matMul(grad, inputs[1], false, true, 1)
-	if err != nil {
-		return nil, errors.Wrap(err, "frozen linear gradient")
-	}
-	return gorgonia.Nodes{gx, nil}, nil
+// productOp is x @ w with gradients grad_x = g wᵀ and, unless frozen,
+// grad_w = xᵀ g.
+type productOp struct {
+	matMulOp
+	frozen bool
 }
 
-func (o *frozenLinearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+func (o *productOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
+
+func (o *productOp) Hashcode() uint32 { return hashOf(o) }
+
+func (o *productOp) String() string {
+	if o.frozen {
+		return "FrozenLinear"
+	}
+	return "MatMul"
+}
+
+func (o *productOp) DiffWRT(int) []bool { return []bool{true, !o.frozen} }
+
+// gradients are the ops computing grad_x from (g, w) and grad_w from (x, g).
+func (o *productOp) gradients() (gx, gw *matMulOp) {
+	return &matMulOp{transB: true, alpha: 1}, &matMulOp{transA: true, alpha: 1}
+}
+
+func (o *productOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	gxOp, gwOp := o.gradients()
+	gx, err := gorgonia.ApplyOp(gxOp, grad, inputs[1])
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v input gradient", o)
+	}
+	if o.frozen {
+		return gorgonia.Nodes{gx, nil}, nil
+	}
+	gw, err := gorgonia.ApplyOp(gwOp, inputs[0], grad)
+	if err != nil {
+		return nil, errors.Wrapf(err, "%v weight gradient", o)
+	}
+	return gorgonia.Nodes{gx, gw}, nil
+}
+
+func (o *productOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "frozen linear gradient")
+		return errors.Wrapf(err, "%v gradient", o)
 	}
-	gx, err := (&matMulOp{transB: true, alpha: 1}).Do(g, inputs[1].Value())
+	gxOp, gwOp := o.gradients()
+	gx, err := gxOp.Do(g, inputs[1].Value())
 	if err != nil {
-		return errors.Wrap(err, "frozen linear gradient")
+		return errors.Wrapf(err, "%v input gradient", o)
 	}
-	return accumulateGrad(inputs[0], gx.(*tensor.Dense))
+	if err := accumulateGrad(inputs[0], gx.(*tensor.Dense)); err != nil || o.frozen {
+		return err
+	}
+	gw, err := gwOp.Do(inputs[0].Value(), g)
+	if err != nil {
+		return errors.Wrapf(err, "%v weight gradient", o)
+	}
+	return accumulateGrad(inputs[1], gw.(*tensor.Dense))
 }
 
 var (
-	_ gorgonia.Op              = (*frozenLinearOp)(nil)
-	_ gorgonia.SDOp            = (*frozenLinearOp)(nil)
-	_ gorgonia.ADOp            = (*frozenLinearOp)(nil)
-	_ gorgonia.UsePreallocDoer = (*frozenLinearOp)(nil)
+	_ gorgonia.Op              = (*productOp)(nil)
+	_ gorgonia.SDOp            = (*productOp)(nil)
+	_ gorgonia.ADOp            = (*productOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*productOp)(nil)
 )

@@ -91,3 +91,11 @@ func TestFrozenLinearLispMachine(t *testing.T) {
 		closeTo(t, "grad x", float64s(t, got), want, 1e-12)
 	}
 }
+
+func TestMatMulMatchesGorgoniaMul(t *testing.T) {
+	rng := rand.New(rand.NewSource(167))
+	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 5, 7), randomDense(rng, tensor.Float64, 7, 3)}
+	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(MatMul(in[0], in[1])) }
+	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(gorgonia.Mul(in[0], in[1])) }
+	checkFused(t, values, fused, plain, 1e-12)
+}

@@ -185,9 +185,9 @@ func (o *columnScaleOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 	}
 	switch od := out.Data().(type) {
 	case []float64:
-		scaleColumns(od, a.Data().([]float64), ds[1].Data().([]float64), shiftOf[float64](ds))
+		scaleColumns(od, a.Data().([]float64), ds[1].Data().([]float64), shiftOf[float64](ds), a.Shape()[1])
 	case []float32:
-		scaleColumns(od, a.Data().([]float32), ds[1].Data().([]float32), shiftOf[float32](ds))
+		scaleColumns(od, a.Data().([]float32), ds[1].Data().([]float32), shiftOf[float32](ds), a.Shape()[1])
 	}
 	return out, nil
 }
@@ -200,13 +200,16 @@ func shiftOf[T float](ds []*tensor.Dense) []T {
 	return ds[2].Data().([]T)
 }
 
-// scaleColumns writes out[t, j] = a[t, j]·w[j] + b[j] (b nil: no shift).
-func scaleColumns[T float](out, a, w, b []T) {
-	d := len(w)
+// scaleColumns writes out[t, j] = a[t, j]·w[j] + b[j] over rows of width d
+// (w nil: no scale; b nil: no shift).
+func scaleColumns[T float](out, a, w, b []T, d int) {
 	for t := 0; t*d < len(a); t++ {
 		row, orow := a[t*d:(t+1)*d], out[t*d:(t+1)*d]
-		for j, aj := range row {
-			orow[j] = aj * w[j]
+		copy(orow, row)
+		if w != nil {
+			for j, wj := range w {
+				orow[j] *= wj
+			}
 		}
 		if b != nil {
 			for j, bj := range b {
