@@ -1,0 +1,58 @@
+package layers
+
+import (
+	"math"
+
+	"gorgonia.org/gorgonia"
+)
+
+// sqrt5 is the slope with which PyTorch's nn.Linear and LoRA's A draw
+// their Kaiming-uniform initial weights.
+var sqrt5 = math.Sqrt(5)
+
+// Site is one projection of a model: x (N, In) → (N, Out).
+type Site struct {
+	Module string // HuggingFace module path, e.g. "model.layers.0.self_attn.q_proj"
+	Name   string // projection name: q, k, v, o, gate, up, down (LLaMA); qkv, proj, fc1, fc2 (ViT)
+	In     int
+	Out    int
+	Bias   bool
+}
+
+// Role says what a parameter outside the projections is for; the adapter
+// decides which roles train.
+type Role int
+
+const (
+	RoleEmbedding Role = iota // token embedding, patch embedding
+	RoleNorm                  // norm weights and biases
+	RolePosition              // position embedding and class token
+	RoleHead                  // LM head or classifier head
+)
+
+// Adapter decides how a model is trained: how each projection is built and
+// which other parameters train. Full trains everything; LoRA freezes the
+// base weights and adds adapters; package peft adds the others.
+type Adapter interface {
+	// Linear builds projection s on x.
+	Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error)
+	// Trains reports whether parameters of role r train.
+	Trains(r Role) bool
+	// Feature transforms the output of a norm or an embedding named module
+	// (SSF scales and shifts it); it returns x unchanged otherwise.
+	Feature(b *Builder, module string, x *gorgonia.Node) (*gorgonia.Node, error)
+}
+
+// Full is full-rank training: every parameter trains. With VeLoRA set, the
+// selected projections keep their compressed input for the weight gradient.
+type Full struct {
+	VeLoRA *VeLoRA
+}
+
+func (f Full) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return b.trainedLinear(s, x, f.VeLoRA, true)
+}
+
+func (Full) Trains(Role) bool { return true }
+
+func (Full) Feature(_ *Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) { return x, nil }

@@ -1,0 +1,197 @@
+package layers
+
+import (
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op"
+)
+
+// LoRA freezes every base weight and adds a trainable low-rank update to the
+// targeted projections (Hu et al., arXiv 2106.09685):
+// out = x W + (alpha/r) · dropout(x) A B, A (in, r) Kaiming-uniform with
+// a = √5, B (r, out) zeros, so the model starts as the base model. With NF4
+// set the frozen base is stored in 4-bit NormalFloat (QLoRA, arXiv
+// 2305.14314). With VeLoRA set, A's input (after dropout) is what VeLoRA
+// compresses, as HuggingFace PEFT does.
+type LoRA struct {
+	Rank    int      // r; must be positive
+	Alpha   float64  // lora_alpha; zero means Rank (scaling 1)
+	Dropout float64  // lora_dropout on A's input, in [0, 1)
+	Targets []string // projection names that get adapters
+	NF4     bool     // quantise the frozen base weights (QLoRA)
+	// TrainHead trains the head fully (a new classifier for fine-tuning).
+	TrainHead bool
+	VeLoRA    *VeLoRA
+	Seed      int64 // seeds the dropout masks
+
+	quantised map[string]*op.NF4Weight
+}
+
+// Scaling is alpha/r.
+func (l *LoRA) Scaling() float64 {
+	if l.Alpha == 0 {
+		return 1
+	}
+	return l.Alpha / float64(l.Rank)
+}
+
+// Validate checks the configuration against a model's projection names.
+func (l *LoRA) Validate(available []string) error {
+	switch {
+	case l.Rank <= 0:
+		return errors.Errorf("layers: lora rank %d, expected a positive rank", l.Rank)
+	case l.Alpha < 0:
+		return errors.Errorf("layers: lora alpha %g, expected a positive number (0 means the rank)", l.Alpha)
+	case !(l.Dropout >= 0 && l.Dropout < 1):
+		return errors.Errorf("layers: lora dropout %g, expected a value in [0, 1)", l.Dropout)
+	}
+	if _, err := ResolveNames(l.Targets, available, nil); err != nil {
+		return errors.Wrap(err, "lora targets")
+	}
+	for _, p := range l.veloraProjections() {
+		if !contains(l.Targets, p) {
+			return errors.Errorf("layers: velora compresses the input of LoRA's A, but %q has no adapter (targets %v)", p, l.Targets)
+		}
+	}
+	return l.VeLoRA.Validate(available)
+}
+
+func (l *LoRA) veloraProjections() []string {
+	if l.VeLoRA == nil {
+		return nil
+	}
+	return l.VeLoRA.Projections
+}
+
+// Linear builds the frozen base (full precision or NF4) and, for a target,
+// the adapter.
+func (l *LoRA) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
+	out, err := l.base(b, s, x)
+	if err != nil || !contains(l.Targets, s.Name) {
+		return out, err
+	}
+	update, err := l.update(b, s, x)
+	if err != nil {
+		return nil, errors.Wrapf(err, "layers: %s lora", s.Module)
+	}
+	return gorgonia.Add(out, update)
+}
+
+// base is x W (+ bias) with W frozen.
+func (l *LoRA) base(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
+	if !l.NF4 {
+		return b.trainedLinear(s, x, nil, false)
+	}
+	q, err := l.quantise(b, s)
+	if err != nil {
+		return nil, err
+	}
+	out, err := op.NF4Linear(x, q)
+	if err != nil {
+		return nil, errors.Wrapf(err, "layers: %s", s.Module)
+	}
+	return b.bias(s, out, false)
+}
+
+// quantise returns the NF4 form of a site's weight, made once per LoRA.
+func (l *LoRA) quantise(b *Builder, s Site) (*op.NF4Weight, error) {
+	name := s.Module + ".weight"
+	if q, ok := l.quantised[name]; ok {
+		return q, nil
+	}
+	w := b.Params.Get(name)
+	if w == nil {
+		w = newValue(name, tensor.Shape{s.In, s.Out}, b.Dtype, KaimingUniform(sqrt5), b.Seed)
+	}
+	q, err := op.QuantizeNF4(w)
+	if err != nil {
+		return nil, errors.Wrapf(err, "layers: quantising %s", name)
+	}
+	if l.quantised == nil {
+		l.quantised = map[string]*op.NF4Weight{}
+	}
+	l.quantised[name] = q
+	return q, nil
+}
+
+// update is (alpha/r) · dropout(x) A B.
+func (l *LoRA) update(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
+	a, err := b.Param(s.Module+".lora_A.weight", tensor.Shape{s.In, l.Rank}, KaimingUniform(sqrt5), true)
+	if err != nil {
+		return nil, err
+	}
+	bw, err := b.Param(s.Module+".lora_B.weight", tensor.Shape{l.Rank, s.Out}, Constant(0), true)
+	if err != nil {
+		return nil, err
+	}
+	xd, err := op.Dropout(x, l.Dropout, streamSeed(l.Seed, s.Module))
+	if err != nil {
+		return nil, err
+	}
+	var xa *gorgonia.Node
+	if l.VeLoRA.selects(s.Name) {
+		var p *op.Projection
+		if p, err = b.projection(s.Module, l.VeLoRA, l.VeLoRA.size(s.Name)); err == nil {
+			xa, err = op.Linear(xd, a, p, op.WithGradScale(l.VeLoRA.scale()))
+		}
+	} else {
+		xa, err = op.MatMul(xd, a)
+	}
+	if err != nil {
+		return nil, err
+	}
+	xab, err := op.MatMul(xa, bw)
+	if err != nil {
+		return nil, err
+	}
+	return gorgonia.Mul(xab, gorgonia.NewConstant(scalarOf(b.Dtype, l.Scaling())))
+}
+
+// Trains reports that only the head (when TrainHead is set) trains besides
+// the adapters.
+func (l *LoRA) Trains(r Role) bool { return r == RoleHead && l.TrainHead }
+
+func (*LoRA) Feature(_ *Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) { return x, nil }
+
+// Merge folds the adapters of the given modules into their base weights
+// for inference, W ← W + (alpha/r)·A B; the adapters stay in params, and a
+// graph built with LoRA on merged weights would count them twice. An NF4
+// base cannot absorb an update: that is an error.
+func (l *LoRA) Merge(params *Params, modules []string) error { return l.fold(params, modules, 1) }
+
+// Unmerge undoes Merge: W ← W − (alpha/r)·A B.
+func (l *LoRA) Unmerge(params *Params, modules []string) error { return l.fold(params, modules, -1) }
+
+// fold adds sign·(alpha/r)·A B to each module's weight.
+func (l *LoRA) fold(params *Params, modules []string, sign float64) error {
+	if l.NF4 {
+		return errors.New("layers: cannot merge LoRA adapters into an NF4 base weight; dequantise it first")
+	}
+	for _, m := range modules {
+		w, a, bw := params.Get(m+".weight"), params.Get(m+".lora_A.weight"), params.Get(m+".lora_B.weight")
+		if w == nil || a == nil || bw == nil {
+			return errors.Errorf("layers: merging %s: base weight, lora_A or lora_B missing", m)
+		}
+		ab, err := a.MatMul(bw)
+		if err != nil {
+			return errors.Wrapf(err, "layers: merging %s", m)
+		}
+		if _, err := tensor.Mul(ab, scalarOf(w.Dtype(), sign*l.Scaling()), tensor.UseUnsafe()); err != nil {
+			return errors.Wrapf(err, "layers: merging %s", m)
+		}
+		if _, err := tensor.Add(w, ab, tensor.UseUnsafe()); err != nil {
+			return errors.Wrapf(err, "layers: merging %s", m)
+		}
+	}
+	return nil
+}
+
+// scalarOf returns x as a scalar of dtype dt.
+func scalarOf(dt tensor.Dtype, x float64) any {
+	if dt == tensor.Float32 {
+		return float32(x)
+	}
+	return x
+}

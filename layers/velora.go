@@ -1,0 +1,163 @@
+package layers
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	vinit "github.com/velora-go/velora/init"
+)
+
+// VeLoRA selects the projections whose trained linear keeps only its
+// compressed input for the weight gradient (arXiv 2405.17991). A nil
+// *VeLoRA selects nothing.
+type VeLoRA struct {
+	// Projections are projection names (q, k, v, o, gate, up, down, qkv,
+	// proj, fc1, fc2), resolved against a model by Resolve.
+	Projections []string
+	// SubTokenSize is the default sub-token size M. Zero means 16.
+	SubTokenSize int
+	// Sizes overrides SubTokenSize per projection name.
+	Sizes map[string]int
+	// Init names how v is chosen (vinit.Parse); empty means the first-batch
+	// mean, the paper's default.
+	Init string
+	// Scale multiplies the weight gradient (velora_scale). Zero means 1.
+	Scale float64
+}
+
+// DefaultSubTokenSize is the sub-token size when none is given.
+const DefaultSubTokenSize = 16
+
+func (v *VeLoRA) selects(name string) bool {
+	if v == nil {
+		return false
+	}
+	for _, p := range v.Projections {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *VeLoRA) size(name string) int {
+	if m, ok := v.Sizes[name]; ok {
+		return m
+	}
+	if v.SubTokenSize == 0 {
+		return DefaultSubTokenSize
+	}
+	return v.SubTokenSize
+}
+
+func (v *VeLoRA) scale() float64 {
+	if v.Scale == 0 {
+		return 1
+	}
+	return v.Scale
+}
+
+func (v *VeLoRA) strategy() (vinit.Strategy, error) {
+	if v.Init == "" {
+		return vinit.FirstBatchMean(), nil
+	}
+	return vinit.Parse(v.Init)
+}
+
+// Validate checks the selection against the projection names of a model
+// (LLaMAProjections or ViTProjections): every name exists, sizes are
+// positive, the strategy parses, the scale is not negative.
+func (v *VeLoRA) Validate(available []string) error {
+	if v == nil {
+		return nil
+	}
+	for _, p := range v.Projections {
+		if !contains(available, p) {
+			return errors.Errorf("layers: velora projection %q is not one of %s", p, strings.Join(available, ", "))
+		}
+	}
+	if v.SubTokenSize < 0 {
+		return errors.Errorf("layers: velora sub-token size %d, expected a positive size (0 means %d)", v.SubTokenSize, DefaultSubTokenSize)
+	}
+	for _, name := range sortedKeys(v.Sizes) {
+		if m := v.Sizes[name]; m <= 0 {
+			return errors.Errorf("layers: velora sub-token size %d for %q, expected a positive size", m, name)
+		}
+		if !contains(available, name) {
+			return errors.Errorf("layers: velora sub-token size given for %q, which is not one of %s", name, strings.Join(available, ", "))
+		}
+	}
+	if v.Scale < 0 {
+		return errors.Errorf("layers: velora scale %g, expected a positive number (0 means 1)", v.Scale)
+	}
+	_, err := v.strategy()
+	return err
+}
+
+// Resolve turns a selection into a model's projection names. The paper's
+// shorthand is a string of the letters q, k, v, d ("vd": value and down);
+// otherwise names are separated by commas or spaces ("q, k, v, down").
+// aliases maps shorthand letters to the model's names (for ViT every one of
+// q, k, v is the merged qkv and d is fc2). Unknown names are an error
+// naming them and the model's names.
+func Resolve(selection string, available []string, aliases map[string]string) ([]string, error) {
+	var words []string
+	if isShorthand(selection) {
+		for _, r := range selection {
+			words = append(words, string(r))
+		}
+	} else {
+		words = strings.FieldsFunc(selection, func(r rune) bool { return r == ',' || r == ' ' })
+	}
+	return ResolveNames(words, available, aliases)
+}
+
+// ResolveNames is Resolve for a list of names or shorthand letters.
+func ResolveNames(words []string, available []string, aliases map[string]string) ([]string, error) {
+	var out []string
+	for _, w := range words {
+		name := w
+		if a, ok := aliases[w]; ok {
+			name = a
+		}
+		if !contains(available, name) {
+			return nil, errors.Errorf("layers: projection %q is not one of %s", w, strings.Join(available, ", "))
+		}
+		if !contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+func isShorthand(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("qkvd", r) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
