@@ -1,0 +1,30 @@
+package op
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+func TestColumnsMatchesGorgoniaSlice(t *testing.T) {
+	rng := rand.New(rand.NewSource(191))
+	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 4, 9)}
+	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(Columns(in[0], 3, 7)) }
+	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
+		return gorgonia.Must(gorgonia.Slice(in[0], nil, gorgonia.S(3, 7)))
+	}
+	checkFused(t, values, fused, plain, 0)
+}
+
+func TestColumnsRejectsBadRanges(t *testing.T) {
+	g := gorgonia.NewGraph()
+	x := input(g, "x", randomDense(rand.New(rand.NewSource(193)), tensor.Float64, 2, 5))
+	for _, r := range [][2]int{{-1, 2}, {3, 3}, {2, 6}} {
+		if _, err := Columns(x, r[0], r[1]); err == nil || !strings.Contains(err.Error(), "expected 0 ≤ from < to ≤ 5") {
+			t.Errorf("Columns(%d, %d): error %v", r[0], r[1], err)
+		}
+	}
+}
