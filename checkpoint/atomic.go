@@ -1,0 +1,71 @@
+package checkpoint
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/pkg/errors"
+)
+
+// writeAtomic writes the file at path through write: into a temporary file
+// in the same directory, flushed to disk, then renamed over path, and the
+// directory flushed. On failure the temporary file is removed and whatever
+// was at path is left as it was. The file gets mode 0644.
+func writeAtomic(path string, write func(w io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := writeTemp(dir, filepath.Base(path), write)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return errors.Wrap(err, "replace file")
+	}
+	return errors.Wrap(syncDir(dir), "sync directory")
+}
+
+// writeTemp creates a temporary file in dir, fills it through write and
+// returns its name; on failure it removes the file.
+func writeTemp(dir, base string, write func(w io.Writer) error) (string, error) {
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return "", errors.Wrap(err, "create temporary file")
+	}
+	if err := fill(f, write); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// fill writes f through a buffer, gives it the mode os.Create would under
+// the usual umask, flushes it to disk and closes it.
+func fill(f *os.File, write func(w io.Writer) error) error {
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err := write(w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return errors.Wrap(err, "write temporary file")
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return errors.Wrap(err, "chmod temporary file")
+	}
+	if err := f.Sync(); err != nil {
+		return errors.Wrap(err, "sync temporary file")
+	}
+	return errors.Wrap(f.Close(), "close temporary file")
+}
+
+// syncDir flushes the directory entry of a renamed file to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

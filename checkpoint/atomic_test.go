@@ -1,0 +1,55 @@
+package checkpoint
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pkg/errors"
+)
+
+// A write that fails half-way, or a rename that fails after the temporary
+// file is complete, keeps what was at path and removes the temporary file.
+func TestWriteAtomicFailures(t *testing.T) {
+	failing := func(w io.Writer) error {
+		if _, err := w.Write([]byte("partial new content")); err != nil {
+			return err
+		}
+		return errors.New("disk on fire")
+	}
+	path := writeFile(t, "model.bin", []byte("old"))
+	checkError(t, writeAtomic(path, failing), "disk on fire")
+	checkUntouched(t, path, "old")
+
+	// A non-empty directory at path cannot be replaced by a file.
+	dir := filepath.Join(t.TempDir(), "model.bin")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeNew := func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }
+	if err := os.WriteFile(filepath.Join(dir, "inside"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkError(t, writeAtomic(dir, writeNew), "replace file")
+	checkUntouched(t, filepath.Join(dir, "inside"), "old")
+	entries, err := os.ReadDir(filepath.Dir(dir))
+	if err != nil || len(entries) != 1 {
+		t.Errorf("parent holds %v (%v), want only the directory", entries, err)
+	}
+
+	checkError(t, writeAtomic(filepath.Join(t.TempDir(), "missing", "model.bin"), writeNew),
+		"create temporary file", "no such file")
+}
+
+func TestWriteAtomicReplaces(t *testing.T) {
+	path := writeFile(t, "model.bin", []byte("old content, longer than the new"))
+	err := writeAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUntouched(t, path, "new")
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v (%v), want 0644", info.Mode(), err)
+	}
+}
