@@ -68,7 +68,8 @@ func isHeading(tokens []string) bool {
 func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // joinWords joins words with single spaces, but none before closing punctuation and
-// none after an opening quote or bracket. “ and ” become ", and a lone ' alternates
+// none after an opening quote or bracket. The corpus's double-quote tokens (two
+// backquotes to open, two apostrophes to close) become ", and a lone ' alternates
 // between opening and closing a quotation (the corpus uses it for both). The corpus
 // doubles every semicolon (";/. ;/."); a run of them becomes one.
 func joinWords(words []string) string {
