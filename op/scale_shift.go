@@ -10,14 +10,13 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// ScaleShift is VeLoRA's element-wise variant for SSF: x: (T, D), w and b:
-// (D) → x ⊙ w + b: (T, D), w and b broadcast over the tokens. Its backward
-// references z = Compress(x, p) instead of x: grad_w = Σ_t g ⊙ x̂ (computed
-// from z without building x̂), grad_b = Σ_t g and grad_x = g ⊙ w exactly.
+// ScaleShift is SSF's scale and shift (Lian et al., arXiv 2210.08823) and
+// its VeLoRA variant: x: (T, D), w and b: (D) → x ⊙ w + b: (T, D), w and b
+// broadcast over the tokens. grad_x = g ⊙ w and grad_b = Σ_t g are exact.
+// With a projection p the backward references z = Compress(x, p) instead of
+// x and grad_w = Σ_t g ⊙ x̂ is computed from z without building x̂; with p
+// nil it keeps x and grad_w = Σ_t g ⊙ x.
 func ScaleShift(x, w, b *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
-	if p == nil {
-		return nil, errors.New("op: scale-shift: projection is nil")
-	}
 	if err := checkMatrix(x, "scale-shift input"); err != nil {
 		return nil, err
 	}
@@ -33,23 +32,35 @@ func ScaleShift(x, w, b *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 			return nil, errors.Errorf("op: scale-shift %q has shape %v, expected (%d) to match input %q of shape %v", n.Name(), n.Shape(), d, x.Name(), x.Shape())
 		}
 	}
+	if p == nil {
+		return gorgonia.ApplyOp(&scaleShiftOp{}, x, w, b)
+	}
 	z, err := Compress(x, p)
 	if err != nil {
 		return nil, errors.Wrapf(err, "scale-shift %q", w.Name())
 	}
-	return gorgonia.ApplyOp(&scaleShiftOp{p: p}, x, z, w, b, p.V())
+	return gorgonia.ApplyOp(&scaleShiftOp{p: p}, x, w, b, z, p.V())
 }
 
-// scaleShiftOp computes x ⊙ w + b from (x, z, w, b, v).
+// scaleShiftOp computes x ⊙ w + b from (x, w, b), followed by (z, v) when
+// it has a projection.
 type scaleShiftOp struct {
 	pureOp
 	p *Projection
 }
 
-func (o *scaleShiftOp) Arity() int { return 5 }
+func (o *scaleShiftOp) Arity() int {
+	if o.p == nil {
+		return 3
+	}
+	return 5
+}
 
 func (o *scaleShiftOp) Type() hm.Type {
-	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1), tensorType(1), tensorType(1), tensorType(2))
+	if o.p == nil {
+		return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), tensorType(2))
+	}
+	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), tensorType(2), tensorType(1), tensorType(2))
 }
 
 func (o *scaleShiftOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -65,26 +76,43 @@ func (o *scaleShiftOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 func (o *scaleShiftOp) Hashcode() uint32 { return hashOf(o) }
 
 func (o *scaleShiftOp) String() string {
+	if o.p == nil {
+		return "ScaleShift"
+	}
 	return fmt.Sprintf("VeLoRAScaleShift{%s, M=%d}", o.p.node.Name(), o.p.m)
 }
 
 func (o *scaleShiftOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	return columnScale(true).Do(vs[0], vs[2], vs[3])
+	return columnScale(true).Do(vs[:3]...)
 }
 
 func (o *scaleShiftOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	return columnScale(true).UsePreallocDo(prealloc, vs[0], vs[2], vs[3])
+	return columnScale(true).UsePreallocDo(prealloc, vs[:3]...)
 }
 
-func (o *scaleShiftOp) DiffWRT(int) []bool { return []bool{true, false, true, true, false} }
+func (o *scaleShiftOp) DiffWRT(int) []bool {
+	if o.p == nil {
+		return []bool{true, true, true}
+	}
+	return []bool{true, true, true, false, false}
+}
+
+// weightGradArgs are the arguments of the weight gradient besides g: (x)
+// without a projection, (z, v) with one.
+func (o *scaleShiftOp) weightGradArgs(inputs gorgonia.Nodes) gorgonia.Nodes {
+	if o.p == nil {
+		return inputs[:1]
+	}
+	return inputs[3:]
+}
 
 func (o *scaleShiftOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	x, z, w := inputs[0], inputs[1], inputs[2]
-	gx, err := gorgonia.ApplyOp(columnScale(false), grad, w)
+	gx, err := gorgonia.ApplyOp(columnScale(false), grad, inputs[1])
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift input gradient")
 	}
-	gw, err := gorgonia.ApplyOp(&scaleGradOp{p: o.p, width: x.Shape()[1]}, z, grad, o.p.V())
+	args := o.weightGradArgs(inputs)
+	gw, err := gorgonia.ApplyOp(&scaleGradOp{p: o.p, width: inputs[0].Shape()[1]}, append(gorgonia.Nodes{args[0], grad}, args[1:]...)...)
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift weight gradient")
 	}
@@ -92,7 +120,7 @@ func (o *scaleShiftOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift bias gradient")
 	}
-	return gorgonia.Nodes{gx, nil, gw, gb, nil}, nil
+	return append(gorgonia.Nodes{gx, gw, gb}, make(gorgonia.Nodes, len(inputs)-3)...), nil
 }
 
 func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
@@ -100,12 +128,13 @@ func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nod
 	if err != nil {
 		return errors.Wrap(err, "scale-shift gradient")
 	}
-	x, z, w, b, v := inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]
+	x, w, b := inputs[0], inputs[1], inputs[2]
 	gx, err := columnScale(false).Do(g, w.Value())
 	if err != nil {
 		return errors.Wrap(err, "scale-shift input gradient")
 	}
-	gw, err := (&scaleGradOp{p: o.p, width: x.Shape()[1]}).Do(z.Value(), g, v.Value())
+	args := nodeValues(o.weightGradArgs(inputs))
+	gw, err := (&scaleGradOp{p: o.p, width: x.Shape()[1]}).Do(append([]gorgonia.Value{args[0], g}, args[1:]...)...)
 	if err != nil {
 		return errors.Wrap(err, "scale-shift weight gradient")
 	}
@@ -220,16 +249,26 @@ func scaleColumns[T float](out, a, w, b []T, d int) {
 }
 
 // scaleGradOp is ScaleShift's weight gradient from (z, g, v):
-// grad_w[kM+m] = v[m] · Σ_t g[t, kM+m]·z[t, k] = Σ_t (g ⊙ x̂)[t, kM+m].
+// grad_w[kM+m] = v[m] · Σ_t g[t, kM+m]·z[t, k] = Σ_t (g ⊙ x̂)[t, kM+m];
+// without a projection, from (x, g): Σ_t g ⊙ x, the same sum with M = 1
+// and v = (1).
 type scaleGradOp struct {
 	pureOp
 	p     *Projection
 	width int // D
 }
 
-func (o *scaleGradOp) Arity() int { return 3 }
+func (o *scaleGradOp) Arity() int {
+	if o.p == nil {
+		return 2
+	}
+	return 3
+}
 
 func (o *scaleGradOp) Type() hm.Type {
+	if o.p == nil {
+		return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1))
+	}
 	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1), tensorType(1))
 }
 
@@ -242,7 +281,18 @@ func (o *scaleGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 func (o *scaleGradOp) Hashcode() uint32 { return hashOf(o) }
 
 func (o *scaleGradOp) String() string {
+	if o.p == nil {
+		return fmt.Sprintf("ScaleGrad{D=%d}", o.width)
+	}
 	return fmt.Sprintf("VeLoRAScaleGrad{%s, M=%d, D=%d}", o.p.node.Name(), o.p.m, o.width)
+}
+
+// m is the sub-token size, 1 without a projection.
+func (o *scaleGradOp) m() int {
+	if o.p == nil {
+		return 1
+	}
+	return o.p.m
 }
 
 func (o *scaleGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -259,7 +309,7 @@ func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Valu
 		return nil, errors.Wrap(err, "scale-shift weight gradient")
 	}
 	z, g := ds[0], ds[1]
-	k := groups(o.width, o.p.m)
+	k := groups(o.width, o.m())
 	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || g.Shape()[1] != o.width || z.Shape()[0] != g.Shape()[0] {
 		return nil, errors.Errorf("op: scale-shift weight gradient: z %v and g %v, expected (T, %d) and (T, %d)", z.Shape(), g.Shape(), k, o.width)
 	}
@@ -277,9 +327,12 @@ func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Valu
 }
 
 func scaleGradWith[T float](gw, z, g []T, p *Projection) error {
-	v, err := vectorOf[T](p)
-	if err != nil {
-		return err
+	v := []T{1}
+	if p != nil {
+		var err error
+		if v, err = vectorOf[T](p); err != nil {
+			return err
+		}
 	}
 	d, m := len(gw), len(v)
 	k := groups(d, m)
