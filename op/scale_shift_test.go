@@ -114,3 +114,17 @@ func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
 		closeTo(t, n.Name(), float64s(t, grad), float64s(t, tape[i].Value()), 1e-12)
 	}
 }
+
+func TestPlainScaleShiftMatchesBroadcastOps(t *testing.T) {
+	rng := rand.New(rand.NewSource(197))
+	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 5, 6), randomDense(rng, tensor.Float64, 6), randomDense(rng, tensor.Float64, 6)}
+	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
+		return gorgonia.Must(ScaleShift(in[0], in[1], in[2], nil))
+	}
+	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
+		row := func(n *gorgonia.Node) *gorgonia.Node { return gorgonia.Must(gorgonia.Reshape(n, tensor.Shape{1, 6})) }
+		scaled := gorgonia.Must(gorgonia.BroadcastHadamardProd(in[0], row(in[1]), nil, []byte{0}))
+		return gorgonia.Must(gorgonia.BroadcastAdd(scaled, row(in[2]), nil, []byte{0}))
+	}
+	checkFused(t, values, fused, plain, 1e-12)
+}
