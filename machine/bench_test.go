@@ -8,9 +8,12 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The training step the issue measures: a 4-block SwiGLU MLP, T=1024 tokens, D=128,
-// F=512, float64.
-var benchMLP = swigluMLP(4, 1024, 128, 512)
+// The training steps the issue measures, in float64: a 4-block SwiGLU MLP on T=1024
+// tokens with D=128, F=512, and one attention block of the same width.
+var (
+	benchMLP       = swigluMLP(4, 1024, 128, 512)
+	benchAttention = attention(512, 128)
+)
 
 var benchStats Stats
 
@@ -23,8 +26,8 @@ func heapInUse() int64 {
 	return int64(ms.HeapAlloc)
 }
 
-// benchMachine times RunAll on a warm machine and reports its peak live bytes and the
-// runtime's heap peak.
+// benchMachine times RunAll on a warm machine. It reports the peak live bytes, the
+// runtime's heap peak during the last run, and their ratio.
 func benchMachine(b *testing.B, build builder, lin linearFunc, opts ...Option) {
 	m := build(tensor.Float64, lin)
 	vm, err := New(m.g, m.outputs(), opts...)
@@ -46,10 +49,13 @@ func benchMachine(b *testing.B, build builder, lin linearFunc, opts ...Option) {
 	benchStats = vm.Stats()
 	b.ReportMetric(float64(benchStats.PeakBytes), "peak-B")
 	b.ReportMetric(float64(benchStats.RuntimeHeapPeak), "heap-peak-B")
+	b.ReportMetric(float64(benchStats.RuntimeHeapPeak)/float64(benchStats.PeakBytes), "heap/peak")
 }
 
-// benchTape times RunAll on gorgonia's TapeMachine and reports the heap it retains after
-// a step: everything the graph, its leaves and its bound values hold.
+// benchTape times RunAll on gorgonia's TapeMachine. It reports the bytes of the values
+// bound to the graph's nodes after a step (each buffer once), which TapeMachine keeps
+// alive to the end of the step, and the growth of the live heap from before the graph was
+// built to after the last step.
 func benchTape(b *testing.B, build builder, lin linearFunc) {
 	before := heapInUse()
 	m := build(tensor.Float64, lin)
@@ -63,12 +69,20 @@ func benchTape(b *testing.B, build builder, lin linearFunc) {
 		vm.Reset()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(heapInUse()-before), "retained-B")
-	runtime.KeepAlive(m)
+	b.ReportMetric(float64(retainedBytes(m.g)), "retained-B")
+	b.ReportMetric(float64(heapInUse()-before), "heap-retained-B")
+	runtime.KeepAlive(vm)
 }
+
+func newDefaultAdam() gorgonia.Solver { return gorgonia.NewAdamSolver() }
 
 func BenchmarkMLPMachine(b *testing.B) { benchMachine(b, benchMLP, mul) }
 func BenchmarkMLPMachineFused(b *testing.B) {
-	benchMachine(b, benchMLP, mul, WithFusedUpdate(func() gorgonia.Solver { return gorgonia.NewAdamSolver() }))
+	benchMachine(b, benchMLP, mul, WithFusedUpdate(newDefaultAdam))
 }
-func BenchmarkMLPTape(b *testing.B) { benchTape(b, benchMLP, mul) }
+func BenchmarkMLPMachineVeLoRA(b *testing.B) { benchMachine(b, benchMLP, veloraLinear(16)) }
+func BenchmarkMLPTape(b *testing.B)          { benchTape(b, benchMLP, mul) }
+func BenchmarkMLPTapeVeLoRA(b *testing.B)    { benchTape(b, benchMLP, veloraLinear(16)) }
+
+func BenchmarkAttentionMachine(b *testing.B) { benchMachine(b, benchAttention, mul) }
+func BenchmarkAttentionTape(b *testing.B)    { benchTape(b, benchAttention, mul) }
