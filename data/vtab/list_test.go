@@ -1,0 +1,58 @@
+package vtab
+
+import (
+	"io/fs"
+	"reflect"
+	"testing"
+	"testing/fstest"
+
+	"github.com/pkg/errors"
+)
+
+func TestReadList(t *testing.T) {
+	fsys := fstest.MapFS{"svhn/test.txt": {Data: []byte(
+		"images/test/000000.jpg 7\n" +
+			"\n" + // blank lines are skipped
+			"  ./images/test/000001.jpg\t0  \n" + // any white space; the path is cleaned
+			"images/test/000002.png 12", // no final newline
+	)}}
+	got, err := readList(fsys, "svhn", Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []entry{
+		{path: "images/test/000000.jpg", label: 7, line: 1},
+		{path: "images/test/000001.jpg", label: 0, line: 3},
+		{path: "images/test/000002.png", label: 12, line: 4},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestReadListErrors(t *testing.T) {
+	for _, c := range []struct {
+		name, line, msg string
+	}{
+		{"one field", "images/a.jpg", `vtab: t/train800.txt:2: want "<image path> <label>", got "images/a.jpg"`},
+		{"three fields", "images/a b.jpg 1", `vtab: t/train800.txt:2: want "<image path> <label>", got "images/a b.jpg 1"`},
+		{"label not a number", "images/a.jpg seven", `vtab: t/train800.txt:2: label "seven" is not a non-negative integer`},
+		{"negative label", "images/a.jpg -1", `vtab: t/train800.txt:2: label "-1" is not a non-negative integer`},
+		{"fraction", "images/a.jpg 1.0", `vtab: t/train800.txt:2: label "1.0" is not a non-negative integer`},
+		{"outside the folder", "../x/a.jpg 1", `vtab: t/train800.txt:2: image path "../x/a.jpg" does not name a file inside the task folder`},
+		{"absolute", "/a.jpg 1", `vtab: t/train800.txt:2: image path "/a.jpg" does not name a file inside the task folder`},
+		{"the folder itself", "images/.. 1", `vtab: t/train800.txt:2: image path "images/.." does not name a file inside the task folder`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fsys := fstest.MapFS{"t/train800.txt": {Data: lines("images/ok.jpg 0", c.line)}}
+			_, err := readList(fsys, "t", Train800)
+			if err == nil || err.Error() != c.msg {
+				t.Errorf("error %v\nwant %s", err, c.msg)
+			}
+		})
+	}
+	_, err := readList(fstest.MapFS{}, "t", Val200)
+	if err == nil || err.Error() != "vtab: list file t/val200.txt: file does not exist" || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing list: %v", err)
+	}
+}
