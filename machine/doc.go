@@ -26,11 +26,18 @@
 // Reshape's view, Iop's result, one constant bound in two places) share one buffer: its
 // bytes count once and it is freed when the last read of any value in it is done. Leaves
 // (inputs, parameters, constants) are never freed or overwritten; outputs are kept to the
-// end of the run and bound to their nodes with gorgonia.UnsafeLet. A freed tensor goes to
-// a pool keyed by dtype and size, and an op that implements gorgonia.UsePreallocDoer
-// writes its result into a zeroed pooled tensor of its size, so the Go heap follows the
-// live bytes instead of waiting for the collector; when UsePreallocDo fails, Do runs
-// instead. Output values stay valid until the next RunAll, Reset or Close.
+// end of the run and bound to their nodes with gorgonia.UnsafeLet. Output values stay
+// valid until the next RunAll, Reset or Close.
+//
+// A freed tensor goes to a pool keyed by dtype and size. An op that implements
+// gorgonia.UsePreallocDoer writes its result into a zeroed pooled tensor of its size (Do
+// runs instead when UsePreallocDo fails); an op that implements gorgonia.UnsafeDoer and
+// overwrites an argument of its result's size runs on a pooled copy of that argument,
+// which is what its Do does in fresh memory. After the first run, a training step
+// allocates next to nothing, and the Go heap follows the live bytes instead of waiting
+// for the collector. The pool keeps only as many tensors of each size as those ops had in
+// use at once, so between runs the machine holds about the peak's computed bytes; Close
+// lets them go.
 //
 // # Categories
 //

@@ -125,6 +125,9 @@ func (mem *memory) merge(b, o *buffer) {
 	b.reads += o.reads
 	b.holds += o.holds
 	b.pinned = b.pinned || o.pinned
+	if o.claimed {
+		mem.inUse[o.key]-- // its tensor is part of b now, never pooled alone
+	}
 	o.into = b
 	mem.account(b, 1)
 }
