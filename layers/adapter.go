@@ -50,7 +50,7 @@ type Full struct {
 }
 
 func (f Full) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
-	return b.trainedLinear(s, x, f.VeLoRA, true)
+	return b.Linear(s, x, f.VeLoRA, true)
 }
 
 func (Full) Trains(Role) bool { return true }

@@ -83,8 +83,9 @@ func (b *Builder) Learnables() gorgonia.Nodes { return append(gorgonia.Nodes(nil
 // Projections are the VeLoRA projections built so far, by module name.
 func (b *Builder) Projections() map[string]*op.Projection { return b.projections }
 
-// projection returns the VeLoRA projection of a module, making it once.
-func (b *Builder) projection(module string, v *VeLoRA, size int) (*op.Projection, error) {
+// Projection returns the VeLoRA projection of a module, with the strategy
+// of v and sub-token size size, making it once per builder.
+func (b *Builder) Projection(module string, v *VeLoRA, size int) (*op.Projection, error) {
 	if p, ok := b.projections[module]; ok {
 		return p, nil
 	}
@@ -113,10 +114,10 @@ func (b *Builder) IDs(name string, n int) *gorgonia.Node {
 		gorgonia.WithValue(tensor.New(tensor.Of(tensor.Int), tensor.WithShape(n))))
 }
 
-// trainedLinear is x @ w (+ bias) with w trainable, through VeLoRA's Linear
-// when v selects the projection: the builder of Full's projections and of
-// heads.
-func (b *Builder) trainedLinear(s Site, x *gorgonia.Node, v *VeLoRA, trainable bool) (*gorgonia.Node, error) {
+// Linear is x @ w (+ bias) for site s: frozen (FrozenLinear) unless
+// trainable, and through VeLoRA's Linear when v selects the projection. It
+// builds Full's projections, the heads, and adapters' frozen bases.
+func (b *Builder) Linear(s Site, x *gorgonia.Node, v *VeLoRA, trainable bool) (*gorgonia.Node, error) {
 	w, err := b.Param(s.Module+".weight", tensor.Shape{s.In, s.Out}, KaimingUniform(sqrt5), trainable)
 	if err != nil {
 		return nil, err
@@ -125,10 +126,10 @@ func (b *Builder) trainedLinear(s Site, x *gorgonia.Node, v *VeLoRA, trainable b
 	switch {
 	case !trainable:
 		out, err = op.FrozenLinear(x, w)
-	case v.selects(s.Name):
+	case v.Selects(s.Name):
 		var p *op.Projection
-		if p, err = b.projection(s.Module, v, v.size(s.Name)); err == nil {
-			out, err = op.Linear(x, w, p, op.WithGradScale(v.scale()))
+		if p, err = b.Projection(s.Module, v, v.Size(s.Name)); err == nil {
+			out, err = op.Linear(x, w, p, op.WithGradScale(v.GradScale()))
 		}
 	default:
 		out, err = op.MatMul(x, w)
@@ -136,11 +137,11 @@ func (b *Builder) trainedLinear(s Site, x *gorgonia.Node, v *VeLoRA, trainable b
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", s.Module)
 	}
-	return b.bias(s, out, trainable)
+	return b.Bias(s, out, trainable)
 }
 
-// bias adds the site's bias when it has one.
-func (b *Builder) bias(s Site, out *gorgonia.Node, trainable bool) (*gorgonia.Node, error) {
+// Bias adds the site's bias, trainable or frozen, when it has one.
+func (b *Builder) Bias(s Site, out *gorgonia.Node, trainable bool) (*gorgonia.Node, error) {
 	if !s.Bias {
 		return out, nil
 	}

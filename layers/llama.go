@@ -131,7 +131,7 @@ func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
 		return nil, err
 	}
 	head := Site{Module: "lm_head", Name: "head", In: c.Hidden, Out: c.Vocab}
-	if m.Logits, err = b.trainedLinear(head, h, nil, b.Adapter.Trains(RoleHead)); err != nil {
+	if m.Logits, err = b.Linear(head, h, nil, b.Adapter.Trains(RoleHead)); err != nil {
 		return nil, err
 	}
 	m.Loss, err = op.CrossEntropy(m.Logits, m.Targets, IgnoreIndex)

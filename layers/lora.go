@@ -21,10 +21,11 @@ type LoRA struct {
 	Dropout float64  // lora_dropout on A's input, in [0, 1)
 	Targets []string // projection names that get adapters
 	NF4     bool     // quantise the frozen base weights (QLoRA)
-	// TrainHead trains the head fully (a new classifier for fine-tuning).
-	TrainHead bool
-	VeLoRA    *VeLoRA
-	Seed      int64 // seeds the dropout masks
+	// Trained are roles that train fully besides the adapters (PEFT's
+	// modules_to_save), e.g. the head of a new classifier.
+	Trained []Role
+	VeLoRA  *VeLoRA
+	Seed    int64 // seeds the dropout masks
 
 	quantised map[string]*op.NF4Weight
 }
@@ -82,7 +83,7 @@ func (l *LoRA) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, err
 // base is x W (+ bias) with W frozen.
 func (l *LoRA) base(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
 	if !l.NF4 {
-		return b.trainedLinear(s, x, nil, false)
+		return b.Linear(s, x, nil, false)
 	}
 	q, err := l.quantise(b, s)
 	if err != nil {
@@ -92,7 +93,7 @@ func (l *LoRA) base(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", s.Module)
 	}
-	return b.bias(s, out, false)
+	return b.Bias(s, out, false)
 }
 
 // quantise returns the NF4 form of a site's weight, made once per LoRA.
@@ -131,10 +132,10 @@ func (l *LoRA) update(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, err
 		return nil, err
 	}
 	var xa *gorgonia.Node
-	if l.VeLoRA.selects(s.Name) {
+	if l.VeLoRA.Selects(s.Name) {
 		var p *op.Projection
-		if p, err = b.projection(s.Module, l.VeLoRA, l.VeLoRA.size(s.Name)); err == nil {
-			xa, err = op.Linear(xd, a, p, op.WithGradScale(l.VeLoRA.scale()))
+		if p, err = b.Projection(s.Module, l.VeLoRA, l.VeLoRA.Size(s.Name)); err == nil {
+			xa, err = op.Linear(xd, a, p, op.WithGradScale(l.VeLoRA.GradScale()))
 		}
 	} else {
 		xa, err = op.MatMul(xd, a)
@@ -149,9 +150,15 @@ func (l *LoRA) update(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, err
 	return gorgonia.Mul(xab, gorgonia.NewConstant(scalarOf(b.Dtype, l.Scaling())))
 }
 
-// Trains reports that only the head (when TrainHead is set) trains besides
-// the adapters.
-func (l *LoRA) Trains(r Role) bool { return r == RoleHead && l.TrainHead }
+// Trains reports whether r is one of Trained.
+func (l *LoRA) Trains(r Role) bool {
+	for _, t := range l.Trained {
+		if t == r {
+			return true
+		}
+	}
+	return false
+}
 
 func (*LoRA) Feature(_ *Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) { return x, nil }
 

@@ -30,7 +30,8 @@ type VeLoRA struct {
 // DefaultSubTokenSize is the sub-token size when none is given.
 const DefaultSubTokenSize = 16
 
-func (v *VeLoRA) selects(name string) bool {
+// Selects reports whether v compresses projection name.
+func (v *VeLoRA) Selects(name string) bool {
 	if v == nil {
 		return false
 	}
@@ -42,7 +43,8 @@ func (v *VeLoRA) selects(name string) bool {
 	return false
 }
 
-func (v *VeLoRA) size(name string) int {
+// Size is the sub-token size of projection name.
+func (v *VeLoRA) Size(name string) int {
 	if m, ok := v.Sizes[name]; ok {
 		return m
 	}
@@ -52,7 +54,8 @@ func (v *VeLoRA) size(name string) int {
 	return v.SubTokenSize
 }
 
-func (v *VeLoRA) scale() float64 {
+// GradScale is the factor on the compressed weight gradient.
+func (v *VeLoRA) GradScale() float64 {
 	if v.Scale == 0 {
 		return 1
 	}

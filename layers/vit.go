@@ -84,7 +84,7 @@ func NewViT(b *Builder, c ViTConfig, batch int) (*ViT, error) {
 	p := c.Patches()
 	m := &ViT{Config: c, Batch: batch, Images: b.Input("images", batch*p, c.PatchDim()), Labels: b.IDs("labels", batch)}
 	embed := Site{Module: "patch_embed.proj", Name: "patch_embed", In: c.PatchDim(), Out: c.Hidden, Bias: true}
-	x, err := b.trainedLinear(embed, m.Images, nil, b.Adapter.Trains(RoleEmbedding)) // (B·P, D)
+	x, err := b.Linear(embed, m.Images, nil, b.Adapter.Trains(RoleEmbedding)) // (B·P, D)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func NewViT(b *Builder, c ViTConfig, batch int) (*ViT, error) {
 		return nil, errors.Wrap(err, "layers: vit class rows")
 	}
 	head := Site{Module: "head", Name: "head", In: c.Hidden, Out: c.Classes, Bias: true}
-	if m.Logits, err = b.trainedLinear(head, h, nil, b.Adapter.Trains(RoleHead)); err != nil {
+	if m.Logits, err = b.Linear(head, h, nil, b.Adapter.Trains(RoleHead)); err != nil {
 		return nil, err
 	}
 	m.Loss, err = op.CrossEntropy(m.Logits, m.Labels, IgnoreIndex)
