@@ -34,6 +34,18 @@ func KaimingUniform(a float64) Init {
 	}
 }
 
+// XavierUniform draws from U(−bound, bound) with
+// bound = √(6 / (fanIn + fanOut)) for an (in, out) weight, PyTorch's
+// xavier_uniform_ (Hydra's down projections).
+func XavierUniform() Init {
+	return func(rng *rand.Rand, data []float64, shape tensor.Shape) {
+		bound := math.Sqrt(6 / float64(shape[0]+shape[1]))
+		for i := range data {
+			data[i] = bound * (2*rng.Float64() - 1)
+		}
+	}
+}
+
 // Constant fills with c (ones for norm weights, zeros for biases and
 // LoRA's B).
 func Constant(c float64) Init {

@@ -97,6 +97,8 @@ func (l *LoRA) base(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error
 }
 
 // quantise returns the NF4 form of a site's weight, made once per LoRA.
+// The full-precision weight stays in Params (for saving and merging); the
+// graph reads only the NF4 form.
 func (l *LoRA) quantise(b *Builder, s Site) (*op.NF4Weight, error) {
 	name := s.Module + ".weight"
 	if q, ok := l.quantised[name]; ok {
@@ -105,6 +107,9 @@ func (l *LoRA) quantise(b *Builder, s Site) (*op.NF4Weight, error) {
 	w := b.Params.Get(name)
 	if w == nil {
 		w = newValue(name, tensor.Shape{s.In, s.Out}, b.Dtype, KaimingUniform(sqrt5), b.Seed)
+		if err := b.Params.Set(name, w); err != nil {
+			return nil, err
+		}
 	}
 	q, err := op.QuantizeNF4(w)
 	if err != nil {
@@ -201,4 +206,13 @@ func scalarOf(dt tensor.Dtype, x float64) any {
 		return float32(x)
 	}
 	return x
+}
+
+// QuantizedBytes is the memory of the NF4 base weights built so far.
+func (l *LoRA) QuantizedBytes() int {
+	n := 0
+	for _, q := range l.quantised {
+		n += q.Bytes()
+	}
+	return n
 }

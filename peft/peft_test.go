@@ -1,0 +1,268 @@
+package peft
+
+import (
+	"math"
+	"math/rand"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/machine"
+)
+
+var (
+	tinyViT   = layers.ViTConfig{ImageSize: 4, PatchSize: 2, Channels: 2, Hidden: 8, Layers: 1, Heads: 2, MLP: 12, Classes: 3}
+	tinyLLaMA = layers.LLaMAConfig{Hidden: 8, Intermediate: 12, Heads: 2, Layers: 1, Vocab: 11, MaxSeq: 8, RMSNormEps: 1e-6, RopeTheta: 10000, InitializerRange: 0.3}
+)
+
+// built is a tiny model built with a config, with its batch set.
+type built struct {
+	b    *layers.Builder
+	loss *gorgonia.Node
+}
+
+func build(t *testing.T, cfg Config, arch layers.Architecture, dt tensor.Dtype) built {
+	t.Helper()
+	adapter, err := Apply(cfg, arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := layers.NewBuilder(nil, dt, adapter, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(2))
+	switch c := arch.(type) {
+	case layers.ViTConfig:
+		m, err := layers.NewViT(b, c, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images := make([]float64, 3*c.ImageSize*c.ImageSize*c.Channels)
+		for i := range images {
+			images[i] = rng.NormFloat64()
+		}
+		if err := m.SetBatch(images, []int{0, 2, 1}); err != nil {
+			t.Fatal(err)
+		}
+		return built{b, m.Loss}
+	case layers.LLaMAConfig:
+		m, err := layers.NewLLaMA(b, c, 2, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, targets := make([]int, 8), make([]int, 8)
+		for i := range ids {
+			ids[i], targets[i] = rng.Intn(c.Vocab), rng.Intn(c.Vocab)
+		}
+		if err := m.SetBatch(ids, targets); err != nil {
+			t.Fatal(err)
+		}
+		return built{b, m.Loss}
+	}
+	t.Fatalf("architecture %T", arch)
+	return built{}
+}
+
+func TestEachMethodTrainsExactlyItsParameters(t *testing.T) {
+	cases := []struct {
+		cfg  Config
+		arch layers.Architecture
+		want string // every trainable name matches this, and each alternative occurs
+	}{
+		{Config{Method: MethodFull}, tinyViT, `.*`},
+		{Config{Method: MethodLinearProbe}, tinyViT, `^head\.(weight|bias)$`},
+		{Config{Method: MethodLoRA, Rank: 2}, tinyViT, `^(blocks\.0\.attn\.qkv\.lora_[AB]\.weight|head\.(weight|bias))$`},
+		{Config{Method: MethodQLoRA, Rank: 2, Targets: []string{"qkv", "fc1"}}, tinyViT, `^(blocks\.0\.(attn\.qkv|mlp\.fc1)\.lora_[AB]\.weight|head\.(weight|bias))$`},
+		{Config{Method: MethodSSF}, tinyViT, `^(.*\.ssf_(scale|shift)|head\.(weight|bias))$`},
+		{Config{Method: MethodHydra, Rank: 2}, tinyViT, `^(blocks\.0\.(attn\.proj|mlp\.fc2)\.hydra_(par|seq)\.(down|up)\.(weight|bias)|head\.(weight|bias))$`},
+		{Config{Method: MethodLoRA, Rank: 2}, tinyLLaMA, `^model\.layers\.0\.self_attn\.[qv]_proj\.lora_[AB]\.weight$`},
+		{Config{Method: MethodHydra, Rank: 2}, tinyLLaMA, `^model\.layers\.0\.(self_attn\.o_proj|mlp\.down_proj)\.hydra_(par|seq)\.(down|up)\.(weight|bias)$`},
+	}
+	for _, c := range cases {
+		m := build(t, c.cfg, c.arch, tensor.Float64)
+		s := Summarize(m.b)
+		re := regexp.MustCompile(c.want)
+		for _, name := range s.Trainable {
+			if !re.MatchString(name) {
+				t.Errorf("%s on %T: %q trains", c.cfg.Method, c.arch, name)
+			}
+		}
+		if len(s.Trainable) == 0 {
+			t.Errorf("%s on %T: nothing trains", c.cfg.Method, c.arch)
+		}
+		if c.cfg.Method == MethodFull && len(s.Trainable) != len(m.b.Params.Names()) {
+			t.Errorf("full: %d of %d parameters train", len(s.Trainable), len(m.b.Params.Names()))
+		}
+		t.Logf("%s on %T: %v", c.cfg.Method, c.arch, s)
+	}
+}
+
+func TestSSFAndHydraCountsMatchTheirDefinitions(t *testing.T) {
+	// SSF: γ and β after patch embed (D), per block norm1, qkv (3D), proj,
+	// norm2, fc1 (MLP), fc2, and the final norm; plus the head.
+	c := tinyViT
+	d, mlp := c.Hidden, c.MLP
+	head := d*c.Classes + c.Classes
+	ssf := 2*(d+d) + 2*c.Layers*(d+3*d+d+d+mlp+d) + head
+	if got := Summarize(build(t, Config{Method: MethodSSF}, c, tensor.Float64).b).TrainableParams; got != ssf {
+		t.Errorf("ssf: %d trainable parameters, want %d", got, ssf)
+	}
+	// Hydra rank r: per block, Par and Seq on proj (D → D) and on fc2
+	// (MLP → D, Par; D → D, Seq); each branch in·r + r + r·out + out.
+	r := 2
+	branch := func(in, out int) int { return in*r + r + r*out + out }
+	hydra := c.Layers*(branch(d, d)+branch(d, d)+branch(mlp, d)+branch(d, d)) + head
+	if got := Summarize(build(t, Config{Method: MethodHydra, Rank: r}, c, tensor.Float64).b).TrainableParams; got != hydra {
+		t.Errorf("hydra: %d trainable parameters, want %d", got, hydra)
+	}
+}
+
+func TestEachMethodsGradientsMatchFiniteDifferences(t *testing.T) {
+	for _, method := range Methods {
+		for _, arch := range []layers.Architecture{tinyViT, tinyLLaMA} {
+			if method == MethodQLoRA || (method == MethodLinearProbe && arch == layers.Architecture(tinyLLaMA)) {
+				continue // QLoRA's adapters are LoRA's; LLaMA's probe trains nothing without a head to save
+			}
+			m := build(t, Config{Method: method, Rank: 2}, arch, tensor.Float64)
+			checkFiniteDifferences(t, method, m)
+		}
+	}
+}
+
+// checkFiniteDifferences compares the gradient of three entries of every
+// trainable parameter with central differences of the loss.
+func checkFiniteDifferences(t *testing.T, method string, m built) {
+	t.Helper()
+	params := m.b.Learnables()
+	if len(params) == 0 {
+		t.Fatalf("%s: nothing trains", method)
+	}
+	grads, err := gorgonia.Grad(m.loss, params...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := machine.New(m.b.G, append(gorgonia.Nodes{m.loss}, grads...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	run := func() float64 {
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return m.loss.Value().Data().(float64)
+	}
+	run()
+	analytic := make([][]float64, len(grads))
+	for i, g := range grads {
+		analytic[i] = append([]float64(nil), g.Value().Data().([]float64)...)
+	}
+	for i, p := range params {
+		data := p.Value().Data().([]float64)
+		for _, j := range []int{0, len(data) / 2, len(data) - 1} {
+			orig := data[j]
+			data[j] = orig + 1e-6
+			plus := run()
+			data[j] = orig - 1e-6
+			minus := run()
+			data[j] = orig
+			numeric := (plus - minus) / 2e-6
+			if d := math.Abs(numeric - analytic[i][j]); d > 1e-6*math.Max(1, math.Abs(numeric)) {
+				t.Errorf("%s: %s[%d]: gradient %.10g, finite difference %.10g", method, p.Name(), j, analytic[i][j], numeric)
+			}
+		}
+	}
+}
+
+func TestVeLoRABackwardReadsZNotX(t *testing.T) {
+	for _, c := range []struct {
+		cfg  Config
+		arch layers.Architecture
+	}{
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{SubTokenSize: 4}}, tinyViT},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Layers: "qkvd", SubTokenSize: 4}}, tinyLLaMA},
+		{Config{Method: MethodLoRA, Rank: 2, Targets: []string{"v", "down"}, VeLoRA: &VeLoRAConfig{SubTokenSize: 4}}, tinyLLaMA},
+		{Config{Method: MethodQLoRA, Rank: 2, Targets: []string{"qkv", "fc2"}, VeLoRA: &VeLoRAConfig{SubTokenSize: 4}}, tinyViT},
+		{Config{Method: MethodSSF, VeLoRA: &VeLoRAConfig{SubTokenSize: 4}}, tinyViT},
+		{Config{Method: MethodHydra, Rank: 2, VeLoRA: &VeLoRAConfig{SubTokenSize: 4}}, tinyViT},
+	} {
+		m := build(t, c.cfg, c.arch, tensor.Float32)
+		if _, err := gorgonia.Grad(m.loss, m.b.Learnables()...); err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for _, n := range m.b.G.AllNodes() {
+			name := n.Op()
+			if name == nil || !(strings.HasPrefix(name.String(), "VeLoRALinear") || strings.HasPrefix(name.String(), "VeLoRAScaleShift")) {
+				continue
+			}
+			x := m.b.G.From(n.ID())
+			x.Next()
+			input := x.Node().ID()
+			for _, g := range m.b.G.AllNodes() {
+				if g.Op() == nil || !strings.Contains(g.Op().String(), "Grad{") {
+					continue
+				}
+				children := m.b.G.From(g.ID())
+				for children.Next() {
+					if children.Node().ID() == input && strings.HasPrefix(g.Op().String(), "VeLoRA") {
+						t.Errorf("%s: %v reads the input of %v", c.cfg.Method, g.Op(), name)
+					}
+				}
+			}
+			checked++
+		}
+		if want := len(m.b.Projections()); checked < want || want == 0 {
+			t.Errorf("%s: %d compressed ops for %d projections", c.cfg.Method, checked, want)
+		}
+	}
+}
+
+func TestBadConfigsNameTheFieldAndValue(t *testing.T) {
+	cases := []struct {
+		cfg  Config
+		arch layers.Architecture
+		want string
+	}{
+		{Config{Method: "prefix-tuning"}, tinyLLaMA, `method "prefix-tuning"`},
+		{Config{Rank: -1}, tinyLLaMA, "rank -1"},
+		{Config{Rank: 9}, tinyLLaMA, "rank 9 is above the width"},
+		{Config{Alpha: -2}, tinyLLaMA, "lora_alpha -2"},
+		{Config{Dropout: 1}, tinyLLaMA, "lora_dropout 1"},
+		{Config{Targets: []string{"q", "value"}}, tinyLLaMA, `"value"`},
+		{Config{Method: MethodLinearProbe, VeLoRA: &VeLoRAConfig{}}, tinyViT, "linear-probe"},
+		{Config{Targets: []string{"q"}, VeLoRA: &VeLoRAConfig{}}, tinyLLaMA, `selects "v"`},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{SubTokenSize: -4}}, tinyLLaMA, "sub_token_size -4"},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{SubTokenSizes: map[string]int{"v": 0}}}, tinyLLaMA, `sub_token_sizes["v"] = 0`},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{NumGroups: []int{2}}}, tinyLLaMA, "num_groups has 1 entries"},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Init: "kmeans"}}, tinyLLaMA, `"kmeans"`},
+		{Config{ModulesToSave: []string{"classifier"}}, tinyViT, `modules_to_save "classifier"`},
+	}
+	for _, c := range cases {
+		err := c.cfg.Validate(c.arch)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, expected %q", c.cfg, err, c.want)
+		}
+	}
+}
+
+func TestNumGroupsConvertToSubTokenSizes(t *testing.T) {
+	// The paper's 60M run: "vd" with 64 and 86 groups over 512 and 1376.
+	c, err := layers.LLaMAConfigNamed("llama_60m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Apply(Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Layers: "vd", NumGroups: []int{64, 86}}}, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := a.(layers.Full).VeLoRA
+	if v.Size("v") != 8 || v.Size("down") != 16 {
+		t.Fatalf("sub-token sizes v %d, down %d; want 8 and 16", v.Size("v"), v.Size("down"))
+	}
+}

@@ -1,0 +1,78 @@
+package peft
+
+import (
+	"math/rand"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/op"
+)
+
+// SSF freezes the model and scales and shifts the features after each
+// operation, y ⊙ γ + β per channel, with γ ~ N(1, 0.02²) and β ~ N(0, 0.02²)
+// trainable (Lian et al., "Scaling & Shifting Your Features", arXiv
+// 2210.08823): after every projection, every norm and the patch
+// embedding. With VeLoRA, the scale-shifts after the selected projections
+// keep a compressed copy of their input for γ's gradient (op.ScaleShift).
+type SSF struct {
+	Trained []layers.Role // roles that train fully besides SSF, e.g. the head
+	VeLoRA  *layers.VeLoRA
+}
+
+func (f *SSF) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) (*gorgonia.Node, error) {
+	y, err := b.Linear(s, x, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	var p *op.Projection
+	if f.VeLoRA.Selects(s.Name) {
+		if p, err = b.Projection(s.Module, f.VeLoRA, f.VeLoRA.Size(s.Name)); err != nil {
+			return nil, errors.Wrapf(err, "peft: ssf %s", s.Module)
+		}
+	}
+	return scaleShift(b, s.Module, y, p)
+}
+
+func (f *SSF) Trains(r layers.Role) bool { return hasRole(f.Trained, r) }
+
+func (f *SSF) Feature(b *layers.Builder, module string, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return scaleShift(b, module, x, nil)
+}
+
+// scaleShift adds module's SSF parameters and applies them to x (N, D).
+func scaleShift(b *layers.Builder, module string, x *gorgonia.Node, p *op.Projection) (*gorgonia.Node, error) {
+	d := tensor.Shape{x.Shape()[1]}
+	gamma, err := b.Param(module+".ssf_scale", d, shifted(1, 0.02), true)
+	if err != nil {
+		return nil, err
+	}
+	beta, err := b.Param(module+".ssf_shift", d, layers.Normal(0.02), true)
+	if err != nil {
+		return nil, err
+	}
+	y, err := op.ScaleShift(x, gamma, beta, p)
+	return y, errors.Wrapf(err, "peft: ssf %s", module)
+}
+
+// shifted draws from N(mean, std²).
+func shifted(mean, std float64) layers.Init {
+	normal := layers.Normal(std)
+	return func(rng *rand.Rand, data []float64, shape tensor.Shape) {
+		normal(rng, data, shape)
+		for i := range data {
+			data[i] += mean
+		}
+	}
+}
+
+func hasRole(roles []layers.Role, r layers.Role) bool {
+	for _, x := range roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
