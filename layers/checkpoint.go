@@ -1,0 +1,143 @@
+package layers
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/checkpoint"
+)
+
+// PEFTPrefix is the key prefix HuggingFace PEFT gives every parameter of an
+// adapted model, as in
+// "base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight".
+const PEFTPrefix = "base_model.model."
+
+// hfLayout reports whether a parameter is a linear weight, stored here as
+// (in, out) and in PyTorch as (out, in). Embedding tables are (vocab,
+// width) in both.
+func hfLayout(name string, shape tensor.Shape) bool {
+	return len(shape) == 2 && strings.HasSuffix(name, ".weight") && !strings.HasSuffix(name, "embed_tokens.weight")
+}
+
+// SaveSafetensors writes the named parameters (all of them when names is
+// nil) to a safetensors file, atomically, with prefix before every key and
+// linear weights transposed to PyTorch's (out, in): a LoRA adapter saved
+// with PEFTPrefix loads in PyTorch with PEFT.
+func SaveSafetensors(path string, params *Params, names []string, prefix string, metadata map[string]string) error {
+	if names == nil {
+		names = params.SortedNames()
+	}
+	out := make(map[string]*tensor.Dense, len(names))
+	for _, n := range names {
+		v := params.Get(n)
+		if v == nil {
+			return errors.Errorf("layers: saving %s: no parameter %q", path, n)
+		}
+		if hfLayout(n, v.Shape()) {
+			t, err := tensor.Transpose(v)
+			if err != nil {
+				return errors.Wrapf(err, "layers: saving %s: %s", path, n)
+			}
+			v = t.(*tensor.Dense)
+		}
+		out[prefix+n] = v
+	}
+	return errors.Wrap(checkpoint.Write(path, out, metadata), "layers")
+}
+
+// LoadSafetensors reads a safetensors file into params in dtype dt: every
+// key that starts with prefix, the prefix removed and linear weights
+// transposed back to (in, out). A key already in params must have its
+// shape; every name in required must be in the file. Errors name the file,
+// the key and both shapes.
+func LoadSafetensors(path string, params *Params, prefix string, dt tensor.Dtype, required []string) error {
+	tensors, _, err := checkpoint.Read(path)
+	if err != nil {
+		return errors.Wrap(err, "layers")
+	}
+	keys := make([]string, 0, len(tensors))
+	for k := range tensors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	loaded := map[string]*tensor.Dense{}
+	for _, k := range keys {
+		name, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		v := tensors[k]
+		if hfLayout(name, v.Shape()) {
+			t, err := tensor.Transpose(v)
+			if err != nil {
+				return errors.Wrapf(err, "layers: loading %s: key %q", path, k)
+			}
+			v = t.(*tensor.Dense)
+		}
+		loaded[name] = v
+	}
+	for _, r := range required {
+		if _, ok := loaded[r]; !ok {
+			return errors.Errorf("layers: loading %s: missing key %q", path, prefix+r)
+		}
+	}
+	return setAll(params, loaded, dt, path)
+}
+
+// setAll stores loaded values in params, converted to dt, checking the
+// shapes of those params already has.
+func setAll(params *Params, loaded map[string]*tensor.Dense, dt tensor.Dtype, path string) error {
+	names := make([]string, 0, len(loaded))
+	for n := range loaded {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v, err := convert(loaded[n], dt)
+		if err != nil {
+			return errors.Wrapf(err, "layers: loading %s: %q", path, n)
+		}
+		if old := params.Get(n); old != nil && !old.Shape().Eq(v.Shape()) {
+			return errors.Errorf("layers: loading %s: %q has shape %v in the file, the model expects %v", path, n, v.Shape(), old.Shape())
+		}
+		if err := params.Set(n, v); err != nil {
+			return errors.Wrapf(err, "layers: loading %s", path)
+		}
+	}
+	return nil
+}
+
+// convert returns a contiguous copy of v in dtype dt.
+func convert(v *tensor.Dense, dt tensor.Dtype) (*tensor.Dense, error) {
+	out := tensor.New(tensor.Of(dt), tensor.WithShape(v.Shape().Clone()...))
+	c := v
+	if v.IsMaterializable() {
+		c = v.Materialize().(*tensor.Dense)
+	}
+	switch src := c.Data().(type) {
+	case []float64:
+		switch dst := out.Data().(type) {
+		case []float64:
+			copy(dst, src)
+		case []float32:
+			for i, x := range src {
+				dst[i] = float32(x)
+			}
+		}
+	case []float32:
+		switch dst := out.Data().(type) {
+		case []float64:
+			for i, x := range src {
+				dst[i] = float64(x)
+			}
+		case []float32:
+			copy(dst, src)
+		}
+	default:
+		return nil, errors.Errorf("dtype %v, expected float32 or float64", v.Dtype())
+	}
+	return out, nil
+}
