@@ -27,7 +27,9 @@ type Config struct {
 	// EOS, then PAD to the end of the row.
 	Pack bool
 	// Repeat starts a new pass (epoch) over the shards when one ends, with a new shard
-	// order and shuffle; without it Next returns io.EOF after one pass.
+	// order and shuffle, so batches run on across epochs; without it Next returns io.EOF
+	// after one pass. To stop after each epoch (to evaluate, say), leave Repeat off and
+	// call Seek(Cursor{Epoch: e}) before epoch e: it gives the order Repeat would.
 	Repeat bool
 }
 

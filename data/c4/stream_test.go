@@ -182,6 +182,32 @@ func TestStreamRepeatStartsNewEpochs(t *testing.T) {
 	}
 }
 
+// TestStreamEpochBySeek checks that a stream without Repeat, sought to the next epoch
+// after io.EOF, gives that epoch as a repeating stream does.
+func TestStreamEpochBySeek(t *testing.T) {
+	shards := testShards(t, 2, 3)
+	cfg := Config{SeqLen: 8, BatchSize: 3, Shuffle: 2}
+	s := newTestStream(t, shards, cfg)
+	first := allBatches(t, s)
+	if err := s.Seek(Cursor{Epoch: 1}); err != nil {
+		t.Fatal(err)
+	}
+	second := allBatches(t, s)
+	cfg.Repeat = true
+	r := newTestStream(t, shards, cfg)
+	var both []Batch
+	for range 4 {
+		b, err := r.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		both = append(both, b)
+	}
+	if !reflect.DeepEqual(append(first, second...), both) {
+		t.Errorf("epochs 0 and 1 by Seek: %v then %v; with Repeat: %v", docOrder(first), docOrder(second), docOrder(both))
+	}
+}
+
 // TestStreamResume saves the position before every batch, and checks that a new stream
 // sought there, through a JSON round trip, gives the same next batches.
 func TestStreamResume(t *testing.T) {
