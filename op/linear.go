@@ -124,6 +124,33 @@ func (o *linearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 	return gorgonia.Nodes{gx, nil, gw, nil}, nil
 }
 
+// WeightGrad is the weight gradient Linear's backward pass builds, as an
+// op of its own (for benchmarks and custom backward graphs): z: (T, K) =
+// Compress(x, p), g: (T, Dout) the output gradient → grad_w: (width,
+// Dout), width being x's D. By default the fused op; WithReconstruct
+// builds x̂ and multiplies; WithGradScale scales it.
+func WeightGrad(z, g *gorgonia.Node, p *Projection, width int, opts ...LinearOption) (*gorgonia.Node, error) {
+	if p == nil {
+		return nil, errors.New("op: velora weight gradient: projection is nil")
+	}
+	if err := checkMatrix(z, "z"); err != nil {
+		return nil, err
+	}
+	if err := checkMatrix(g, "output gradient"); err != nil {
+		return nil, err
+	}
+	o := &linearOp{p: p, scale: 1}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, errors.Wrap(err, "velora weight gradient")
+		}
+	}
+	if k := groups(width, p.m); z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
+		return nil, errors.Errorf("op: velora weight gradient: z %v and g %v, expected (T, %d) and (T, Dout) for width %d", z.Shape(), g.Shape(), k, width)
+	}
+	return o.weightGrad(z, g, width)
+}
+
 // weightGrad builds grad_w from z and the output gradient g, fused or
 // through x̂.
 func (o *linearOp) weightGrad(z, g *gorgonia.Node, width int) (*gorgonia.Node, error) {

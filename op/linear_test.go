@@ -229,3 +229,20 @@ func TestLinearLispMachineMatchesTapeMachine(t *testing.T) {
 		closeTo(t, "grad w", float64s(t, gw), float64s(t, tape.gradW.Value()), 1e-12)
 	}
 }
+
+func TestWeightGradEqualsLinearsBackward(t *testing.T) {
+	c := linearCases[1]
+	x := randomDense(rand.New(rand.NewSource(199)), tensor.Float64, c.t, c.d)
+	l := buildLinear(t, c, tensor.Float64, x, false, WithGradScale(2))
+	for _, opts := range [][]LinearOption{{WithGradScale(2)}, {WithGradScale(2), WithReconstruct()}} {
+		g := gorgonia.NewGraph()
+		p := newProjection(t, g, c.m, tensor.Float64, 13)
+		z := input(g, "z", tensor.New(tensor.WithShape(c.t, groups(c.d, c.m)), tensor.WithBacking(compressByHand(float64s(t, x), c.d, p.Vector()))))
+		gw, err := WeightGrad(z, input(g, "g", l.r.Value().(*tensor.Dense)), p, c.d, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, g)
+		closeTo(t, "grad w", float64s(t, gw.Value()), float64s(t, l.gradW.Value()), 1e-12)
+	}
+}
