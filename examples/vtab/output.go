@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/pkg/errors"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// WriteJSON writes the report to path atomically.
+func (r *Report) WriteJSON(path string) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	})
+}
+
+// Plot draws accuracy.png (bars per method, one per task and the mean) and
+// memory.png (each method's peak, stacked by what holds the bytes) into
+// dir.
+func (r *Report) Plot(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errors.Wrap(err, "vtab: -png")
+	}
+	names := make([]string, len(r.Lines))
+	for i, l := range r.Lines {
+		names[i] = l.Method
+	}
+	width := vg.Length(22 * len(r.Lines))
+
+	acc := plot.New()
+	acc.Title.Text = "Test accuracy"
+	acc.Y.Label.Text = "%"
+	groups := append(append([]string(nil), r.Tasks...), "mean")
+	bw := vg.Points(float64(60) / float64(len(groups)))
+	for g, task := range groups {
+		values := make(plotter.Values, len(r.Lines))
+		for i, l := range r.Lines {
+			values[i] = l.Accuracy[task]
+			if task == "mean" {
+				values[i] = l.Mean
+			}
+		}
+		bars, err := plotter.NewBarChart(values, bw)
+		if err != nil {
+			return errors.Wrap(err, "vtab: accuracy chart")
+		}
+		bars.Color = plotutil.Color(g)
+		bars.LineStyle.Width = 0
+		bars.Offset = bw * vg.Length(float64(g)-float64(len(groups)-1)/2)
+		acc.Add(bars)
+		acc.Legend.Add(task, bars)
+	}
+	acc.Legend.Top = true
+	acc.NominalX(names...)
+	if err := save(acc, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, "accuracy.png")); err != nil {
+		return err
+	}
+
+	mem := plot.New()
+	mem.Title.Text = "Peak memory of a training step"
+	mem.Y.Label.Text = "MiB"
+	parts := []struct {
+		name string
+		get  func(l Line) int64
+	}{
+		{"params + inputs", func(l Line) int64 { return l.Memory.Params }},
+		{"grads", func(l Line) int64 { return l.Memory.Grads }},
+		{"optimizer", func(l Line) int64 { return l.Memory.Optimizer }},
+		{"activations", func(l Line) int64 { return l.Memory.Activations }},
+	}
+	var below *plotter.BarChart
+	for k, part := range parts {
+		values := make(plotter.Values, len(r.Lines))
+		for i, l := range r.Lines {
+			values[i] = mib(part.get(l))
+		}
+		bars, err := plotter.NewBarChart(values, vg.Points(40))
+		if err != nil {
+			return errors.Wrap(err, "vtab: memory chart")
+		}
+		bars.Color = plotutil.Color(k)
+		bars.LineStyle.Width = 0
+		if below != nil {
+			bars.StackOn(below)
+		}
+		below = bars
+		mem.Add(bars)
+		mem.Legend.Add(part.name, bars)
+	}
+	mem.Legend.Top = true
+	mem.NominalX(names...)
+	return save(mem, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, "memory.png"))
+}
+
+// save writes p as a PNG, atomically.
+func save(p *plot.Plot, w, h vg.Length, path string) error {
+	wt, err := p.WriterTo(w, h, "png")
+	if err != nil {
+		return errors.Wrapf(err, "vtab: drawing %s", path)
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
+}
+
+// writeAtomic writes a temporary file beside path, flushes it and renames
+// it over path, so a failed write leaves the old file whole.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return errors.Wrapf(err, "vtab: writing %s", path)
+	}
+	tmp := f.Name()
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return errors.Wrapf(err, "vtab: writing %s", path)
+	}
+	return nil
+}

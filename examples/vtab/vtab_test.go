@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/velora-go/velora/layers"
+)
+
+// smoke is a run of every default row on one task, small enough for the
+// test suite: a two-layer ViT pre-trained for one epoch, fine-tuned for a
+// few steps and tested on 100 images.
+func smoke(t *testing.T) Config {
+	c := DefaultConfig()
+	c.Tasks = []string{"mnist_rotation"}
+	c.Model = layers.ViTConfig{ImageSize: 28, PatchSize: 7, Channels: 3, Hidden: 32, Layers: 2, Heads: 2, MLP: 64}
+	c.PretrainEpochs = 1
+	c.PretrainBatch = 100
+	c.Epochs = 1
+	c.Batch = 125 // 8 steps over train800val200
+	c.EvalBatch = 100
+	c.TestLimit = 100
+	c.Cache = filepath.Join(t.TempDir(), "backbone.safetensors")
+	c.Progress = "off"
+	if testing.Short() {
+		c.Rows = c.Rows[len(c.Rows)-2:] // lora and lora+velora
+		c.Batch = 250
+	}
+	return c
+}
+
+func TestSmoke(t *testing.T) {
+	c := smoke(t)
+	c.JSON = filepath.Join(t.TempDir(), "results.json")
+	c.PNG = t.TempDir()
+	var out, log bytes.Buffer
+	if err := run(c, &out, &log); err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, &log)
+	}
+	if !strings.Contains(log.String(), "pre-training") {
+		t.Errorf("the first run did not pre-train; log:\n%s", &log)
+	}
+	table := out.String()
+	for _, r := range c.Rows {
+		name := methodNames[r.Method]
+		if r.VeLoRA {
+			name = "+ VeLoRA"
+		}
+		if !strings.Contains(table, "| "+name+" |") {
+			t.Errorf("no row %q in the table:\n%s", name, table)
+		}
+	}
+	data, err := os.ReadFile(c.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Lines) != len(c.Rows) || len(rep.Results) != len(c.Rows) {
+		t.Fatalf("%d rows and %d runs in the JSON, want %d", len(rep.Lines), len(rep.Results), len(c.Rows))
+	}
+	for _, l := range rep.Lines {
+		acc := l.Accuracy["mnist_rotation"]
+		if math.IsNaN(l.Mean) || acc < 0 || acc > 100 || l.Mean != acc {
+			t.Errorf("%s: accuracy %v, mean %v", l.Method, acc, l.Mean)
+		}
+		m := l.Memory
+		if m.Peak <= 0 || m.Activations <= 0 || m.Peak != m.Params+m.Grads+m.Optimizer+m.Activations {
+			t.Errorf("%s: memory %+v", l.Method, m)
+		}
+	}
+	for i := 1; i < len(rep.Lines); i++ {
+		if base, v := rep.Lines[i-1], rep.Lines[i]; v.Method == base.Method+veloraSuffix && v.Method != "lora+velora" && v.Memory.Peak >= base.Memory.Peak {
+			t.Errorf("%s peak %d bytes, not below %s's %d", v.Method, v.Memory.Peak, base.Method, base.Memory.Peak)
+		}
+	}
+	for _, f := range []string{"accuracy.png", "memory.png"} {
+		if st, err := os.Stat(filepath.Join(c.PNG, f)); err != nil || st.Size() == 0 {
+			t.Errorf("chart %s: %v", f, err)
+		}
+	}
+
+	// The second run reads the cached backbone.
+	log.Reset()
+	c.Rows = c.Rows[:1]
+	c.JSON, c.PNG = "", ""
+	if err := run(c, &out, &log); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "cached pre-training") {
+		t.Errorf("the second run did not use the cache; log:\n%s", &log)
+	}
+}
+
+func TestCorruptCacheIsRebuilt(t *testing.T) {
+	c := smoke(t)
+	c.Rows = c.Rows[:1]
+	c.PretrainEpochs = 0
+	if err := os.WriteFile(c.Cache, []byte("not a safetensors file"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, log bytes.Buffer
+	if err := run(c, &out, &log); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "is unreadable") || !strings.Contains(log.String(), "pre-training again") {
+		t.Errorf("log does not say the cache was rebuilt:\n%s", &log)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-methods", "lora,lora+velora", "-rank", "lora=8", "-subtoken", "lora+velora=32", "-lr", "1e-3,full=2e-4"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lora, velora := Row{"lora", false}, Row{"lora", true}
+	if r, _ := c.Rank.Get(lora); r != 8 {
+		t.Errorf("lora rank %d, want 8", r)
+	}
+	if r, _ := c.Rank.Get(velora); r != 8 { // "lora=8" replaces the default lora+velora=16
+		t.Errorf("lora+velora rank %d, want 8", r)
+	}
+	if m, _ := c.SubToken.Get(velora); m != 32 {
+		t.Errorf("lora+velora sub-token size %d, want 32", m)
+	}
+	if lr, _ := c.LR.Get(Row{"ssf", true}); lr != 1e-3 {
+		t.Errorf("ssf+velora lr %g, want 1e-3", lr)
+	}
+	if lr, _ := c.LR.Get(Row{"full", true}); lr != 2e-4 {
+		t.Errorf("full+velora lr %g, want 2e-4", lr)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-methods", "lora,dora"}, `method "dora"`},
+		{[]string{"-methods", "linear-probe+velora"}, "linear probing trains no linear layer"},
+		{[]string{"-methods", "lora,lora"}, "listed twice"},
+		{[]string{"-rank", "lora=-1"}, "not a positive integer"},
+		{[]string{"-lr", "fast"}, "not a positive number"},
+		{[]string{"-subtoken", "full+velora=0"}, "not a positive integer"},
+		{[]string{"-layers", "lora=fc2"}, `selects "fc2", but method lora trains no linear there`},
+		{[]string{"-subtoken", "bitfit=4"}, `method "bitfit"`},
+		{[]string{"-progress", "maybe"}, "progress"},
+		{[]string{"-epochs", "0"}, "epochs 0"},
+		{[]string{"-rank", "lora=100"}, "rank 100"},
+		{[]string{"stray"}, "unexpected argument"},
+	} {
+		_, err := parseFlags(tc.args, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestUnknownTask(t *testing.T) {
+	c := smoke(t)
+	c.Tasks = []string{"cifar"}
+	err := run(c, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `task "cifar" is not in the data`) {
+		t.Fatalf("error %v", err)
+	}
+}
