@@ -5,36 +5,54 @@ package op
 // (D not divisible by M): it is treated as zero-padded, so only its first
 // D - (K-1)·M entries take part.
 
-// compressRows writes z[t,k] = <x[t, kM:(k+1)M], v>.
+// compressRows writes z[t,k] = <x[t, kM:(k+1)M], v>, rows split across
+// goroutines.
 func compressRows[T float](z, x, v []T, d int) {
 	m := len(v)
 	k := groups(d, m)
-	for t := 0; t*d < len(x); t++ {
-		row, zrow := x[t*d:(t+1)*d], z[t*k:(t+1)*k]
-		for g := range zrow {
-			sub := row[g*m : min((g+1)*m, d)]
-			var s T
-			for i, xi := range sub {
-				s += xi * v[i]
+	parallelRows(len(x)/d, d, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			row, zrow := x[t*d:(t+1)*d], z[t*k:(t+1)*k]
+			for g := range zrow {
+				zrow[g] = dot(row[g*m:min((g+1)*m, d)], v)
 			}
-			zrow[g] = s
 		}
-	}
+	})
 }
 
-// reconstructRows writes x̂[t, kM+m] = z[t,k]·v[m], cutting the padding.
+// dot is Σ a[i]·b[i] over a's length (b at least as long), four partial
+// sums at a time so the adds do not wait on each other.
+func dot[T float](a, b []T) T {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// reconstructRows writes x̂[t, kM+m] = z[t,k]·v[m], cutting the padding,
+// rows split across goroutines.
 func reconstructRows[T float](xhat, z, v []T, d int) {
 	m := len(v)
 	k := groups(d, m)
-	for t := 0; t*k < len(z); t++ {
-		row, zrow := xhat[t*d:(t+1)*d], z[t*k:(t+1)*k]
-		for g, zg := range zrow {
-			sub := row[g*m : min((g+1)*m, d)]
-			for i := range sub {
-				sub[i] = zg * v[i]
+	parallelRows(len(z)/k, d, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			row, zrow := xhat[t*d:(t+1)*d], z[t*k:(t+1)*k]
+			for g, zg := range zrow {
+				sub := row[g*m : min((g+1)*m, d)]
+				for i := range sub {
+					sub[i] = zg * v[i]
+				}
 			}
 		}
-	}
+	})
 }
 
 // weightGradRows writes the VeLoRA weight gradient
