@@ -1,0 +1,145 @@
+package main
+
+import (
+	"io"
+	"math"
+	"testing"
+	"time"
+
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/peft"
+	"github.com/velora-go/velora/train"
+)
+
+// TestQuickTablesAreCompleteAndFinite runs the command's -quick sizes and
+// checks every table has its rows and every ratio to the baseline is
+// finite and positive.
+func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
+	s := quickSizes()
+	r, err := run(io.Discard, s, quickOps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Ops) != 3 {
+		t.Fatalf("%d op rows, want 3", len(r.Ops))
+	}
+	for _, o := range r.Ops {
+		for _, x := range []float64{o.CompressGBps, o.CopyGBps, o.FusedSeconds, o.ReconstructSecs, o.WeightGradFactor} {
+			if !(x > 0) || math.IsInf(x, 0) {
+				t.Errorf("op row %+v has a figure that is not finite and positive", o)
+			}
+		}
+	}
+	wantRows := []int{8, 5, 4, 3}
+	if len(r.Tables) != len(wantRows) {
+		t.Fatalf("%d tables, want %d", len(r.Tables), len(wantRows))
+	}
+	for i, table := range r.Tables {
+		if len(table.Rows) != wantRows[i] {
+			t.Errorf("table %q has %d rows, want %d", table.Title, len(table.Rows), wantRows[i])
+		}
+		base := table.Rows[0]
+		for _, row := range table.Rows {
+			for _, x := range []float64{ratio(float64(row.Memory.Peak), float64(base.Memory.Peak)), ratio(row.StepSeconds, base.StepSeconds),
+				ratio(float64(row.KeptInputs), float64(base.KeptInputs))} {
+				if !(x > 0) || math.IsInf(x, 0) {
+					t.Errorf("%s / %s: a ratio to the baseline is %v", table.Title, row.Name, x)
+				}
+			}
+			if math.IsNaN(row.Loss) || row.Loss <= 0 {
+				t.Errorf("%s / %s: loss %v", table.Title, row.Name, row.Loss)
+			}
+		}
+	}
+}
+
+// Sinks keep the compiler from discarding the benchmarked work.
+var sinkLoss float64
+
+// benchPair times training steps of a baseline and a VeLoRA configuration
+// in one benchmark, alternating them, and reports each one's time and peak
+// and their ratios.
+func benchPair(b *testing.B, s Sizes, baseline, velora peft.Config) {
+	trainers := make([]*train.Trainer, 2)
+	for i, cfg := range []peft.Config{baseline, velora} {
+		t, err := newTrainer(s, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer t.Close()
+		if sinkLoss, err = t.Step(); err != nil { // warm-up
+			b.Fatal(err)
+		}
+		trainers[i] = t
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var spent [2]time.Duration
+	for i := 0; i < b.N; i++ {
+		for k, t := range trainers {
+			start := time.Now()
+			loss, err := t.Step()
+			if err != nil {
+				b.Fatal(err)
+			}
+			spent[k] += time.Since(start)
+			sinkLoss += loss
+		}
+	}
+	var peaks [2]float64
+	for k, t := range trainers {
+		m, err := t.Memory()
+		if err != nil {
+			b.Fatal(err)
+		}
+		peaks[k] = float64(m.Peak)
+	}
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(b.N), "baseline-ns/step")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(b.N), "velora-ns/step")
+	b.ReportMetric(float64(spent[1])/float64(spent[0]), "time-ratio")
+	b.ReportMetric(peaks[0], "baseline-peak-B")
+	b.ReportMetric(peaks[1], "velora-peak-B")
+	b.ReportMetric(peaks[1]/peaks[0], "peak-ratio")
+}
+
+// newTrainer builds the model of s with cfg and its trainer.
+func newTrainer(s Sizes, cfg peft.Config) (*train.Trainer, error) {
+	adapter, err := peft.Apply(cfg, s.LLaMA)
+	if err != nil {
+		return nil, err
+	}
+	b, err := layers.NewBuilder(nil, tensor.Float32, adapter, 1)
+	if err != nil {
+		return nil, err
+	}
+	model, err := layers.NewLLaMA(b, s.LLaMA, s.Batch, s.Seq)
+	if err != nil {
+		return nil, err
+	}
+	data, err := batch(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := model.SetBatch(data.Inputs, data.Targets); err != nil {
+		return nil, err
+	}
+	solver, err := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3})
+	if err != nil {
+		return nil, err
+	}
+	return train.New(b, model.Loss, solver)
+}
+
+var loraAll = []string{"q", "k", "v", "o", "gate", "up", "down"}
+
+func BenchmarkFullVD(b *testing.B)   { benchPair(b, defaultSizes(), full("", 0), full("vd", 16)) }
+func BenchmarkFullQKVD(b *testing.B) { benchPair(b, defaultSizes(), full("", 0), full("qkvd", 16)) }
+func BenchmarkLoRAVD(b *testing.B) {
+	lora := peft.Config{Method: peft.MethodLoRA, Rank: 8, Alpha: 16, Targets: loraAll}
+	withVeLoRA := lora
+	withVeLoRA.VeLoRA = &peft.VeLoRAConfig{Layers: "vd", SubTokenSize: 16}
+	benchPair(b, defaultSizes(), lora, withVeLoRA)
+}
+func BenchmarkQuickFullVD(b *testing.B) { benchPair(b, quickSizes(), full("", 0), full("vd", 16)) }

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+func main() {
+	log.SetFlags(0)
+	quick := flag.Bool("quick", false, "small sizes: seconds instead of minutes")
+	jsonPath := flag.String("json", "", "write every figure, with the machine's CPU, Go version and GOMAXPROCS, to this JSON file")
+	pngDir := flag.String("png", "", "write bar charts of tables 2 to 4 into this directory")
+	steps := flag.Int("steps", 1, "timed training steps per configuration, after one warm-up step")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		log.Fatalf("bench: unexpected arguments %q", flag.Args())
+	}
+	if *steps <= 0 {
+		log.Fatalf("bench: -steps %d, expected at least 1", *steps)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatalf("bench: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatalf("bench: %v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	s, ops := defaultSizes(), defaultOps
+	if *quick {
+		s, ops = quickSizes(), quickOps
+	}
+	s.Steps = *steps
+	start := time.Now()
+	r, err := run(os.Stdout, s, ops)
+	if err != nil {
+		log.Fatalf("bench: %v", err)
+	}
+	fmt.Printf("\nMeasured in %.0f s on %s, %s, GOMAXPROCS %d.\n", time.Since(start).Seconds(), r.CPU, r.GoVersion, r.GOMAXPROCS)
+	if *jsonPath != "" {
+		if err := writeJSON(*jsonPath, r); err != nil {
+			log.Fatalf("bench: %v", err)
+		}
+	}
+	if *pngDir != "" {
+		if err := writeCharts(*pngDir, r); err != nil {
+			log.Fatalf("bench: %v", err)
+		}
+	}
+}
+
+// Report is every figure of one run.
+type Report struct {
+	CPU        string
+	GoVersion  string
+	GOMAXPROCS int
+	Sizes      Sizes
+	Ops        []OpRow
+	Tables     []Table
+}
+
+// run measures every table and prints each as soon as it is done.
+func run(w io.Writer, s Sizes, ops OpSizes) (Report, error) {
+	r := Report{CPU: cpuName(), GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), Sizes: s}
+	c := s.LLaMA
+	fmt.Fprintf(w, "Model: LLaMA, %d layers, d = %d, intermediate %d, %d heads, vocabulary %d; batch %d × %d tokens; float32; AdamW.\n\n",
+		c.Layers, c.Hidden, c.Intermediate, c.Heads, c.Vocab, s.Batch, s.Seq)
+	for _, m := range []int{8, 16, 32} {
+		row, err := opRow(ops, m)
+		if err != nil {
+			return r, err
+		}
+		r.Ops = append(r.Ops, row)
+	}
+	printOps(w, ops, r.Ops)
+	cache := map[string]Row{}
+	for _, table := range []func(Sizes, map[string]Row) (Table, error){layerTable, subTokenTable, fineTuneTable, executorTable} {
+		t, err := table(s, cache)
+		if err != nil {
+			return r, err
+		}
+		r.Tables = append(r.Tables, t)
+		printTable(w, len(r.Tables)+1, t)
+	}
+	return r, nil
+}
+
+func printOps(w io.Writer, s OpSizes, rows []OpRow) {
+	fmt.Fprintf(w, "## 1. Op level: T = %d, D = Dout = %d, float32\n\n", s.T, s.D)
+	fmt.Fprintln(w, "| sub-token size | compress GB/s | copy GB/s | compress / copy | fused weight grad | reconstruct + matmul | speed-up |")
+	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %d | %.2f | %.2f | %.2f | %.1f ms | %.1f ms | %.1f× |\n", r.SubTokenSize, r.CompressGBps, r.CopyGBps,
+			ratio(r.CompressGBps, r.CopyGBps), 1e3*r.FusedSeconds, 1e3*r.ReconstructSecs, r.WeightGradFactor)
+	}
+	fmt.Fprintln(w)
+}
+
+func printTable(w io.Writer, number int, t Table) {
+	fmt.Fprintf(w, "## %d. %s\n\n", number, t.Title)
+	fmt.Fprintln(w, "| configuration | linear inputs kept | peak | params | grads | optimizer | activations | Go heap | step |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	base := t.Rows[0]
+	for _, r := range t.Rows {
+		m, b := r.Memory, base.Memory
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %.2f s (%.2f) |\n", r.Name,
+			cell(r.KeptInputs, base.KeptInputs), cell(m.Peak, b.Peak), cell(m.Params, b.Params), cell(m.Grads, b.Grads),
+			cell(m.Optimizer, b.Optimizer), cell(m.Activations, b.Activations), mib(m.RuntimeHeap), r.StepSeconds, ratio(r.StepSeconds, base.StepSeconds))
+	}
+	fmt.Fprintln(w)
+	if t.Note != "" {
+		fmt.Fprintf(w, "%s\n\n", t.Note)
+	}
+}
+
+// cell is bytes in MiB with the ratio to the baseline's, when there is one.
+func cell(n, base int64) string {
+	switch {
+	case n == 0 && base == 0:
+		return "—"
+	case base == 0:
+		return mib(n)
+	}
+	return fmt.Sprintf("%s (%.2f)", mib(n), ratio(float64(n), float64(base)))
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// cpuName reads the processor's model name, where the system says it.
+func cpuName() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+		}
+	}
+	return runtime.GOARCH
+}

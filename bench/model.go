@@ -1,0 +1,244 @@
+package main
+
+import (
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/data/c4"
+	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/peft"
+	"github.com/velora-go/velora/train"
+)
+
+// Sizes is the model and batch every table trains.
+type Sizes struct {
+	LLaMA layers.LLaMAConfig
+	Batch int
+	Seq   int
+	Steps int // timed steps after one warm-up step
+}
+
+// defaultSizes is the model: 4 layers, d = 256, intermediate 688,
+// 4 heads, sequences of 256, batch 8, on the byte vocabulary.
+func defaultSizes() Sizes {
+	return Sizes{LLaMA: layers.LLaMAConfig{Hidden: 256, Intermediate: 688, Heads: 4, Layers: 4, Vocab: c4.ByteTokenizer{}.VocabSize(),
+		MaxSeq: 256, RMSNormEps: 1e-6, RopeTheta: 10000, InitializerRange: 0.02}, Batch: 8, Seq: 256, Steps: 1}
+}
+
+// quickSizes are small enough for a test.
+func quickSizes() Sizes {
+	s := defaultSizes()
+	s.LLaMA.Hidden, s.LLaMA.Intermediate, s.LLaMA.Heads, s.LLaMA.Layers = 32, 88, 2, 2
+	s.Batch, s.Seq = 2, 32
+	return s
+}
+
+// Executor runs a training step.
+type Executor string
+
+const (
+	Machine      Executor = "machine"
+	MachineFused Executor = "machine, fused update"
+	Tape         Executor = "TapeMachine"
+)
+
+// Row is one measured configuration.
+type Row struct {
+	Name         string
+	KeptInputs   int64        // bytes of linear-layer inputs the backward pass keeps
+	Memory       train.Memory // exact peak split (TapeMachine: retained heap in Peak)
+	StepSeconds  float64
+	Loss         float64
+	Compressions int // VeLoRA projections
+}
+
+// batch is one batch of the embedded corpus, bytes packed into rows.
+func batch(s Sizes) (c4.Batch, error) {
+	shards, err := c4.Default("train")
+	if err != nil {
+		return c4.Batch{}, err
+	}
+	stream, err := c4.NewStream(shards, c4.ByteTokenizer{}, c4.Config{SeqLen: s.Seq, BatchSize: s.Batch, Pack: true, Seed: 1})
+	if err != nil {
+		return c4.Batch{}, err
+	}
+	defer stream.Close()
+	return stream.Next()
+}
+
+// measure trains the model with cfg under the executor and reports it.
+func measure(name string, s Sizes, cfg peft.Config, exec Executor) (Row, error) {
+	adapter, err := peft.Apply(cfg, s.LLaMA)
+	if err != nil {
+		return Row{}, err
+	}
+	b, err := layers.NewBuilder(nil, tensor.Float32, adapter, 1)
+	if err != nil {
+		return Row{}, err
+	}
+	model, err := layers.NewLLaMA(b, s.LLaMA, s.Batch, s.Seq)
+	if err != nil {
+		return Row{}, err
+	}
+	data, err := batch(s)
+	if err != nil {
+		return Row{}, err
+	}
+	if err := model.SetBatch(data.Inputs, data.Targets); err != nil {
+		return Row{}, err
+	}
+	row := Row{Name: name, KeptInputs: keptLinearInputs(b.G), Compressions: len(b.Projections())}
+	if exec == Tape {
+		return measureTape(row, b, model.Loss, s.Steps)
+	}
+	var opts []train.Option
+	if lora, ok := adapter.(*layers.LoRA); ok { // QLoRA's NF4 weights are not graph values
+		opts = append(opts, train.WithExtraBytes(int64(lora.QuantizedBytes())))
+	}
+	solver, err := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3})
+	if err != nil {
+		return Row{}, err
+	}
+	var t *train.Trainer
+	if exec == MachineFused {
+		opts = append(opts, train.WithFusedUpdate(func() gorgonia.Solver {
+			s, _ := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3}) // a valid config: no error
+			return s
+		}))
+		t, err = train.New(b, model.Loss, nil, opts...)
+	} else {
+		t, err = train.New(b, model.Loss, solver, opts...)
+	}
+	if err != nil {
+		return Row{}, err
+	}
+	defer t.Close()
+	if _, err := t.Step(); err != nil { // warm-up: first-batch v, optimizer state, buffer pool
+		return Row{}, errors.Wrap(err, name)
+	}
+	start := time.Now()
+	for i := 0; i < s.Steps; i++ {
+		if row.Loss, err = t.Step(); err != nil {
+			return Row{}, errors.Wrap(err, name)
+		}
+	}
+	row.StepSeconds = time.Since(start).Seconds() / float64(s.Steps)
+	if row.Memory, err = t.Memory(); err != nil {
+		return Row{}, err
+	}
+	if exec == MachineFused {
+		row.Memory.Optimizer = 2 * int64(4*paramCount(t.Params)) // Adam's m and v, held by the per-parameter solvers
+		row.Memory.Peak += row.Memory.Optimizer
+	}
+	return row, nil
+}
+
+func paramCount(ps gorgonia.Nodes) int {
+	n := 0
+	for _, p := range ps {
+		n += p.Shape().TotalSize()
+	}
+	return n
+}
+
+// measureTape runs the step under gorgonia's TapeMachine, which keeps
+// every value of the step bound to its node: its memory is the Go heap
+// retained after a run (after two collections) minus before building it.
+func measureTape(row Row, b *layers.Builder, loss *gorgonia.Node, steps int) (Row, error) {
+	params := b.Learnables()
+	if _, err := gorgonia.Grad(loss, params...); err != nil {
+		return row, err
+	}
+	before := heapAlloc()
+	vm := gorgonia.NewTapeMachine(b.G, gorgonia.BindDualValues(params...))
+	defer vm.Close()
+	solver, err := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3})
+	if err != nil {
+		return row, err
+	}
+	step := func() error {
+		defer vm.Reset()
+		if err := vm.RunAll(); err != nil {
+			return err
+		}
+		row.Loss = float64(loss.Value().Data().(float32))
+		return solver.Step(gorgonia.NodesToValueGrads(params))
+	}
+	if err := step(); err != nil {
+		return row, err
+	}
+	start := time.Now()
+	for i := 0; i < steps; i++ {
+		if err := step(); err != nil {
+			return row, err
+		}
+	}
+	row.StepSeconds = time.Since(start).Seconds() / float64(steps)
+	if err := vm.RunAll(); err != nil { // leave the step's values bound, as during a step
+		return row, err
+	}
+	// The parameters existed before the machine; everything else the step
+	// holds (values, gradients, Adam's state) is in the retained heap.
+	row.Memory.Params = int64(b.Params.Bytes())
+	row.Memory.Optimizer = solver.StateBytes()
+	row.Memory.RuntimeHeap = heapAlloc() - before + row.Memory.Params
+	row.Memory.Peak = row.Memory.RuntimeHeap
+	return row, nil
+}
+
+// heapAlloc is the live heap after two collections (machines set
+// finalizers, so one is not enough).
+func heapAlloc() int64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+// keptLinearInputs sums the bytes of the distinct tensors that trained
+// linear layers keep for their weight gradient: the input x of a plain
+// MatMul, the compressed z of a VeLoRA Linear. An input shared by several
+// layers counts once.
+func keptLinearInputs(g *gorgonia.ExprGraph) int64 {
+	kept := map[int64]int64{}
+	for _, n := range g.AllNodes() {
+		if n.Op() == nil {
+			continue
+		}
+		var child int
+		switch op := n.Op().String(); {
+		case op == "MatMul":
+			child = 0
+		case len(op) > 12 && op[:12] == "VeLoRALinear":
+			child = 1
+		default:
+			continue
+		}
+		children := g.From(n.ID())
+		for i := 0; children.Next(); i++ {
+			if i == child {
+				c := children.Node().(*gorgonia.Node)
+				kept[c.ID()] = int64(c.Shape().TotalSize()) * int64(c.Dtype().Size())
+			}
+		}
+	}
+	var total int64
+	for _, b := range kept {
+		total += b
+	}
+	return total
+}
+
+// ratio is a / b, NaN when b is zero.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return math.NaN()
+	}
+	return a / b
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pkg/errors"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// writeJSON writes the report atomically.
+func writeJSON(path string, r Report) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return errors.Wrap(err, "encoding the report")
+	}
+	return writeAtomic(path, data)
+}
+
+// writeAtomic writes a temporary file beside path and renames it over path.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return errors.Wrapf(err, "writing %s", path)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return errors.Wrapf(err, "writing %s", path)
+	}
+	if err := tmp.Close(); err != nil {
+		return errors.Wrapf(err, "writing %s", path)
+	}
+	return errors.Wrapf(os.Rename(tmp.Name(), path), "writing %s", path)
+}
+
+// writeCharts draws each model table's peak split as stacked bars.
+func writeCharts(dir string, r Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errors.Wrapf(err, "making %s", dir)
+	}
+	for i, t := range r.Tables[:min(3, len(r.Tables))] {
+		path := filepath.Join(dir, fmt.Sprintf("table%d.png", i+2))
+		if err := chart(path, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chart stacks parameters, gradients, optimizer state and activations per
+// row, in MiB.
+func chart(path string, t Table) error {
+	p := plot.New()
+	p.Title.Text = t.Title
+	p.Y.Label.Text = "peak memory (MiB)"
+	names := make([]string, len(t.Rows))
+	parts := []struct {
+		name string
+		get  func(Row) int64
+	}{
+		{"parameters", func(r Row) int64 { return r.Memory.Params }},
+		{"gradients", func(r Row) int64 { return r.Memory.Grads }},
+		{"optimizer", func(r Row) int64 { return r.Memory.Optimizer }},
+		{"activations", func(r Row) int64 { return r.Memory.Activations }},
+	}
+	var below *plotter.BarChart
+	for k, part := range parts {
+		values := make(plotter.Values, len(t.Rows))
+		for i, r := range t.Rows {
+			values[i] = float64(part.get(r)) / (1 << 20)
+			names[i] = r.Name
+		}
+		bars, err := plotter.NewBarChart(values, vg.Points(18))
+		if err != nil {
+			return errors.Wrapf(err, "charting %s", path)
+		}
+		bars.Color = plotutil.Color(k)
+		if below != nil {
+			bars.StackOn(below)
+		}
+		below = bars
+		p.Add(bars)
+		p.Legend.Add(part.name, bars)
+	}
+	p.Legend.Top = true
+	p.NominalX(names...)
+	return errors.Wrapf(p.Save(vg.Length(60+40*len(t.Rows))*vg.Millimeter/4, 12*vg.Centimeter, path), "saving %s", path)
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/velora-go/velora/peft"
+)
+
+// Table is a titled list of rows measured against its first row.
+type Table struct {
+	Title string
+	Note  string
+	Rows  []Row
+}
+
+// full is full-rank training with VeLoRA on layers at sub-token size m
+// (no VeLoRA when layers is empty).
+func full(layers string, m int) peft.Config {
+	c := peft.Config{Method: peft.MethodFull}
+	if layers != "" {
+		c.VeLoRA = &peft.VeLoRAConfig{Layers: layers, SubTokenSize: m}
+	}
+	return c
+}
+
+// layerTable is the paper's Table 6 at this scale.
+func layerTable(s Sizes, cache map[string]Row) (Table, error) {
+	t := Table{Title: "Layer selection (after the paper's Table 6): full-rank training, VeLoRA at sub-token size 16",
+		Note: layerNote(s)}
+	for _, sel := range []string{"none", "q", "k", "v", "down", "vd", "qkv", "qkvd"} {
+		layers := sel
+		if sel == "none" {
+			layers = ""
+		}
+		r, err := cachedMeasure(cache, sel, s, full(layers, 16), Machine)
+		if err != nil {
+			return t, err
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t, nil
+}
+
+// layerNote states what the arithmetic predicts for the kept inputs.
+func layerNote(s Sizes) string {
+	c := s.LLaMA
+	tok := s.Batch * s.Seq
+	mib := func(n int) string { return fmt.Sprintf("%.2f MiB", float64(n*4)/(1<<20)) }
+	return fmt.Sprintf("Arithmetic for the kept inputs, per layer of %d tokens: the attention input (q, k, v share it) %s, "+
+		"the attention output (o) %s, the MLP input (gate, up share it) %s, the down input %s; "+
+		"VeLoRA keeps 1/16 of what it compresses, and an input shared with an uncompressed projection stays whole.",
+		tok, mib(tok*c.Hidden), mib(tok*c.Hidden), mib(tok*c.Hidden), mib(tok*c.Intermediate))
+}
+
+// subTokenTable is the paper's Table 5b at this scale: vd at D/64 … D/8.
+func subTokenTable(s Sizes, cache map[string]Row) (Table, error) {
+	t := Table{Title: "Sub-token size (after the paper's Table 5b): VeLoRA on vd, M = D/64 … D/8"}
+	base, err := cachedMeasure(cache, "none", s, full("", 0), Machine)
+	if err != nil {
+		return t, err
+	}
+	t.Rows = append(t.Rows, base)
+	for _, div := range []int{64, 32, 16, 8} {
+		m := max(1, s.LLaMA.Hidden/div)
+		r, err := cachedMeasure(cache, fmt.Sprintf("vd, M=%d", m), s, full("vd", m), Machine)
+		if err != nil {
+			return t, err
+		}
+		r.Name = fmt.Sprintf("vd, M = D/%d = %d", div, m)
+		t.Rows = append(t.Rows, r)
+	}
+	return t, nil
+}
+
+// fineTuneTable compares LoRA and QLoRA with and without VeLoRA.
+func fineTuneTable(s Sizes, cache map[string]Row) (Table, error) {
+	t := Table{Title: "Fine-tuning: LoRA and QLoRA (rank 8 on every projection) with and without VeLoRA on vd, M = 16"}
+	targets := []string{"q", "k", "v", "o", "gate", "up", "down"}
+	for _, method := range []string{peft.MethodLoRA, peft.MethodQLoRA} {
+		for _, velora := range []bool{false, true} {
+			c := peft.Config{Method: method, Rank: 8, Alpha: 16, Targets: targets}
+			name := method
+			if velora {
+				c.VeLoRA = &peft.VeLoRAConfig{Layers: "vd", SubTokenSize: 16}
+				name += " + VeLoRA"
+			}
+			r, err := cachedMeasure(cache, name, s, c, Machine)
+			if err != nil {
+				return t, err
+			}
+			t.Rows = append(t.Rows, r)
+		}
+	}
+	return t, nil
+}
+
+// executorTable runs one full-rank step under each executor.
+func executorTable(s Sizes, cache map[string]Row) (Table, error) {
+	t := Table{Title: "Executor: the same full-rank step (no VeLoRA) under gorgonia's TapeMachine and under machine",
+		Note: "TapeMachine keeps every value of the step bound to its node, so its peak is the Go heap it retains after a run (two collections) plus the parameters; that figure includes Adam's state and the gradients, and has no finer split."}
+	for _, e := range []struct {
+		name string
+		exec Executor
+	}{{"TapeMachine", Tape}, {"none", Machine}, {"machine, fused update", MachineFused}} {
+		r, err := cachedMeasure(cache, e.name, s, full("", 0), e.exec)
+		if err != nil {
+			return t, err
+		}
+		if e.exec == Machine {
+			r.Name = "machine"
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t, nil
+}
+
+// cachedMeasure measures a configuration once per run.
+func cachedMeasure(cache map[string]Row, name string, s Sizes, cfg peft.Config, exec Executor) (Row, error) {
+	if r, ok := cache[name]; ok {
+		return r, nil
+	}
+	r, err := measure(name, s, cfg, exec)
+	if err == nil {
+		cache[name] = r
+	}
+	return r, err
+}
