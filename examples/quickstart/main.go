@@ -1,8 +1,9 @@
-// Command quickstart trains a two-layer MLP, tanh(x w1) w2, with Adam
-// twice on the same synthetic regression data: once with gorgonia's Mul for
-// both layers, once with VeLoRA's Linear for the second (the paper's "down"
-// projection). It prints both losses side by side and the bytes each keeps
-// of the second layer's input for the backward pass.
+// Command quickstart trains an MLP of three GELU hidden layers with Adam
+// twice on the same synthetic regression data under package machine: once
+// with op.MatMul for every layer, once with VeLoRA's Linear for every layer
+// whose input is a hidden activation (like the paper's "down" projection).
+// It prints both losses side by side, the bytes each keeps of a hidden
+// layer's input for the backward pass, and each step's exact peak.
 //
 //	go run ./examples/quickstart
 package main
@@ -16,11 +17,13 @@ import (
 	"gorgonia.org/tensor"
 
 	vinit "github.com/velora-go/velora/init"
+	"github.com/velora-go/velora/machine"
 	"github.com/velora-go/velora/op"
 )
 
 const (
 	tokens, width, hidden, outputs = 256, 32, 128, 8
+	blocks                         = 3 // hidden layers
 	subTokenSize                   = 16
 	steps                          = 200
 	learningRate                   = 0.01
@@ -37,9 +40,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("MLP: x (%d, %d) → tanh(x w1) (%d, %d) → w2 → (%d, %d), sub-token size %d, float64\n",
-		tokens, width, tokens, hidden, tokens, outputs, subTokenSize)
-	fmt.Printf("second layer's input kept for backward: plain %d bytes, VeLoRA z %d bytes (%dx less)\n\n",
+	fmt.Printf("MLP: x (%d, %d) → %d × GELU(· w) (%d, %d) → w → (%d, %d), sub-token size %d, float64\n",
+		tokens, width, blocks, tokens, hidden, tokens, outputs, subTokenSize)
+	fmt.Printf("a hidden layer's input kept for backward: plain %d bytes, VeLoRA z %d bytes (%dx less)\n\n",
 		tokens*hidden*8, tokens*hidden/subTokenSize*8, subTokenSize)
 	fmt.Println("| step | plain loss | VeLoRA loss |")
 	fmt.Println("| ---: | ---: | ---: |")
@@ -56,6 +59,8 @@ func main() {
 			fmt.Printf("| %d | %.5f | %.5f |\n", s, lp, lv)
 		}
 	}
+	p, v := plain.machine.Stats().PeakBytes, velora.machine.Stats().PeakBytes
+	fmt.Printf("\npeak of a step under package machine (exact bytes): plain %d, VeLoRA %d (%.0f%% lower)\n", p, v, 100*(1-float64(v)/float64(p)))
 }
 
 // data returns Gaussian inputs and targets from a fixed random tanh MLP.
@@ -84,7 +89,7 @@ func gaussian(rng *rand.Rand, n int, std float64) []float64 {
 type run struct {
 	params  gorgonia.Nodes
 	cost    *gorgonia.Node
-	machine gorgonia.VM
+	machine *machine.Machine
 	solver  gorgonia.Solver
 }
 
@@ -93,42 +98,59 @@ func newRun(x, y *tensor.Dense, velora bool) (*run, error) {
 	xn := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(tokens, width), gorgonia.WithName("x"), gorgonia.WithValue(x.Clone()))
 	yn := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(tokens, outputs), gorgonia.WithName("y"), gorgonia.WithValue(y.Clone()))
 	rng := rand.New(rand.NewSource(2)) // the same initial weights for both runs
-	w1 := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(width, hidden), gorgonia.WithName("w1"),
-		gorgonia.WithValue(tensor.New(tensor.WithShape(width, hidden), tensor.WithBacking(gaussian(rng, width*hidden, 0.2)))))
-	w2 := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(hidden, outputs), gorgonia.WithName("w2"),
-		gorgonia.WithValue(tensor.New(tensor.WithShape(hidden, outputs), tensor.WithBacking(gaussian(rng, hidden*outputs, 0.1)))))
-	h := gorgonia.Must(gorgonia.Tanh(gorgonia.Must(gorgonia.Mul(xn, w1)))) // (T, hidden)
-	var pred *gorgonia.Node
-	var err error
-	if velora {
-		var p *op.Projection
-		if p, err = op.NewProjection(g, subTokenSize, tensor.Float64, vinit.FirstBatchMean(), "v"); err != nil {
+	weight := func(name string, in, out int, std float64) *gorgonia.Node {
+		return gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(in, out), gorgonia.WithName(name),
+			gorgonia.WithValue(tensor.New(tensor.WithShape(in, out), tensor.WithBacking(gaussian(rng, in*out, std)))))
+	}
+	var params gorgonia.Nodes
+	h := xn
+	for l := 0; l <= blocks; l++ {
+		in, out, std := hidden, hidden, 0.1
+		switch l {
+		case 0:
+			in, std = width, 0.2
+		case blocks:
+			out = outputs
+		}
+		w := weight(fmt.Sprintf("w%d", l), in, out, std)
+		params = append(params, w)
+		var err error
+		if velora && l > 0 { // every layer whose input is a hidden activation
+			var p *op.Projection
+			if p, err = op.NewProjection(g, subTokenSize, tensor.Float64, vinit.FirstBatchMean(), fmt.Sprintf("v%d", l)); err != nil {
+				return nil, err
+			}
+			h, err = op.Linear(h, w, p)
+		} else {
+			h, err = op.MatMul(h, w)
+		}
+		if err != nil {
 			return nil, err
 		}
-		pred, err = op.Linear(h, w2, p)
-	} else {
-		pred, err = gorgonia.Mul(h, w2)
+		if l < blocks {
+			h = gorgonia.Must(op.GELU(h)) // (T, hidden)
+		}
 	}
+	pred := h
+	diff := gorgonia.Must(gorgonia.Sub(pred, yn))
+	cost := gorgonia.Must(gorgonia.Mean(gorgonia.Must(gorgonia.Square(diff))))
+	grads, err := gorgonia.Grad(cost, params...)
 	if err != nil {
 		return nil, err
 	}
-	diff := gorgonia.Must(gorgonia.Sub(pred, yn))
-	cost := gorgonia.Must(gorgonia.Mean(gorgonia.Must(gorgonia.Square(diff))))
-	params := gorgonia.Nodes{w1, w2}
-	if _, err := gorgonia.Grad(cost, params...); err != nil {
+	m, err := machine.New(g, append(gorgonia.Nodes{cost}, grads...))
+	if err != nil {
 		return nil, err
 	}
-	return &run{params: params, cost: cost, machine: gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(params...)),
-		solver: gorgonia.NewAdamSolver(gorgonia.WithLearnRate(learningRate))}, nil
+	return &run{params: params, cost: cost, machine: m, solver: gorgonia.NewAdamSolver(gorgonia.WithLearnRate(learningRate))}, nil
 }
 
 // step runs one forward and backward pass, updates the weights and returns
 // the loss.
 func (r *run) step() (float64, error) {
-	defer r.machine.Reset()
 	if err := r.machine.RunAll(); err != nil {
 		return 0, err
 	}
 	loss := r.cost.Value().Data().(float64)
-	return loss, r.solver.Step(gorgonia.NodesToValueGrads(r.params))
+	return loss, r.solver.Step(r.machine.ValueGrads(r.params))
 }
