@@ -1,7 +1,6 @@
 package op
 
 import (
-	"math"
 	"math/rand"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/machine"
+	"github.com/velora-go/velora/op/plain"
 )
 
 // attentionCase is one configuration: B sequences of T tokens of width D
@@ -56,30 +56,20 @@ func fusedAttention(c attentionCase) builder {
 	}
 }
 
-// plainAttention is the composition Attention replaces, from gorgonia's own
-// ops: split the heads with Reshape and Transpose, scores by BatchedMatMul,
-// scale, add the mask, SoftMax, BatchedMatMul by v, merge the heads.
+// plainAttention applies plain.Attention to q, k, v: (B·T, D) reshaped to
+// (B, T, D), and reshapes the result back.
 func plainAttention(c attentionCase) builder {
 	return func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		t.Helper()
-		dh := c.d / c.heads
-		split := func(n *gorgonia.Node) *gorgonia.Node {
-			n = gorgonia.Must(gorgonia.Reshape(n, tensor.Shape{c.b, c.t, c.heads, dh}))
-			n = gorgonia.Must(gorgonia.Transpose(n, 0, 2, 1, 3))                            // (B, heads, T, dh)
-			return gorgonia.Must(gorgonia.Reshape(n, tensor.Shape{c.b * c.heads, c.t, dh})) // (B·heads, T, dh)
+		qkv := make(gorgonia.Nodes, 3)
+		for i, n := range in {
+			qkv[i] = gorgonia.Must(gorgonia.Reshape(n, tensor.Shape{c.b, c.t, c.d}))
 		}
-		q, k, v := split(in[0]), split(in[1]), split(in[2])
-		g := q.Graph()
-		s := gorgonia.Must(gorgonia.BatchedMatMul(q, k, false, true)) // (B·heads, T, T)
-		s = gorgonia.Must(gorgonia.Mul(s, scalarLike(g, q.Dtype(), 1/math.Sqrt(float64(dh)))))
-		if c.causal {
-			s = gorgonia.Must(gorgonia.Add(s, causalMask(g, q.Dtype(), c.b*c.heads, c.t)))
+		out, err := plain.Attention(qkv[0], qkv[1], qkv[2], c.heads, c.causal)
+		if err != nil {
+			t.Fatal(err)
 		}
-		p := gorgonia.Must(gorgonia.SoftMax(s))
-		o := gorgonia.Must(gorgonia.BatchedMatMul(p, v)) // (B·heads, T, dh)
-		o = gorgonia.Must(gorgonia.Reshape(o, tensor.Shape{c.b, c.heads, c.t, dh}))
-		o = gorgonia.Must(gorgonia.Transpose(o, 0, 2, 1, 3)) // (B, T, heads, dh)
-		return gorgonia.Must(gorgonia.Reshape(o, tensor.Shape{c.b * c.t, c.d}))
+		return gorgonia.Must(gorgonia.Reshape(out, tensor.Shape{c.b * c.t, c.d}))
 	}
 }
 
@@ -89,24 +79,6 @@ func scalarLike(g *gorgonia.ExprGraph, dt tensor.Dtype, x float64) *gorgonia.Nod
 		return gorgonia.NewConstant(float32(x))
 	}
 	return gorgonia.NewConstant(x)
-}
-
-// causalMask is a (n, T, T) constant, −1e9 above the diagonal and 0
-// elsewhere: exp(−1e9 + s) is exactly 0 in both dtypes, as with −∞.
-func causalMask(g *gorgonia.ExprGraph, dt tensor.Dtype, n, t int) *gorgonia.Node {
-	m := zeros(tensor.Float64, n, t, t)
-	data := m.Data().([]float64)
-	for b := 0; b < n; b++ {
-		for i := 0; i < t; i++ {
-			for j := i + 1; j < t; j++ {
-				data[(b*t+i)*t+j] = -1e9
-			}
-		}
-	}
-	if dt == tensor.Float32 {
-		return gorgonia.NewConstant(toFloat32(m))
-	}
-	return gorgonia.NewConstant(m)
 }
 
 // toFloat32 converts a float64 tensor.

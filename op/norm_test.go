@@ -7,28 +7,9 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-)
 
-// plainNorm is RMSNorm (center false) or LayerNorm from gorgonia's own ops.
-func plainNorm(in gorgonia.Nodes, eps float64, center bool) *gorgonia.Node {
-	x, w := in[0], in[1]
-	n, d := x.Shape()[0], x.Shape()[1]
-	column := func(v *gorgonia.Node) *gorgonia.Node { return gorgonia.Must(gorgonia.Reshape(v, tensor.Shape{n, 1})) }
-	row := func(v *gorgonia.Node) *gorgonia.Node { return gorgonia.Must(gorgonia.Reshape(v, tensor.Shape{1, d})) }
-	if center {
-		mu := column(gorgonia.Must(gorgonia.Mean(x, 1)))
-		x = gorgonia.Must(gorgonia.BroadcastSub(x, mu, nil, []byte{1}))
-	}
-	meanSq := gorgonia.Must(gorgonia.Mean(gorgonia.Must(gorgonia.Square(x)), 1))
-	epsNode := gorgonia.NewConstant(eps)
-	std := column(gorgonia.Must(gorgonia.Sqrt(gorgonia.Must(gorgonia.Add(meanSq, epsNode)))))
-	y := gorgonia.Must(gorgonia.BroadcastHadamardDiv(x, std, nil, []byte{1}))
-	y = gorgonia.Must(gorgonia.BroadcastHadamardProd(y, row(w), nil, []byte{0}))
-	if center {
-		y = gorgonia.Must(gorgonia.BroadcastAdd(y, row(in[2]), nil, []byte{0}))
-	}
-	return y
-}
+	"github.com/velora-go/velora/op/plain"
+)
 
 func TestRMSNormMatchesPlainOps(t *testing.T) {
 	rng := rand.New(rand.NewSource(109))
@@ -36,8 +17,10 @@ func TestRMSNormMatchesPlainOps(t *testing.T) {
 	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(RMSNorm(in[0], in[1], 1e-5))
 	}
-	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return plainNorm(in, 1e-5, false) }
-	checkFused(t, values, fused, plain, 1e-10)
+	plainNorm := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
+		return gorgonia.Must(plain.RMSNorm(in[0], in[1], 1e-5))
+	}
+	checkFused(t, values, fused, plainNorm, 1e-10)
 }
 
 func TestLayerNormMatchesPlainOps(t *testing.T) {
@@ -46,8 +29,10 @@ func TestLayerNormMatchesPlainOps(t *testing.T) {
 	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(LayerNorm(in[0], in[1], in[2], 1e-6))
 	}
-	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return plainNorm(in, 1e-6, true) }
-	checkFused(t, values, fused, plain, 1e-10)
+	plainNorm := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
+		return gorgonia.Must(plain.LayerNorm(in[0], in[1], in[2], 1e-6))
+	}
+	checkFused(t, values, fused, plainNorm, 1e-10)
 }
 
 func TestNormsRejectBadInputs(t *testing.T) {
