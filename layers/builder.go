@@ -16,7 +16,8 @@ type Builder struct {
 	Params  *Params
 	Dtype   tensor.Dtype
 	Adapter Adapter
-	Seed    int64 // seeds the initial value of every parameter Params lacks
+	Seed    int64   // seeds the initial value of every parameter Params lacks
+	Kernels Kernels // the block ops; the zero value is package op's fused ops
 
 	nodes       map[string]*gorgonia.Node
 	learnables  gorgonia.Nodes

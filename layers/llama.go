@@ -167,7 +167,7 @@ func (m *LLaMA) norm(b *Builder, module string, x *gorgonia.Node) (*gorgonia.Nod
 	if err != nil {
 		return nil, err
 	}
-	y, err := op.RMSNorm(x, w, m.Config.RMSNormEps)
+	y, err := b.kernels().RMSNorm(x, w, m.Config.RMSNormEps)
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", module)
 	}
@@ -199,7 +199,7 @@ func (m *LLaMA) attention(b *Builder, prefix string, x *gorgonia.Node) (*gorgoni
 			return nil, errors.Wrapf(err, "layers: %s", prefix)
 		}
 	}
-	att, err := op.Attention(qkv[0], qkv[1], qkv[2], c.Heads, true) // (B, T, D)
+	att, err := b.kernels().Attention(qkv[0], qkv[1], qkv[2], c.Heads, true) // (B, T, D)
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", prefix)
 	}
@@ -220,7 +220,7 @@ func (m *LLaMA) mlp(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.Node
 	if err != nil {
 		return nil, err
 	}
-	s, err := op.SwiGLU(gate, up) // (B·T, F)
+	s, err := b.kernels().SwiGLU(gate, up) // (B·T, F)
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", prefix)
 	}

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/machine"
+	"github.com/velora-go/velora/op/plain"
 )
 
 // tinyLLaMA is small enough for finite differences.
@@ -135,4 +136,28 @@ func TestLLaMALossFallsOnAFixedBatch(t *testing.T) {
 			t.Errorf("velora %v: loss %g after 50 steps, started at %g: expected it to halve", v, last, first)
 		}
 	}
+}
+
+func TestLLaMAWithPlainKernelsGivesTheSameLossAndGradients(t *testing.T) {
+	var results [2][]float64
+	for i, kernels := range []Kernels{{}, {RMSNorm: plain.RMSNorm, Attention: plain.Attention, SwiGLU: plain.SwiGLU}} {
+		b, err := NewBuilder(nil, tensor.Float64, Full{}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Kernels = kernels
+		m, err := NewLLaMA(b, tinyLLaMA, 2, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetBatch(fixedBatch(tinyLLaMA.Vocab, 8)); err != nil {
+			t.Fatal(err)
+		}
+		tr := newTrainer(t, b, m.Loss)
+		results[i] = append(results[i], tr.run(t))
+		for _, g := range tr.grads {
+			results[i] = append(results[i], g.Value().Data().([]float64)...)
+		}
+	}
+	same(t, "loss and gradients", results[1], results[0], 1e-10)
 }

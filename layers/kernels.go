@@ -1,0 +1,31 @@
+package layers
+
+import (
+	"gorgonia.org/gorgonia"
+
+	"github.com/velora-go/velora/op"
+)
+
+// Kernels are the block ops the LLaMA decoder is built from. A nil field
+// means package op's fused op; package bench sets op/plain's gorgonia
+// compositions to measure what the fusion saves.
+type Kernels struct {
+	RMSNorm   func(x, weight *gorgonia.Node, eps float64) (*gorgonia.Node, error)
+	Attention func(q, k, v *gorgonia.Node, heads int, causal bool) (*gorgonia.Node, error)
+	SwiGLU    func(a, b *gorgonia.Node) (*gorgonia.Node, error)
+}
+
+// kernels returns b.Kernels with the fused ops where a field is nil.
+func (b *Builder) kernels() Kernels {
+	k := b.Kernels
+	if k.RMSNorm == nil {
+		k.RMSNorm = op.RMSNorm
+	}
+	if k.Attention == nil {
+		k.Attention = op.Attention
+	}
+	if k.SwiGLU == nil {
+		k.SwiGLU = op.SwiGLU
+	}
+	return k
+}
