@@ -32,7 +32,7 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 			}
 		}
 	}
-	wantRows := []int{8, 5, 4, 3}
+	wantRows := []int{8, 5, 4, 3, 2}
 	if len(r.Tables) != len(wantRows) {
 		t.Fatalf("%d tables, want %d", len(r.Tables), len(wantRows))
 	}

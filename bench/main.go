@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"sort"
 	"strings"
 	"time"
 )
@@ -85,7 +86,7 @@ func run(w io.Writer, s Sizes, ops OpSizes) (Report, error) {
 	}
 	printOps(w, ops, r.Ops)
 	cache := map[string]Row{}
-	for _, table := range []func(Sizes, map[string]Row) (Table, error){layerTable, subTokenTable, fineTuneTable, executorTable} {
+	for _, table := range []func(Sizes, map[string]Row) (Table, error){layerTable, subTokenTable, fineTuneTable, executorTable, kernelTable} {
 		t, err := table(s, cache)
 		if err != nil {
 			return r, err
@@ -93,6 +94,7 @@ func run(w io.Writer, s Sizes, ops OpSizes) (Report, error) {
 		r.Tables = append(r.Tables, t)
 		printTable(w, len(r.Tables)+1, t)
 	}
+	printKeptByOp(w, r.Tables[len(r.Tables)-1])
 	return r, nil
 }
 
@@ -122,6 +124,44 @@ func printTable(w io.Writer, number int, t Table) {
 	if t.Note != "" {
 		fmt.Fprintf(w, "%s\n\n", t.Note)
 	}
+}
+
+// printKeptByOp lists, for each row, what its backward pass keeps, by op.
+func printKeptByOp(w io.Writer, t Table) {
+	kinds := map[string]bool{}
+	for _, r := range t.Rows {
+		for k := range r.KeptByOp {
+			kinds[k] = true
+		}
+	}
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	last := t.Rows[len(t.Rows)-1].KeptByOp
+	sort.Slice(names, func(i, j int) bool {
+		a, b := last[names[i]], last[names[j]]
+		return a > b || (a == b && names[i] < names[j])
+	})
+	fmt.Fprintln(w, "Forward values the backward pass reads, by the op that computed them (all layers):")
+	fmt.Fprintln(w)
+	fmt.Fprint(w, "| op |")
+	for _, r := range t.Rows {
+		fmt.Fprintf(w, " %s |", r.Name)
+	}
+	fmt.Fprint(w, "\n| --- |")
+	for range t.Rows {
+		fmt.Fprint(w, " ---: |")
+	}
+	fmt.Fprintln(w)
+	for _, k := range names {
+		fmt.Fprintf(w, "| %s |", k)
+		for _, r := range t.Rows {
+			fmt.Fprintf(w, " %s |", mib(r.KeptByOp[k]))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
 }
 
 // cell is bytes in MiB with the ratio to the baseline's, when there is one.

@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/pkg/errors"
@@ -47,11 +48,20 @@ const (
 	Tape         Executor = "TapeMachine"
 )
 
+// Setup is one configuration to measure.
+type Setup struct {
+	Name    string
+	Config  peft.Config
+	Exec    Executor
+	Kernels layers.Kernels // the block ops; the zero value is the fused ops
+}
+
 // Row is one measured configuration.
 type Row struct {
 	Name         string
-	KeptInputs   int64        // bytes of linear-layer inputs the backward pass keeps
-	Memory       train.Memory // exact peak split (TapeMachine: retained heap in Peak)
+	KeptInputs   int64            // bytes of linear-layer inputs the backward pass keeps
+	KeptByOp     map[string]int64 // bytes of forward values the backward pass reads, by the op that made them
+	Memory       train.Memory     // exact peak split (TapeMachine: retained heap in Peak)
 	StepSeconds  float64
 	Loss         float64
 	Compressions int // VeLoRA projections
@@ -71,9 +81,10 @@ func batch(s Sizes) (c4.Batch, error) {
 	return stream.Next()
 }
 
-// measure trains the model with cfg under the executor and reports it.
-func measure(name string, s Sizes, cfg peft.Config, exec Executor) (Row, error) {
-	adapter, err := peft.Apply(cfg, s.LLaMA)
+// measure trains the model of a setup and reports it.
+func measure(u Setup, s Sizes) (Row, error) {
+	name, exec := u.Name, u.Exec
+	adapter, err := peft.Apply(u.Config, s.LLaMA)
 	if err != nil {
 		return Row{}, err
 	}
@@ -81,6 +92,7 @@ func measure(name string, s Sizes, cfg peft.Config, exec Executor) (Row, error) 
 	if err != nil {
 		return Row{}, err
 	}
+	b.Kernels = u.Kernels
 	model, err := layers.NewLLaMA(b, s.LLaMA, s.Batch, s.Seq)
 	if err != nil {
 		return Row{}, err
@@ -118,6 +130,7 @@ func measure(name string, s Sizes, cfg peft.Config, exec Executor) (Row, error) 
 		return Row{}, err
 	}
 	defer t.Close()
+	row.KeptByOp = keptByOp(b.G, model.Loss)
 	if _, err := t.Step(); err != nil { // warm-up: first-batch v, optimizer state, buffer pool
 		return Row{}, errors.Wrap(err, name)
 	}
@@ -241,4 +254,50 @@ func ratio(a, b float64) float64 {
 		return math.NaN()
 	}
 	return a / b
+}
+
+// keptByOp sums, by the op that computed them, the bytes of the forward
+// values (the loss's ancestors) that some gradient node reads: what the
+// backward pass keeps alive. Leaves (parameters, data) are left out.
+func keptByOp(g *gorgonia.ExprGraph, loss *gorgonia.Node) map[string]int64 {
+	forward := map[int64]bool{}
+	var walk func(n *gorgonia.Node)
+	walk = func(n *gorgonia.Node) {
+		if forward[n.ID()] {
+			return
+		}
+		forward[n.ID()] = true
+		children := g.From(n.ID())
+		for children.Next() {
+			walk(children.Node().(*gorgonia.Node))
+		}
+	}
+	walk(loss)
+	kept := map[int64]*gorgonia.Node{}
+	for _, n := range g.AllNodes() {
+		if forward[n.ID()] {
+			continue
+		}
+		children := g.From(n.ID())
+		for children.Next() {
+			c := children.Node().(*gorgonia.Node)
+			if forward[c.ID()] && c.Op() != nil {
+				kept[c.ID()] = c
+			}
+		}
+	}
+	out := map[string]int64{}
+	for _, n := range kept {
+		out[opKind(n.Op().String())] += int64(n.Shape().TotalSize()) * int64(n.Dtype().Size())
+	}
+	return out
+}
+
+// opKind is an op's name without its parameters: gorgonia writes them in
+// brackets, after '=' or as trailing flags ("⊙ false").
+func opKind(s string) string {
+	if i := strings.IndexAny(s, "{[(="); i > 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(s, " false"), " true")
 }

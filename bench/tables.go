@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/op/plain"
 	"github.com/velora-go/velora/peft"
 )
 
@@ -32,7 +34,7 @@ func layerTable(s Sizes, cache map[string]Row) (Table, error) {
 		if sel == "none" {
 			layers = ""
 		}
-		r, err := cachedMeasure(cache, sel, s, full(layers, 16), Machine)
+		r, err := cachedMeasure(cache, Setup{Name: sel, Config: full(layers, 16)}, s)
 		if err != nil {
 			return t, err
 		}
@@ -55,14 +57,14 @@ func layerNote(s Sizes) string {
 // subTokenTable is the paper's Table 5b at this scale: vd at D/64 … D/8.
 func subTokenTable(s Sizes, cache map[string]Row) (Table, error) {
 	t := Table{Title: "Sub-token size (after the paper's Table 5b): VeLoRA on vd, M = D/64 … D/8"}
-	base, err := cachedMeasure(cache, "none", s, full("", 0), Machine)
+	base, err := cachedMeasure(cache, Setup{Name: "none", Config: full("", 0)}, s)
 	if err != nil {
 		return t, err
 	}
 	t.Rows = append(t.Rows, base)
 	for _, div := range []int{64, 32, 16, 8} {
 		m := max(1, s.LLaMA.Hidden/div)
-		r, err := cachedMeasure(cache, fmt.Sprintf("vd, M=%d", m), s, full("vd", m), Machine)
+		r, err := cachedMeasure(cache, Setup{Name: fmt.Sprintf("vd, M=%d", m), Config: full("vd", m)}, s)
 		if err != nil {
 			return t, err
 		}
@@ -84,7 +86,7 @@ func fineTuneTable(s Sizes, cache map[string]Row) (Table, error) {
 				c.VeLoRA = &peft.VeLoRAConfig{Layers: "vd", SubTokenSize: 16}
 				name += " + VeLoRA"
 			}
-			r, err := cachedMeasure(cache, name, s, c, Machine)
+			r, err := cachedMeasure(cache, Setup{Name: name, Config: c}, s)
 			if err != nil {
 				return t, err
 			}
@@ -102,7 +104,7 @@ func executorTable(s Sizes, cache map[string]Row) (Table, error) {
 		name string
 		exec Executor
 	}{{"TapeMachine", Tape}, {"none", Machine}, {"machine, fused update", MachineFused}} {
-		r, err := cachedMeasure(cache, e.name, s, full("", 0), e.exec)
+		r, err := cachedMeasure(cache, Setup{Name: e.name, Config: full("", 0), Exec: e.exec}, s)
 		if err != nil {
 			return t, err
 		}
@@ -114,14 +116,36 @@ func executorTable(s Sizes, cache map[string]Row) (Table, error) {
 	return t, nil
 }
 
-// cachedMeasure measures a configuration once per run.
-func cachedMeasure(cache map[string]Row, name string, s Sizes, cfg peft.Config, exec Executor) (Row, error) {
-	if r, ok := cache[name]; ok {
+// cachedMeasure measures each setup once per run, by name.
+func cachedMeasure(cache map[string]Row, u Setup, s Sizes) (Row, error) {
+	if r, ok := cache[u.Name]; ok {
 		return r, nil
 	}
-	r, err := measure(name, s, cfg, exec)
+	if u.Exec == "" {
+		u.Exec = Machine
+	}
+	r, err := measure(u, s)
 	if err == nil {
-		cache[name] = r
+		cache[u.Name] = r
 	}
 	return r, err
+}
+
+// kernelTable compares the fused block ops with gorgonia's compositions.
+func kernelTable(s Sizes, cache map[string]Row) (Table, error) {
+	t := Table{Title: "Fused ops against gorgonia's plain compositions (RMSNorm, attention, SwiGLU from op/plain), full-rank, no VeLoRA"}
+	for _, u := range []Setup{
+		{Name: "none", Config: full("", 0)},
+		{Name: "plain ops", Config: full("", 0), Kernels: layers.Kernels{RMSNorm: plain.RMSNorm, Attention: plain.Attention, SwiGLU: plain.SwiGLU}},
+	} {
+		r, err := cachedMeasure(cache, u, s)
+		if err != nil {
+			return t, err
+		}
+		if u.Name == "none" {
+			r.Name = "fused ops"
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	return t, nil
 }
