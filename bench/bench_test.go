@@ -17,8 +17,7 @@ import (
 // checks every table has its rows and every ratio to the baseline is
 // finite and positive.
 func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
-	s := quickSizes()
-	r, err := run(io.Discard, s, quickOps)
+	r, err := run(io.Discard, quickSizes(), quickOps, quickMethodSizes())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +31,7 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 			}
 		}
 	}
-	wantRows := []int{8, 5, 4, 3, 2}
+	wantRows := []int{8, 5, 4, 3, 2, 11, 10}
 	if len(r.Tables) != len(wantRows) {
 		t.Fatalf("%d tables, want %d", len(r.Tables), len(wantRows))
 	}
@@ -42,11 +41,14 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 		}
 		base := table.Rows[0]
 		for _, row := range table.Rows {
-			for _, x := range []float64{ratio(float64(row.Memory.Peak), float64(base.Memory.Peak)), ratio(row.StepSeconds, base.StepSeconds),
-				ratio(float64(row.KeptInputs), float64(base.KeptInputs))} {
+			for _, x := range []float64{ratio(float64(row.Memory.Peak), float64(base.Memory.Peak)), ratio(row.StepSeconds, base.StepSeconds)} {
 				if !(x > 0) || math.IsInf(x, 0) {
 					t.Errorf("%s / %s: a ratio to the baseline is %v", table.Title, row.Name, x)
 				}
+			}
+			// SSF trains no linear layer: it keeps no linear input at all.
+			if x := ratio(float64(row.KeptInputs), float64(base.KeptInputs)); !(x >= 0) || math.IsInf(x, 0) {
+				t.Errorf("%s / %s: kept inputs ratio %v", table.Title, row.Name, x)
 			}
 			if math.IsNaN(row.Loss) || row.Loss <= 0 {
 				t.Errorf("%s / %s: loss %v", table.Title, row.Name, row.Loss)

@@ -38,13 +38,13 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	s, ops := defaultSizes(), defaultOps
+	s, ops, methods := defaultSizes(), defaultOps, defaultMethodSizes()
 	if *quick {
-		s, ops = quickSizes(), quickOps
+		s, ops, methods = quickSizes(), quickOps, quickMethodSizes()
 	}
 	s.Steps = *steps
 	start := time.Now()
-	r, err := run(os.Stdout, s, ops)
+	r, err := run(os.Stdout, s, ops, methods)
 	if err != nil {
 		log.Fatalf("bench: %v", err)
 	}
@@ -72,7 +72,7 @@ type Report struct {
 }
 
 // run measures every table and prints each as soon as it is done.
-func run(w io.Writer, s Sizes, ops OpSizes) (Report, error) {
+func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes) (Report, error) {
 	r := Report{CPU: cpuName(), GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), Sizes: s}
 	c := s.LLaMA
 	fmt.Fprintf(w, "Model: LLaMA, %d layers, d = %d, intermediate %d, %d heads, vocabulary %d; batch %d × %d tokens; float32; AdamW.\n\n",
@@ -95,6 +95,14 @@ func run(w io.Writer, s Sizes, ops OpSizes) (Report, error) {
 		printTable(w, len(r.Tables)+1, t)
 	}
 	printKeptByOp(w, r.Tables[len(r.Tables)-1])
+	tables, err := methodTables(methods)
+	if err != nil {
+		return r, err
+	}
+	for _, t := range tables {
+		r.Tables = append(r.Tables, t)
+		printTable(w, len(r.Tables)+1, t)
+	}
 	return r, nil
 }
 
@@ -111,12 +119,12 @@ func printOps(w io.Writer, s OpSizes, rows []OpRow) {
 
 func printTable(w io.Writer, number int, t Table) {
 	fmt.Fprintf(w, "## %d. %s\n\n", number, t.Title)
-	fmt.Fprintln(w, "| configuration | linear inputs kept | peak | params | grads | optimizer | activations | Go heap | step |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| configuration | trainable | linear inputs kept | peak | params | grads | optimizer | activations | Go heap | step |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	base := t.Rows[0]
 	for _, r := range t.Rows {
 		m, b := r.Memory, base.Memory
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %.2f s (%.2f) |\n", r.Name,
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %.2f s (%.2f) |\n", r.Name, r.Trainable,
 			cell(r.KeptInputs, base.KeptInputs), cell(m.Peak, b.Peak), cell(m.Params, b.Params), cell(m.Grads, b.Grads),
 			cell(m.Optimizer, b.Optimizer), cell(m.Activations, b.Activations), mib(m.RuntimeHeap), r.StepSeconds, ratio(r.StepSeconds, base.StepSeconds))
 	}

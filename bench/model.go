@@ -65,6 +65,7 @@ type Row struct {
 	StepSeconds  float64
 	Loss         float64
 	Compressions int // VeLoRA projections
+	Trainable    int // trainable scalar parameters
 }
 
 // batch is one batch of the embedded corpus, bytes packed into rows.
@@ -81,9 +82,8 @@ func batch(s Sizes) (c4.Batch, error) {
 	return stream.Next()
 }
 
-// measure trains the model of a setup and reports it.
+// measure trains the LLaMA of a setup and reports it.
 func measure(u Setup, s Sizes) (Row, error) {
-	name, exec := u.Name, u.Exec
 	adapter, err := peft.Apply(u.Config, s.LLaMA)
 	if err != nil {
 		return Row{}, err
@@ -104,47 +104,50 @@ func measure(u Setup, s Sizes) (Row, error) {
 	if err := model.SetBatch(data.Inputs, data.Targets); err != nil {
 		return Row{}, err
 	}
-	row := Row{Name: name, KeptInputs: keptLinearInputs(b.G), Compressions: len(b.Projections())}
-	if exec == Tape {
-		return measureTape(row, b, model.Loss, s.Steps)
+	return measureBuilt(u, b, model.Loss, s.Steps)
+}
+
+// measureBuilt trains a built model with AdamW under the setup's executor:
+// one warm-up step (first-batch v, optimizer state, buffer pool), then
+// steps timed ones.
+func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, steps int) (Row, error) {
+	row := Row{Name: u.Name, KeptInputs: keptLinearInputs(b.G), Compressions: len(b.Projections()), Trainable: peft.Summarize(b).TrainableParams}
+	if u.Exec == Tape {
+		return measureTape(row, b, loss, steps)
 	}
 	var opts []train.Option
-	if lora, ok := adapter.(*layers.LoRA); ok { // QLoRA's NF4 weights are not graph values
+	if lora, ok := b.Adapter.(*layers.LoRA); ok { // QLoRA's NF4 weights are not graph values
 		opts = append(opts, train.WithExtraBytes(int64(lora.QuantizedBytes())))
 	}
-	solver, err := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3})
-	if err != nil {
-		return Row{}, err
+	newSolver := func() gorgonia.Solver {
+		s, _ := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3}) // a valid config: no error
+		return s
 	}
-	var t *train.Trainer
-	if exec == MachineFused {
-		opts = append(opts, train.WithFusedUpdate(func() gorgonia.Solver {
-			s, _ := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3}) // a valid config: no error
-			return s
-		}))
-		t, err = train.New(b, model.Loss, nil, opts...)
-	} else {
-		t, err = train.New(b, model.Loss, solver, opts...)
+	solver := newSolver()
+	if u.Exec == MachineFused {
+		opts = append(opts, train.WithFusedUpdate(newSolver))
+		solver = nil
 	}
+	t, err := train.New(b, loss, solver, opts...)
 	if err != nil {
-		return Row{}, err
+		return row, err
 	}
 	defer t.Close()
-	row.KeptByOp = keptByOp(b.G, model.Loss)
-	if _, err := t.Step(); err != nil { // warm-up: first-batch v, optimizer state, buffer pool
-		return Row{}, errors.Wrap(err, name)
+	row.KeptByOp = keptByOp(b.G, loss)
+	if _, err := t.Step(); err != nil {
+		return row, errors.Wrap(err, u.Name)
 	}
 	start := time.Now()
-	for i := 0; i < s.Steps; i++ {
+	for i := 0; i < steps; i++ {
 		if row.Loss, err = t.Step(); err != nil {
-			return Row{}, errors.Wrap(err, name)
+			return row, errors.Wrap(err, u.Name)
 		}
 	}
-	row.StepSeconds = time.Since(start).Seconds() / float64(s.Steps)
+	row.StepSeconds = time.Since(start).Seconds() / float64(steps)
 	if row.Memory, err = t.Memory(); err != nil {
-		return Row{}, err
+		return row, err
 	}
-	if exec == MachineFused {
+	if u.Exec == MachineFused {
 		row.Memory.Optimizer = 2 * int64(4*paramCount(t.Params)) // Adam's m and v, held by the per-parameter solvers
 		row.Memory.Peak += row.Memory.Optimizer
 	}
