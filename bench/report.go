@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -11,6 +12,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/velora-go/velora/checkpoint"
 )
 
 // writeJSON writes the report atomically.
@@ -19,24 +22,10 @@ func writeJSON(path string, r Report) error {
 	if err != nil {
 		return errors.Wrap(err, "encoding the report")
 	}
-	return writeAtomic(path, data)
-}
-
-// writeAtomic writes a temporary file beside path and renames it over path.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	if err := tmp.Close(); err != nil {
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	return errors.Wrapf(os.Rename(tmp.Name(), path), "writing %s", path)
+	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
 
 // writeCharts draws each model table's peak split as stacked bars.

@@ -9,11 +9,11 @@ import (
 	"github.com/pkg/errors"
 )
 
-// writeAtomic writes the file at path through write: into a temporary file
+// WriteAtomic writes the file at path through write: into a temporary file
 // in the same directory, flushed to disk, then renamed over path, and the
 // directory flushed. On failure the temporary file is removed and whatever
 // was at path is left as it was. The file gets mode 0644.
-func writeAtomic(path string, write func(w io.Writer) error) error {
+func WriteAtomic(path string, write func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := writeTemp(dir, filepath.Base(path), write)
 	if err != nil {

@@ -19,7 +19,7 @@ func TestWriteAtomicFailures(t *testing.T) {
 		return errors.New("disk on fire")
 	}
 	path := writeFile(t, "model.bin", []byte("old"))
-	checkError(t, writeAtomic(path, failing), "disk on fire")
+	checkError(t, WriteAtomic(path, failing), "disk on fire")
 	checkUntouched(t, path, "old")
 
 	// A non-empty directory at path cannot be replaced by a file.
@@ -31,20 +31,20 @@ func TestWriteAtomicFailures(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "inside"), []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	checkError(t, writeAtomic(dir, writeNew), "replace file")
+	checkError(t, WriteAtomic(dir, writeNew), "replace file")
 	checkUntouched(t, filepath.Join(dir, "inside"), "old")
 	entries, err := os.ReadDir(filepath.Dir(dir))
 	if err != nil || len(entries) != 1 {
 		t.Errorf("parent holds %v (%v), want only the directory", entries, err)
 	}
 
-	checkError(t, writeAtomic(filepath.Join(t.TempDir(), "missing", "model.bin"), writeNew),
+	checkError(t, WriteAtomic(filepath.Join(t.TempDir(), "missing", "model.bin"), writeNew),
 		"create temporary file", "no such file")
 }
 
 func TestWriteAtomicReplaces(t *testing.T) {
 	path := writeFile(t, "model.bin", []byte("old content, longer than the new"))
-	err := writeAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err })
+	err := WriteAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func readNPYEntry(f *zip.File) (*tensor.Dense, error) {
 // as '<f8', C order), keys sorted. The file is written atomically: a failed
 // WriteNPZ leaves whatever was at path.
 func WriteNPZ(path string, tensors map[string]*tensor.Dense) error {
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := WriteAtomic(path, func(w io.Writer) error {
 		return writeNPZ(w, tensors)
 	})
 	return errors.Wrapf(err, "checkpoint: write npz %s", path)

@@ -39,7 +39,7 @@ type span struct {
 // order, keys sorted, the header padded with spaces to a multiple of 8 bytes.
 // The file is written atomically: a failed Write leaves whatever was at path.
 func Write(path string, tensors map[string]*tensor.Dense, metadata map[string]string) error {
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := WriteAtomic(path, func(w io.Writer) error {
 		return writeSafetensors(w, tensors, metadata)
 	})
 	return errors.Wrapf(err, "checkpoint: write safetensors %s", path)

@@ -2,9 +2,11 @@ package layers
 
 import (
 	"fmt"
+	"maps"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,7 +35,7 @@ func TestAdapterSavesWithPEFTKeysAndLoadsBack(t *testing.T) {
 	bw := raw["base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight"]
 	// PEFT's shapes: lora_A (r, in), lora_B (out, r).
 	if a == nil || bw == nil || !a.Shape().Eq(tensor.Shape{2, 8}) || !bw.Shape().Eq(tensor.Shape{8, 2}) {
-		t.Fatalf("keys %v", keysOf(raw))
+		t.Fatalf("keys %v", slices.Sorted(maps.Keys(raw)))
 	}
 	ours := params.Get("model.layers.0.self_attn.v_proj.lora_A.weight").Data().([]float64)
 	if got, _ := a.At(1, 3); got != ours[3*2+1] {
@@ -51,8 +53,6 @@ func TestAdapterSavesWithPEFTKeysAndLoadsBack(t *testing.T) {
 		}
 	}
 }
-
-func keysOf[V any](m map[string]V) []string { return sortedKeys(m) }
 
 func TestLoadSafetensorsErrors(t *testing.T) {
 	dir := t.TempDir()
@@ -110,7 +110,7 @@ func writeTinyViTNPZ(t *testing.T, path string, drop string) map[string]*tensor.
 	}
 	rng := rand.New(rand.NewSource(4))
 	file := map[string]*tensor.Dense{}
-	for _, k := range sortedKeys(shapes) {
+	for _, k := range slices.Sorted(maps.Keys(shapes)) {
 		if k == drop {
 			continue
 		}

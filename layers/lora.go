@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"slices"
+
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -52,7 +54,7 @@ func (l *LoRA) Validate(available []string) error {
 		return errors.Wrap(err, "lora targets")
 	}
 	for _, p := range l.veloraProjections() {
-		if !contains(l.Targets, p) {
+		if !slices.Contains(l.Targets, p) {
 			return errors.Errorf("layers: velora compresses the input of LoRA's A, but %q has no adapter (targets %v)", p, l.Targets)
 		}
 	}
@@ -70,7 +72,7 @@ func (l *LoRA) veloraProjections() []string {
 // the adapter.
 func (l *LoRA) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
 	out, err := l.base(b, s, x)
-	if err != nil || !contains(l.Targets, s.Name) {
+	if err != nil || !slices.Contains(l.Targets, s.Name) {
 		return out, err
 	}
 	update, err := l.update(b, s, x)

@@ -1,7 +1,8 @@
 package layers
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -77,18 +78,18 @@ func (v *VeLoRA) Validate(available []string) error {
 		return nil
 	}
 	for _, p := range v.Projections {
-		if !contains(available, p) {
+		if !slices.Contains(available, p) {
 			return errors.Errorf("layers: velora projection %q is not one of %s", p, strings.Join(available, ", "))
 		}
 	}
 	if v.SubTokenSize < 0 {
 		return errors.Errorf("layers: velora sub-token size %d, expected a positive size (0 means %d)", v.SubTokenSize, DefaultSubTokenSize)
 	}
-	for _, name := range sortedKeys(v.Sizes) {
+	for _, name := range slices.Sorted(maps.Keys(v.Sizes)) {
 		if m := v.Sizes[name]; m <= 0 {
 			return errors.Errorf("layers: velora sub-token size %d for %q, expected a positive size", m, name)
 		}
-		if !contains(available, name) {
+		if !slices.Contains(available, name) {
 			return errors.Errorf("layers: velora sub-token size given for %q, which is not one of %s", name, strings.Join(available, ", "))
 		}
 	}
@@ -125,10 +126,10 @@ func ResolveNames(words []string, available []string, aliases map[string]string)
 		if a, ok := aliases[w]; ok {
 			name = a
 		}
-		if !contains(available, name) {
+		if !slices.Contains(available, name) {
 			return nil, errors.Errorf("layers: projection %q is not one of %s", w, strings.Join(available, ", "))
 		}
-		if !contains(out, name) {
+		if !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
@@ -145,22 +146,4 @@ func isShorthand(s string) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,7 +1,8 @@
 package peft
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -46,7 +47,7 @@ type resolved struct {
 func (c Config) resolve(arch layers.Architecture) (resolved, error) {
 	c = c.withDefaults(arch)
 	r := resolved{Config: c}
-	if !contains(Methods, c.Method) {
+	if !slices.Contains(Methods, c.Method) {
 		return r, errors.Errorf("peft: method %q, expected one of %s", c.Method, strings.Join(Methods, ", "))
 	}
 	switch {
@@ -120,7 +121,7 @@ func resolveRoles(c Config) ([]layers.Role, error) {
 	for _, m := range c.ModulesToSave {
 		role, ok := roleNames[m]
 		if !ok {
-			return nil, errors.Errorf("peft: modules_to_save %q, expected one of %s", m, strings.Join(sortedKeys(roleNames), ", "))
+			return nil, errors.Errorf("peft: modules_to_save %q, expected one of %s", m, strings.Join(slices.Sorted(maps.Keys(roleNames)), ", "))
 		}
 		roles = append(roles, role)
 	}
@@ -143,7 +144,7 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	}
 	trainable := adapted(c, arch, targets)
 	for _, n := range names {
-		if !contains(trainable, n) {
+		if !slices.Contains(trainable, n) {
 			return nil, errors.Errorf("peft: velora_layers selects %q, but method %s trains no linear there (it adapts %s)", n, c.Method, strings.Join(trainable, ", "))
 		}
 	}
@@ -198,22 +199,4 @@ func compressedWidth(method string, arch layers.Architecture, name string) int {
 		return out
 	}
 	return in
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
