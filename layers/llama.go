@@ -138,27 +138,11 @@ func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
 	return m, errors.Wrap(err, "layers: llama loss")
 }
 
-// decoderLayer is one pre-norm block: h + attn(norm(h)), then + mlp(norm(·)).
+// decoderLayer is one pre-norm block: self-attention, then the MLP.
 func (m *LLaMA) decoderLayer(b *Builder, prefix string, h *gorgonia.Node) (*gorgonia.Node, error) {
-	a, err := m.norm(b, prefix+".input_layernorm", h)
-	if err != nil {
-		return nil, err
-	}
-	if a, err = m.attention(b, prefix+".self_attn", a); err != nil {
-		return nil, err
-	}
-	if h, err = gorgonia.Add(h, a); err != nil {
-		return nil, errors.Wrapf(err, "layers: %s residual", prefix)
-	}
-	f, err := m.norm(b, prefix+".post_attention_layernorm", h)
-	if err != nil {
-		return nil, err
-	}
-	if f, err = m.mlp(b, prefix+".mlp", f); err != nil {
-		return nil, err
-	}
-	h, err = gorgonia.Add(h, f)
-	return h, errors.Wrapf(err, "layers: %s residual", prefix)
+	return preNormBlock(b, prefix, h, m.norm,
+		sublayer{norm: "input_layernorm", module: "self_attn", apply: m.attention},
+		sublayer{norm: "post_attention_layernorm", module: "mlp", apply: m.mlp})
 }
 
 // norm is RMSNorm with a weight of ones, then the adapter's feature hook.

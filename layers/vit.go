@@ -134,27 +134,11 @@ func classRows(batch, rows int) []int {
 	return out
 }
 
-// block is one pre-norm encoder block.
+// block is one pre-norm encoder block: attention, then the MLP.
 func (m *ViT) block(b *Builder, prefix string, h *gorgonia.Node) (*gorgonia.Node, error) {
-	a, err := m.norm(b, prefix+".norm1", h)
-	if err != nil {
-		return nil, err
-	}
-	if a, err = m.attention(b, prefix+".attn", a); err != nil {
-		return nil, err
-	}
-	if h, err = gorgonia.Add(h, a); err != nil {
-		return nil, errors.Wrapf(err, "layers: %s residual", prefix)
-	}
-	f, err := m.norm(b, prefix+".norm2", h)
-	if err != nil {
-		return nil, err
-	}
-	if f, err = m.mlp(b, prefix+".mlp", f); err != nil {
-		return nil, err
-	}
-	h, err = gorgonia.Add(h, f)
-	return h, errors.Wrapf(err, "layers: %s residual", prefix)
+	return preNormBlock(b, prefix, h, m.norm,
+		sublayer{norm: "norm1", module: "attn", apply: m.attention},
+		sublayer{norm: "norm2", module: "mlp", apply: m.mlp})
 }
 
 // norm is LayerNorm (weight ones, bias zeros), then the adapter's hook.
