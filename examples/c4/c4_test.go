@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/layers"
+)
+
+// smallConfig is the default configuration shrunk to seconds: the tiny model
+// on short rows and a few validation tokens.
+func smallConfig(t *testing.T) Config {
+	c := DefaultConfig()
+	c.Steps, c.Batch, c.Seq, c.EvalTokens = 3, 4, 32, 256
+	if testing.Short() {
+		c.Steps, c.Batch, c.Seq, c.EvalTokens = 2, 2, 16, 64
+	}
+	c.GaLoreGap, c.FLoRAKappa = 2, 2 // a new subspace within the run
+	c.CheckpointDir = t.TempDir()
+	return c
+}
+
+// checkResults checks that every row finished with finite numbers.
+func checkResults(t *testing.T, rep Report, want int) {
+	t.Helper()
+	if len(rep.Results) != want {
+		t.Fatalf("%d results, want %d", len(rep.Results), want)
+	}
+	for _, r := range rep.Results {
+		m := r.Memory
+		switch {
+		case r.Diverged != "":
+			t.Errorf("%s diverged: %s", r.Label, r.Diverged)
+		case !(r.ValPPL > 1) || math.IsInf(r.ValPPL, 0) || math.Abs(r.ValPPL-math.Exp(r.ValLoss)) > 1e-9*r.ValPPL:
+			t.Errorf("%s: perplexity %v from loss %v, want exp(loss) > 1, finite", r.Label, r.ValPPL, r.ValLoss)
+		case r.ValTokens <= 0 || r.Tokens <= 0 || !(r.TokensPerSec > 0) || math.IsInf(r.TokensPerSec, 0):
+			t.Errorf("%s: %d validation targets, %d tokens at %v/s, want positive finite counts", r.Label, r.ValTokens, r.Tokens, r.TokensPerSec)
+		case m.Params <= 0 || m.Activations <= 0 || m.Optimizer <= 0 || m.Peak != m.Params+m.Grads+m.Optimizer+m.Activations:
+			t.Errorf("%s: memory %+v, want positive parts that add up to the peak", r.Label, m)
+		case len(r.Losses) != r.Steps || r.Steps == 0:
+			t.Errorf("%s: %d losses for %d steps", r.Label, len(r.Losses), r.Steps)
+		}
+		for i, l := range r.Losses {
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				t.Errorf("%s: loss %v at step %d", r.Label, l, i+1)
+			}
+		}
+	}
+}
+
+// TestTable4Smoke trains every method a few steps on the embedded data and
+// checks the table: one complete row per method, finite numbers.
+func TestTable4Smoke(t *testing.T) {
+	c := smallConfig(t)
+	c.JSON = filepath.Join(t.TempDir(), "results.json")
+	rep, err := Run(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResults(t, rep, len(MethodNames))
+	var buf bytes.Buffer
+	rep.Print(&buf)
+	table := buf.String()
+	rows := 0
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| Method") || strings.HasPrefix(line, "| ---") {
+			continue
+		}
+		rows++
+		if cells := strings.Split(strings.Trim(line, "| "), " | "); len(cells) != 11 {
+			t.Errorf("row %q has %d cells, want 11", line, len(cells))
+		}
+		for _, bad := range []string{"NaN", "Inf", "diverged"} {
+			if strings.Contains(line, bad) {
+				t.Errorf("row %q holds %s", line, bad)
+			}
+		}
+	}
+	if rows != len(MethodNames) {
+		t.Errorf("table has %d rows, want %d:\n%s", rows, len(MethodNames), table)
+	}
+	for _, label := range []string{"Full-Rank", "LoRA", "GaLore", "FLoRA", "VeLoRA"} {
+		if !strings.Contains(table, "| "+label+" |") {
+			t.Errorf("table lacks %s:\n%s", label, table)
+		}
+	}
+	// VeLoRA keeps less of v's and down's inputs than full-rank training does.
+	full, velora := rep.Results[0].Memory.Activations, rep.Results[4].Memory.Activations
+	if velora > full || (velora == full && !testing.Short()) {
+		t.Errorf("VeLoRA activations %d bytes, full-rank %d: want fewer", velora, full)
+	}
+	if err := rep.WriteJSON(c.JSON); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	data, err := os.ReadFile(c.JSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &back); err != nil || len(back.Results) != len(rep.Results) {
+		t.Errorf("results file: %v, %d results, want %d", err, len(back.Results), len(rep.Results))
+	}
+	png, err := rep.WritePNG(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(png); err != nil || info.Size() == 0 {
+		t.Errorf("loss curves %s: %v", png, err)
+	}
+}
+
+// TestAblations runs each ablation for a couple of steps.
+func TestAblations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the Table 4 smoke test covers the training path")
+	}
+	for _, test := range []struct {
+		ablate string
+		rows   int
+	}{{"layers", 7}, {"subtoken", 5}, {"init", 5}, {"epochs", 2}} {
+		t.Run(test.ablate, func(t *testing.T) {
+			c := smallConfig(t)
+			c.Ablate, c.Steps, c.Batch, c.Seq, c.EvalTokens, c.Epochs = test.ablate, 2, 2, 16, 64, 2
+			rep, err := Run(c, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResults(t, rep, test.rows)
+			var buf bytes.Buffer
+			rep.Print(&buf)
+			if strings.Contains(buf.String(), "NaN") {
+				t.Errorf("table holds NaN:\n%s", buf.String())
+			}
+			if test.ablate == "epochs" {
+				for _, r := range rep.Results {
+					if len(r.Epochs) != 2 || r.Epochs[1].Step != 4 || r.Epochs[1].ValPPL != r.ValPPL {
+						t.Errorf("%s: epochs %+v, want 2 of 2 steps, the last one's perplexity %v", r.Label, r.Epochs, r.ValPPL)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestResume interrupts a run after a checkpoint, resumes it, and compares it
+// with the same run uninterrupted. The parameters, VeLoRA's v and the data
+// position are restored exactly, so the first step after the resume has the
+// uninterrupted run's loss to the bit. The optimizer's moments are not saved
+// (package peft's solvers keep them unexported) and restart, so later steps
+// differ: that is logged, not required.
+func TestResume(t *testing.T) {
+	for _, ablate := range []string{"", "epochs"} {
+		t.Run("ablate="+ablate, func(t *testing.T) {
+			c := smallConfig(t)
+			c.Methods, c.Steps, c.CheckpointEvery, c.Ablate, c.Epochs = []string{"velora"}, 4, 2, ablate, 2
+			if ablate == "epochs" {
+				c.Steps = 2 // two steps per epoch: the interruption falls on an epoch's end
+			}
+			s, err := c.Resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs, err := Variants(c, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := vs[len(vs)-1] // VeLoRA
+			whole, err := Train(c, s, v, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.CheckpointDir = t.TempDir()
+			if _, err := Train(c, s, v, Options{stopAfter: 2}); err != errInterrupted {
+				t.Fatalf("interrupted run: %v, want errInterrupted", err)
+			}
+			c.Resume = true
+			resumed, err := Train(c, s, v, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resumed.ResumedFrom != 2 || resumed.Steps != 4 || len(resumed.Losses) != 4 {
+				t.Fatalf("resumed from %d to %d with %d losses, want 2, 4, 4", resumed.ResumedFrom, resumed.Steps, len(resumed.Losses))
+			}
+			for i := 0; i < 3; i++ {
+				if resumed.Losses[i] != whole.Losses[i] {
+					t.Errorf("step %d: loss %v resumed, %v uninterrupted, want equal", i+1, resumed.Losses[i], whole.Losses[i])
+				}
+			}
+			t.Logf("step 4 (after the optimizer restarted): loss %v resumed, %v uninterrupted", resumed.Losses[3], whole.Losses[3])
+			if ablate == "epochs" && (len(resumed.Epochs) != 2 || resumed.Epochs[0] != whole.Epochs[0]) {
+				t.Errorf("epochs %+v resumed, %+v uninterrupted: want the first kept", resumed.Epochs, whole.Epochs)
+			}
+			// A finished run resumes to its results without training.
+			again, err := Train(c, s, v, Options{})
+			if err != nil || again.ValPPL != resumed.ValPPL || again.ResumedFrom != 4 {
+				t.Errorf("resuming a finished run: %v, perplexity %v from step %d, want %v from step 4", err, again.ValPPL, again.ResumedFrom, resumed.ValPPL)
+			}
+		})
+	}
+}
+
+// TestResumeRefusesOtherConfig checks that a checkpoint is not continued
+// with another learning rate.
+func TestResumeRefusesOtherConfig(t *testing.T) {
+	c := smallConfig(t)
+	c.Methods, c.Steps, c.CheckpointEvery = []string{"full"}, 2, 1
+	s, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := methodVariant(c, "full")
+	if _, err := Train(c, s, v, Options{stopAfter: 1}); err != errInterrupted {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	c.Resume, c.LR = true, c.LR/2
+	_, err = Train(c, s, v, Options{})
+	if err == nil || !strings.Contains(err.Error(), "lr = 0.01, this run has 0.005") {
+		t.Errorf("resume with another lr: %v, want an error naming lr", err)
+	}
+}
+
+// TestDivergedKeepsCheckpoint drives the loss to NaN with an absurd
+// learning rate and checks the message and that the last checkpoint is the
+// last good step's, intact and finite.
+func TestDivergedKeepsCheckpoint(t *testing.T) {
+	c := smallConfig(t)
+	c.Methods, c.Steps, c.CheckpointEvery, c.LR, c.Warmup = []string{"full"}, 20, 1, 1e12, 0
+	rep, err := Run(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Results[0]
+	if r.Diverged == "" || !strings.Contains(r.Diverged, "is intact in") || len(rep.Diverged()) != 1 {
+		t.Fatalf("result %+v, want a divergence naming the intact checkpoint", r)
+	}
+	var st checkpointState
+	data, err := os.ReadFile(filepath.Join(c.CheckpointDir, "full", "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Step != r.Steps {
+		t.Errorf("checkpoint at step %d, the last good step is %d", st.Step, r.Steps)
+	}
+	params := layers.NewParams()
+	if err := layers.LoadSafetensors(filepath.Join(c.CheckpointDir, "full", st.Params), params, "", tensor.Float32, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range params.Names() {
+		for _, x := range params.Get(name).Data().([]float32) {
+			if math.IsNaN(float64(x)) {
+				t.Fatalf("checkpoint parameter %s holds NaN", name)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	rep.Print(&buf)
+	if !strings.Contains(buf.String(), "diverged (step") {
+		t.Errorf("table does not say the run diverged:\n%s", buf.String())
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-steps", "10", "-methods", "full, velora", "-subtoken", "v=4,down=8", "-ablate", "init"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Steps != 10 || len(c.Methods) != 2 || c.Methods[1] != "velora" || c.SubTokenSizes["down"] != 8 || len(c.SubTokenSizes) != 2 || c.Ablate != "init" {
+		t.Errorf("parsed %+v", c)
+	}
+	for _, args := range [][]string{
+		{"-methods", "full,adam"},
+		{"-subtoken", "v=0"},
+		{"-ablate", "heads"},
+		{"-steps", "10", "-warmup", "10"},
+		{"-checkpoint-every", "5"},
+		{"extra"},
+	} {
+		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	for _, test := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Model = "llama_7b" }, "neither tiny"},
+		{func(c *Config) { c.Seq = 2048 }, "longer than the model's"},
+		{func(c *Config) { c.Data = "nowhere/c4-train.00000-of-01024.json.gz" }, "validation shard"},
+		{func(c *Config) { c.Tokenizer = "nowhere.model" }, "nowhere.model"},
+	} {
+		c := DefaultConfig()
+		test.edit(&c)
+		if _, err := c.Resolve(); err == nil || !strings.Contains(err.Error(), test.want) {
+			t.Errorf("error %v, want one containing %q", err, test.want)
+		}
+	}
+}

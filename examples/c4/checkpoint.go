@@ -1,0 +1,218 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/data/c4"
+	"github.com/velora-go/velora/layers"
+)
+
+// A checkpoint is a folder per variant, CheckpointDir/<key>, holding
+//
+//	params-<step>.safetensors   every parameter (layers.SaveSafetensors, PyTorch layout)
+//	state.json                  checkpointState: the step, the data cursor, VeLoRA's v, ...
+//
+// Both are written atomically (a temporary file renamed over the old one), the
+// parameters first: state.json always names a complete parameter file, so a
+// run killed at any moment resumes from the last checkpoint it finished.
+//
+// The optimizers of package peft keep their moments in unexported fields, so
+// the optimizer state is not saved: a resumed run restarts AdamW's (GaLore's,
+// FLoRA's) moments and step count at the checkpoint's step, with the learning
+// rate schedule continuing where it was.
+type checkpointState struct {
+	Step   int       `json:"step"`
+	Params string    `json:"params"` // the parameter file, in the same folder
+	Cursor c4.Cursor `json:"cursor"` // the training stream's position after Step steps
+	// Vectors are VeLoRA's v by module. The running-mean strategy's statistic is
+	// not reachable through op.Projection, so that strategy restarts it.
+	Vectors map[string][]float64 `json:"velora_v,omitempty"`
+	// Result holds the losses, timings, memory and epochs so far.
+	Result Result `json:"result"`
+	// Optimizer says what became of the optimizer's state.
+	Optimizer string `json:"optimizer"`
+	// Config is the configuration that decides the run's course; a resume with
+	// another one is refused.
+	Config map[string]json.RawMessage `json:"config"`
+}
+
+const optimizerNote = "not saved (package peft's solvers do not expose their state): restarts on resume"
+
+// dir is the variant's checkpoint folder.
+func (r *run) dir() string { return filepath.Join(r.cfg.CheckpointDir, r.variant.Key) }
+
+// fingerprint is the configuration that decides a variant's course: the
+// Config without the fields that only say what to run or where to write,
+// and the variant.
+func (r *run) fingerprint() map[string]json.RawMessage {
+	c := r.cfg
+	c.Methods, c.Resume, c.CheckpointEvery, c.CheckpointDir, c.JSON, c.PNG = nil, false, 0, "", "", ""
+	out := map[string]json.RawMessage{}
+	for _, part := range []any{c, r.variant} {
+		data, err := json.Marshal(part)
+		if err != nil {
+			panic(err) // both are plain data
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(data, &fields); err != nil {
+			panic(err)
+		}
+		for k, v := range fields {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// save writes a checkpoint of the steps done so far.
+func (r *run) save() error {
+	dir := r.dir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errors.Wrap(err, "checkpoint")
+	}
+	step := r.res.Steps
+	name := fmt.Sprintf("params-%06d.safetensors", step)
+	meta := map[string]string{"step": fmt.Sprint(step), "variant": r.variant.Key}
+	if err := layers.SaveSafetensors(filepath.Join(dir, name), r.params, nil, "", meta); err != nil {
+		return errors.Wrap(err, "checkpoint")
+	}
+	st := checkpointState{Step: step, Params: name, Cursor: r.stream.Position(), Vectors: map[string][]float64{},
+		Result: r.res, Optimizer: optimizerNote, Config: r.fingerprint()}
+	for module, p := range r.builder.Projections() {
+		if v := p.Vector(); v != nil {
+			st.Vectors[module] = v
+		}
+	}
+	data, err := json.MarshalIndent(st, "", " ")
+	if err != nil {
+		return errors.Wrap(err, "checkpoint")
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "state.json"), data); err != nil {
+		return errors.Wrap(err, "checkpoint")
+	}
+	r.lastSaved = step
+	old, _ := filepath.Glob(filepath.Join(dir, "params-*.safetensors"))
+	for _, f := range old {
+		if filepath.Base(f) != name {
+			os.Remove(f) // an older checkpoint's parameters, no longer named by state.json
+		}
+	}
+	return nil
+}
+
+// loadCheckpoint reads the checkpoint in dir into params, or returns nil
+// when there is none. A checkpoint made with another configuration is an
+// error naming the first field that differs.
+func loadCheckpoint(dir string, params *layers.Params, want map[string]json.RawMessage) (*checkpointState, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Wrap(err, "c4: resume")
+	}
+	var st checkpointState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, errors.Wrapf(err, "c4: resume: %s/state.json", dir)
+	}
+	if err := sameConfig(st.Config, want); err != nil {
+		return nil, errors.Wrapf(err, "c4: resume: %s", dir)
+	}
+	if len(st.Result.Losses) != st.Step {
+		return nil, errors.Errorf("c4: resume: %s/state.json: step %d with %d losses", dir, st.Step, len(st.Result.Losses))
+	}
+	if err := layers.LoadSafetensors(filepath.Join(dir, st.Params), params, "", tensor.Float32, nil); err != nil {
+		return nil, errors.Wrap(err, "c4: resume")
+	}
+	return &st, nil
+}
+
+// sameConfig reports the first field where a checkpoint's configuration
+// differs from this run's.
+func sameConfig(got, want map[string]json.RawMessage) error {
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if g, w := compact(got[k]), compact(want[k]); g != w {
+			return errors.Errorf("the checkpoint was made with %s = %s, this run has %s", k, g, w)
+		}
+	}
+	return nil
+}
+
+func compact(raw json.RawMessage) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return strings.TrimSpace(string(raw))
+	}
+	out, _ := json.Marshal(v) // sorted keys, no spaces
+	return string(out)
+}
+
+// restore continues the run from a loaded checkpoint: v, the data position
+// and the results so far.
+func (r *run) restore(st *checkpointState) error {
+	for module, p := range r.builder.Projections() {
+		if v, ok := st.Vectors[module]; ok {
+			if err := p.SetVector(v); err != nil {
+				return err
+			}
+		}
+	}
+	atEpochEnd := r.epochSteps > 0 && st.Step%r.epochSteps == 0
+	if !atEpochEnd { // at an epoch's end, next seeks the following pass itself
+		if err := r.stream.Seek(st.Cursor); err != nil {
+			return err
+		}
+	}
+	res := st.Result
+	res.Key, res.Label, res.Setting, res.Trainable = r.res.Key, r.res.Label, r.res.Setting, r.res.Trainable
+	res.ResumedFrom = st.Step
+	r.res = res
+	r.lastSaved = st.Step
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// folder, renamed over path once complete.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return errors.Wrapf(err, "writing %s", path)
+	}
+	return nil
+}

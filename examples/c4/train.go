@@ -1,0 +1,291 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/pkg/errors"
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/data/c4"
+	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/peft"
+	"github.com/velora-go/velora/train"
+)
+
+// Result is what one variant's run measured: a row of a table.
+type Result struct {
+	Key       string `json:"key"`
+	Label     string `json:"label"`
+	Setting   string `json:"setting"`   // rank or VeLoRA layers and sizes
+	Trainable int    `json:"trainable"` // trainable parameters
+	Steps     int    `json:"steps"`
+	// Tokens counts the training tokens (data, not padding); Seconds is the time
+	// the training steps took, data loading included, evaluation and
+	// checkpoints not.
+	Tokens       int64   `json:"tokens"`
+	Seconds      float64 `json:"seconds"`
+	TokensPerSec float64 `json:"tokens_per_sec"`
+	// ValLoss is the mean cross-entropy over ValTokens validation targets, ValPPL its
+	// exponential.
+	ValLoss   float64      `json:"val_loss"`
+	ValPPL    float64      `json:"val_ppl"`
+	ValTokens int          `json:"val_tokens"`
+	Memory    train.Memory `json:"memory"`
+	// Losses are the training losses of every step.
+	Losses []float64     `json:"losses"`
+	Epochs []EpochResult `json:"epochs,omitempty"`
+	// ResumedFrom is the step the run continued from (0: a fresh start).
+	ResumedFrom int `json:"resumed_from,omitempty"`
+	// Diverged says why the run stopped early, "" when it finished.
+	Diverged string `json:"diverged,omitempty"`
+}
+
+// EpochResult is the validation after one pass over the training data.
+type EpochResult struct {
+	Epoch   int     `json:"epoch"` // 1-based
+	Step    int     `json:"step"`  // steps done at its end
+	ValLoss float64 `json:"val_loss"`
+	ValPPL  float64 `json:"val_ppl"`
+}
+
+// DivergedError is returned when a training loss is NaN or infinite.
+type DivergedError struct{ Message string }
+
+func (e *DivergedError) Error() string { return e.Message }
+
+// Options are how a run reports, not what it computes.
+type Options struct {
+	// Log receives progress lines and notes; nil discards them.
+	Log io.Writer
+	// Bar draws a progress bar on standard error instead of progress lines.
+	Bar bool
+	// stopAfter, when positive, ends the loop after that step and its checkpoint
+	// with errInterrupted, as a kill would: the resume test's interruption.
+	stopAfter int
+}
+
+// errInterrupted is the error of a run that options.stopAfter ended.
+var errInterrupted = errors.New("c4: interrupted")
+
+func (o Options) log() io.Writer {
+	if o.Log == nil {
+		return io.Discard
+	}
+	return o.Log
+}
+
+// run is one variant's training: the model, its trainer and its data.
+type run struct {
+	cfg     Config
+	setup   Setup
+	variant Variant
+	opts    Options
+
+	params  *layers.Params
+	builder *layers.Builder
+	model   *layers.LLaMA
+	solver  solver
+	trainer *train.Trainer
+	stream  *c4.Stream
+	// epochSteps is the length of an epoch in steps, 0 for one endless stream.
+	epochSteps int
+	total      int
+	warmup     int
+	lastSaved  int // the step of the last checkpoint written or resumed from
+	res        Result
+}
+
+// Train runs one variant to the end (or from its checkpoint on, with
+// Resume), then evaluates it. A NaN or infinite loss stops it with a
+// *DivergedError and a Result that says so.
+func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
+	runtime.GC() // the previous variant's garbage should not count in this one's heap figure
+	r := &run{cfg: cfg, setup: s, variant: v, opts: opts, params: layers.NewParams(),
+		res: Result{Key: v.Key, Label: v.Label, Setting: rankLabel(v, s.Rank, cfg)}}
+	var ck *checkpointState
+	if cfg.Resume {
+		var err error
+		if ck, err = loadCheckpoint(r.dir(), r.params, r.fingerprint()); err != nil {
+			return r.res, err
+		}
+	}
+	if err := r.build(); err != nil {
+		return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+	}
+	defer r.close()
+	if ck != nil {
+		if err := r.restore(ck); err != nil {
+			return r.res, errors.Wrapf(err, "c4: %s: resuming from %s", v.Label, r.dir())
+		}
+		fmt.Fprintf(opts.log(), "%s: resumed at step %d of %d from %s (optimizer state restarts: see README)\n", v.Label, ck.Step, r.total, r.dir())
+	}
+	if err := r.loop(); err != nil {
+		return r.res, err
+	}
+	loss, n, err := evaluate(r, cfg.EvalTokens)
+	if err != nil {
+		return r.res, errors.Wrapf(err, "c4: %s: validation", v.Label)
+	}
+	r.res.ValLoss, r.res.ValPPL, r.res.ValTokens = loss, math.Exp(loss), n
+	return r.res, nil
+}
+
+// build makes the model, the solver, the trainer and the training stream.
+func (r *run) build() error {
+	adapter, err := peft.Apply(r.variant.PEFT, r.setup.Model)
+	if err != nil {
+		return err
+	}
+	if r.builder, err = layers.NewBuilder(r.params, tensor.Float32, adapter, r.cfg.Seed); err != nil {
+		return err
+	}
+	if r.model, err = layers.NewLLaMA(r.builder, r.setup.Model, r.cfg.Batch, r.cfg.Seq); err != nil {
+		return err
+	}
+	r.res.Trainable = peft.Summarize(r.builder).TrainableParams
+	if r.solver, err = newSolver(r.cfg, r.variant, r.setup.Rank); err != nil {
+		return err
+	}
+	if r.trainer, err = train.New(r.builder, r.model.Loss, r.solver); err != nil {
+		return err
+	}
+	data := r.dataConfig(r.cfg.Seed)
+	if r.cfg.Ablate == "epochs" {
+		if r.epochSteps, err = countSteps(r.setup, data, r.cfg.Steps); err != nil {
+			return err
+		}
+		r.total = r.epochSteps * r.cfg.Epochs
+	} else {
+		data.Repeat = true
+		r.total = r.cfg.Steps
+	}
+	r.warmup = r.cfg.Warmup
+	if r.warmup < 0 {
+		r.warmup = r.total / 10
+	}
+	if r.warmup >= r.total {
+		return errors.Errorf("warm-up %d steps, expected fewer than the run's %d", r.warmup, r.total)
+	}
+	r.stream, err = c4.NewStream(r.setup.Train, r.setup.Tokenizer, data)
+	return err
+}
+
+func (r *run) close() {
+	r.stream.Close()
+	r.trainer.Close()
+}
+
+// dataConfig is the stream configuration of either split.
+func (r *run) dataConfig(seed int64) c4.Config {
+	return c4.Config{SeqLen: r.cfg.Seq, BatchSize: r.cfg.Batch, Seed: seed, Pack: r.cfg.Pack}
+}
+
+// countSteps is the number of batches in one pass over the training data,
+// at most limit (0: no limit).
+func countSteps(s Setup, data c4.Config, limit int) (int, error) {
+	stream, err := c4.NewStream(s.Train, s.Tokenizer, data)
+	if err != nil {
+		return 0, err
+	}
+	defer stream.Close()
+	n := 0
+	for limit == 0 || n < limit {
+		if _, err := stream.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, errors.New("the training data holds no batch")
+	}
+	return n, nil
+}
+
+// loop trains from the current step to the end.
+func (r *run) loop() error {
+	bar := newProgress(r.opts, r.variant.Label, len(r.res.Losses), r.total)
+	defer bar.finish()
+	for step := len(r.res.Losses); step < r.total; step++ {
+		start := time.Now()
+		batch, err := r.next(step)
+		if err != nil {
+			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
+		}
+		if err := r.model.SetBatch(batch.Inputs, batch.Targets); err != nil {
+			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
+		}
+		r.solver.SetLearningRate(peft.CosineSchedule(step, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio))
+		loss, err := r.trainer.Step()
+		if err != nil {
+			return r.stopped(step, loss, err)
+		}
+		r.res.Seconds += time.Since(start).Seconds()
+		r.res.Tokens += int64(batch.Tokens)
+		r.res.Losses = append(r.res.Losses, loss)
+		r.res.Steps = step + 1
+		r.res.TokensPerSec = float64(r.res.Tokens) / r.res.Seconds
+		bar.update(step+1, loss, r.res.TokensPerSec)
+		if r.res.Memory, err = r.trainer.Memory(); err != nil {
+			return errors.Wrapf(err, "c4: %s", r.variant.Label)
+		}
+		if r.epochSteps > 0 && (step+1)%r.epochSteps == 0 {
+			if err := r.endEpoch(step + 1); err != nil {
+				return err
+			}
+		}
+		if r.cfg.CheckpointEvery > 0 && ((step+1)%r.cfg.CheckpointEvery == 0 || step+1 == r.total) {
+			if err := r.save(); err != nil {
+				return errors.Wrapf(err, "c4: %s", r.variant.Label)
+			}
+		}
+		if step+1 == r.opts.stopAfter {
+			return errInterrupted
+		}
+	}
+	return nil
+}
+
+// next is the batch of a step; an epoch's first step starts a new pass.
+func (r *run) next(step int) (c4.Batch, error) {
+	if r.epochSteps > 0 && step%r.epochSteps == 0 {
+		if err := r.stream.Seek(c4.Cursor{Epoch: step / r.epochSteps}); err != nil {
+			return c4.Batch{}, err
+		}
+	}
+	return r.stream.Next()
+}
+
+// endEpoch evaluates after an epoch.
+func (r *run) endEpoch(step int) error {
+	loss, _, err := evaluate(r, r.cfg.EvalTokens)
+	if err != nil {
+		return errors.Wrapf(err, "c4: %s: validation after epoch %d", r.variant.Label, step/r.epochSteps)
+	}
+	r.res.Epochs = append(r.res.Epochs, EpochResult{Epoch: step / r.epochSteps, Step: step, ValLoss: loss, ValPPL: math.Exp(loss)})
+	return nil
+}
+
+// stopped turns a failed step into the run's error: a *DivergedError when
+// the loss is not finite.
+func (r *run) stopped(step int, loss float64, err error) error {
+	if !math.IsNaN(loss) && !math.IsInf(loss, 0) {
+		return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
+	}
+	msg := fmt.Sprintf("%s: the training loss is %v at step %d (learning rate %.3g); the run stopped there, its parameters as after step %d",
+		r.variant.Label, loss, step+1, peft.CosineSchedule(step, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio), step)
+	switch {
+	case r.lastSaved > 0:
+		msg += fmt.Sprintf("; the last checkpoint, step %d, is intact in %s", r.lastSaved, r.dir())
+	case r.cfg.CheckpointEvery > 0:
+		msg += "; no checkpoint had been written yet"
+	}
+	msg += ". Try a lower -lr or a longer -warmup."
+	r.res.Diverged = msg
+	return &DivergedError{Message: msg}
+}
