@@ -53,14 +53,15 @@ func (j *jsonKeys) positiveInt(keys ...string) (int, error) {
 	return int(x), nil
 }
 
-// positive returns an optional positive number under key, def if absent.
-func (j *jsonKeys) positive(key string, def float64) (float64, error) {
+// optionalPositive returns a positive number under key, or 0 (the
+// config's default) when the key is absent.
+func (j *jsonKeys) optionalPositive(key string) (float64, error) {
 	x, ok, err := j.number(key)
 	switch {
 	case err != nil:
 		return 0, err
 	case !ok:
-		return def, nil
+		return 0, nil
 	case !(x > 0):
 		return 0, errors.Errorf("layers: %s: key %q is %v, expected a positive number", j.source, key, x)
 	}

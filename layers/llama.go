@@ -25,9 +25,22 @@ type LLaMAConfig struct {
 	Layers           int     // num_hidden_layers
 	Vocab            int     // vocab_size
 	MaxSeq           int     // max_sequence_length or max_position_embeddings
-	RMSNormEps       float64 // rms_norm_eps; default 1e-6
-	RopeTheta        float64 // rope_theta; default 10000
-	InitializerRange float64 // initializer_range; default 0.02
+	RMSNormEps       float64 // rms_norm_eps; zero means 1e-6
+	RopeTheta        float64 // rope_theta; zero means 10000
+	InitializerRange float64 // initializer_range; zero means 0.02
+}
+
+// withDefaults fills the zero optional fields.
+func (c LLaMAConfig) withDefaults() LLaMAConfig {
+	for _, f := range []struct {
+		dst *float64
+		def float64
+	}{{&c.RMSNormEps, 1e-6}, {&c.RopeTheta, 10000}, {&c.InitializerRange, 0.02}} {
+		if *f.dst == 0 {
+			*f.dst = f.def
+		}
+	}
+	return c
 }
 
 // LoadLLaMAConfig reads a HuggingFace LLaMA config.json.
@@ -66,12 +79,12 @@ func ParseLLaMAConfig(data []byte, source string) (LLaMAConfig, error) {
 	for _, f := range []struct {
 		dst *float64
 		key string
-		def float64
-	}{{&c.RMSNormEps, "rms_norm_eps", 1e-6}, {&c.RopeTheta, "rope_theta", 10000}, {&c.InitializerRange, "initializer_range", 0.02}} {
-		if *f.dst, err = j.positive(f.key, f.def); err != nil {
+	}{{&c.RMSNormEps, "rms_norm_eps"}, {&c.RopeTheta, "rope_theta"}, {&c.InitializerRange, "initializer_range"}} {
+		if *f.dst, err = j.optionalPositive(f.key); err != nil {
 			return LLaMAConfig{}, err
 		}
 	}
+	c = c.withDefaults()
 	return c, errors.Wrapf(c.Validate(), "layers: %s", source)
 }
 
@@ -80,6 +93,8 @@ func (c LLaMAConfig) Validate() error {
 	switch {
 	case c.Hidden <= 0 || c.Intermediate <= 0 || c.Heads <= 0 || c.Layers <= 0 || c.Vocab <= 0 || c.MaxSeq <= 0:
 		return errors.Errorf("layers: llama config %+v has a size ≤ 0", c)
+	case c.RMSNormEps < 0 || c.RopeTheta < 0 || c.InitializerRange < 0:
+		return errors.Errorf("layers: llama config %+v has a negative eps, rope theta or initializer range", c)
 	case c.Hidden%c.Heads != 0:
 		return errors.Errorf("layers: llama hidden size %d is not divisible by %d heads", c.Hidden, c.Heads)
 	case (c.Hidden/c.Heads)%2 != 0:
@@ -107,6 +122,7 @@ const IgnoreIndex = -100
 // embeddings, residual, RMSNorm, SwiGLU MLP, residual), final RMSNorm, LM
 // head and the loss. Parameter names follow HuggingFace's LlamaForCausalLM.
 func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
+	c = c.withDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
