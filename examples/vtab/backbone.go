@@ -38,7 +38,7 @@ func Backbone(c Config, data fs.FS, log *progress) (*layers.Params, error) {
 		fmt.Fprintf(log, "backbone: %s, %d parameters\n", c.Checkpoint, params.Count())
 		return params, nil
 	}
-	upstream, source := upstreamFS(data)
+	upstream, source := upstreamFS(c, data)
 	key := pretrainKey(c, source)
 	path, err := cachePath(c, key)
 	if err != nil {
@@ -68,13 +68,13 @@ func Backbone(c Config, data fs.FS, log *progress) (*layers.Params, error) {
 	return params, nil
 }
 
-// upstreamFS is the tree that holds the pre-training set: data's own
-// upstream folder when it has one, else the embedded suite's; source
-// names it.
-func upstreamFS(data fs.FS) (fs.FS, string) {
-	if data != nil {
+// upstreamFS is the tree that holds the pre-training set: the -data
+// tree's own upstream folder when it has one, else the embedded suite's;
+// source names it.
+func upstreamFS(c Config, data fs.FS) (fs.FS, string) {
+	if c.Data != "" {
 		if _, err := fs.Stat(data, vtab.Upstream+"/"+vtab.UpstreamTrain+".txt"); err == nil {
-			return data, "data"
+			return data, c.Data
 		}
 	}
 	return vtab.Default(), "embedded"
@@ -83,8 +83,8 @@ func upstreamFS(data fs.FS) (fs.FS, string) {
 // pretrainKey names everything the pre-trained weights depend on.
 func pretrainKey(c Config, source string) string {
 	m := c.Model
-	return fmt.Sprintf("upstream=%s data=%s image=%d patch=%d hidden=%d layers=%d heads=%d mlp=%d eps=%g epochs=%d batch=%d lr=%g seed=%d",
-		source, c.Data, m.ImageSize, m.PatchSize, m.Hidden, m.Layers, m.Heads, m.MLP, m.LayerNormE,
+	return fmt.Sprintf("upstream=%s image=%d patch=%d hidden=%d layers=%d heads=%d mlp=%d eps=%g epochs=%d batch=%d lr=%g seed=%d",
+		source, m.ImageSize, m.PatchSize, m.Hidden, m.Layers, m.Heads, m.MLP, m.LayerNormE,
 		c.PretrainEpochs, c.PretrainBatch, c.PretrainLR, c.Seed)
 }
 
@@ -194,7 +194,7 @@ func Pretrain(c Config, upstream fs.FS, source string, log *progress) (*layers.P
 	if err != nil {
 		return nil, errors.Wrap(err, "vtab: pre-training")
 	}
-	fmt.Fprintf(log, "pre-trained on %s upstream (%d digits, %d classes): val accuracy %.1f%% in %s\n",
+	fmt.Fprintf(log, "pre-trained on the %s upstream set (%d images, %d classes): val accuracy %.1f%% in %s\n",
 		source, trainSet.Len(), trainSet.Classes, acc, time.Since(start).Round(time.Second))
 	return b.Params, nil
 }

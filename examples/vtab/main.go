@@ -93,11 +93,13 @@ func parseFlags(args []string, usage io.Writer) (Config, error) {
 		c.Rows = rows
 		return err
 	})
+	model := flags.String("model", "", "model shape changes, e.g. image=32,patch=8,width=96,layers=6,heads=6,mlp=384 (on ViT-B/16 with -checkpoint)")
 	flags.IntVar(&c.Epochs, "epochs", c.Epochs, "fine-tuning epochs over train800val200")
 	flags.IntVar(&c.Batch, "batch", c.Batch, "fine-tuning batch size")
 	flags.IntVar(&c.EvalBatch, "eval-batch", c.EvalBatch, "test batch size (speed only)")
 	flags.IntVar(&c.TestLimit, "test-limit", c.TestLimit, "evaluate on at most this many test images per task (0: all)")
 	flags.IntVar(&c.PretrainEpochs, "pretrain-epochs", c.PretrainEpochs, "pre-training epochs of the tiny ViT on the upstream set")
+	flags.Float64Var(&c.PretrainLR, "pretrain-lr", c.PretrainLR, "pre-training Adam learning rate")
 	perRow(flags, "lr", "Adam learning rate per method", c.LR, parsePositiveFloat)
 	perRow(flags, "rank", "adapter rank per method (LoRA, QLoRA, Hydra)", c.Rank, parsePositiveInt)
 	perRow(flags, "subtoken", "VeLoRA sub-token size M per method", c.SubToken, parsePositiveInt)
@@ -114,6 +116,11 @@ func parseFlags(args []string, usage io.Writer) (Config, error) {
 	}
 	if c.Checkpoint != "" {
 		c.Model = ViTB16
+	}
+	if *model != "" {
+		if err := updateModel(&c.Model, *model); err != nil {
+			return c, err
+		}
 	}
 	return c, c.Validate()
 }

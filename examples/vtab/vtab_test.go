@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -167,5 +172,73 @@ func TestUnknownTask(t *testing.T) {
 	err := run(c, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), `task "cifar" is not in the data`) {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestCheckpoint fine-tunes from a ViT-B_16.npz-layout file of a tiny
+// shape, given by -checkpoint with -model, and skips pre-training.
+func TestCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny.npz")
+	writeTinyNPZ(t, path, 28, 7, 32, 2, 64)
+	c, err := parseFlags([]string{"-checkpoint", path, "-model", "image=28,patch=7,width=32,layers=2,heads=2,mlp=64",
+		"-tasks", "mnist", "-methods", "lora+velora", "-epochs", "1", "-batch", "250", "-test-limit", "50", "-progress", "off"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, log bytes.Buffer
+	if err := run(c, &out, &log); err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, &log)
+	}
+	if !strings.Contains(log.String(), "backbone: "+path) || strings.Contains(log.String(), "pre-train") {
+		t.Errorf("log:\n%s", &log)
+	}
+	if !strings.Contains(out.String(), "| LoRA + VeLoRA |") {
+		t.Errorf("table:\n%s", &out)
+	}
+}
+
+// writeTinyNPZ writes random weights under the keys and in the Flax shapes
+// of ViT-B_16.npz (formats.md 2.2) for a ViT of the given shape.
+func writeTinyNPZ(t *testing.T, path string, image, patch, d, depth, mlp int) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(1))
+	heads := 2
+	files := map[string]*tensor.Dense{}
+	add := func(key string, shape ...int) {
+		n := tensor.Shape(shape).TotalSize()
+		data := make([]float32, n)
+		for i := range data {
+			data[i] = float32(0.02 * rng.NormFloat64())
+		}
+		files[key] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+	}
+	tokens := (image/patch)*(image/patch) + 1
+	add("embedding/kernel", patch, patch, 3, d)
+	add("embedding/bias", d)
+	add("cls", 1, 1, d)
+	add("Transformer/posembed_input/pos_embedding", 1, tokens, d)
+	add("Transformer/encoder_norm/scale", d)
+	add("Transformer/encoder_norm/bias", d)
+	for i := 0; i < depth; i++ {
+		b := fmt.Sprintf("Transformer/encoderblock_%d/", i)
+		for _, part := range []string{"query", "key", "value"} {
+			add(b+"MultiHeadDotProductAttention_1/"+part+"/kernel", d, heads, d/heads)
+			add(b+"MultiHeadDotProductAttention_1/"+part+"/bias", heads, d/heads)
+		}
+		add(b+"MultiHeadDotProductAttention_1/out/kernel", heads, d/heads, d)
+		add(b+"MultiHeadDotProductAttention_1/out/bias", d)
+		for _, n := range []string{"LayerNorm_0", "LayerNorm_2"} {
+			add(b+n+"/scale", d)
+			add(b+n+"/bias", d)
+		}
+		add(b+"MlpBlock_3/Dense_0/kernel", d, mlp)
+		add(b+"MlpBlock_3/Dense_0/bias", mlp)
+		add(b+"MlpBlock_3/Dense_1/kernel", mlp, d)
+		add(b+"MlpBlock_3/Dense_1/bias", d)
+	}
+	add("head/kernel", d, 21843%100) // a head of another class count is not loaded
+	add("head/bias", 21843%100)
+	if err := checkpoint.WriteNPZ(path, files); err != nil {
+		t.Fatal(err)
 	}
 }
