@@ -12,6 +12,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/peft"
 )
 
 // smallConfig is the default configuration shrunk to seconds: the tiny model
@@ -305,6 +306,26 @@ func TestResolveErrors(t *testing.T) {
 		test.edit(&c)
 		if _, err := c.Resolve(); err == nil || !strings.Contains(err.Error(), test.want) {
 			t.Errorf("error %v, want one containing %q", err, test.want)
+		}
+	}
+}
+
+func TestSettingLabel(t *testing.T) {
+	c := DefaultConfig()
+	groups := c.veLoRA("vd", "")
+	groups.SubTokenSize, groups.SubTokenSizes, groups.NumGroups = 0, nil, []int{64, 64}
+	for _, test := range []struct {
+		v    Variant
+		want string
+	}{
+		{methodVariant(c, "velora"), "v M=8, down M=16"},
+		{methodVariant(c, "full"), "-"},
+		{methodVariant(c, "galore"), "r=16"},
+		{Variant{PEFT: peft.Config{Method: peft.MethodFull, VeLoRA: groups}}, "v M=1, down M=3"}, // D/64 of 64 and 192
+		{Variant{PEFT: peft.Config{Method: peft.MethodFull, VeLoRA: &peft.VeLoRAConfig{Layers: "q"}}}, "q M=16"},
+	} {
+		if got := settingLabel(test.v, 16, TinyLLaMA); got != test.want {
+			t.Errorf("%+v: %q, want %q", test.v, got, test.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 )
 
@@ -84,33 +85,40 @@ func attentionOrMLP(name string, shape tensor.Shape) bool {
 	return len(shape) == 2 && (strings.Contains(name, ".self_attn.") || strings.Contains(name, ".mlp."))
 }
 
-// rankLabel describes the rank column of a method's row.
-func rankLabel(v Variant, rank int, c Config) string {
+// settingLabel describes a row's method setting: the rank, or VeLoRA's
+// projections and sub-token sizes on model m.
+func settingLabel(v Variant, rank int, m layers.LLaMAConfig) string {
 	switch {
 	case v.PEFT.Method == peft.MethodLoRA, v.Optimizer == "galore", v.Optimizer == "flora":
 		return fmt.Sprintf("r=%d", rank)
 	case v.PEFT.VeLoRA != nil:
-		return veLoRALabel(v.PEFT.VeLoRA)
+		return veLoRALabel(v.PEFT.VeLoRA, m)
 	}
 	return "-"
 }
 
-// veLoRALabel names the layers and sub-token sizes of a VeLoRA setting.
-func veLoRALabel(v *peft.VeLoRAConfig) string {
-	if len(v.NumGroups) > 0 {
-		return fmt.Sprintf("%s, groups %v", v.Layers, v.NumGroups)
+// veLoRALabel names the projections VeLoRA compresses and their sub-token
+// sizes M, as package peft resolves them: the default size, then a group
+// count g (M = ⌈D/g⌉ for input width D), then a size by name.
+func veLoRALabel(v *peft.VeLoRAConfig, m layers.LLaMAConfig) string {
+	names, err := layers.Resolve(v.Layers, m.ProjectionNames(), m.ShorthandAliases())
+	if err != nil {
+		return v.Layers
 	}
-	var sizes []string
-	for _, r := range v.Layers {
-		name := string(r)
-		if name == "d" {
-			name = "down"
+	sizes := make([]string, len(names))
+	for i, name := range names {
+		size := v.SubTokenSize
+		if size == 0 {
+			size = layers.DefaultSubTokenSize
 		}
-		m, ok := v.SubTokenSizes[name]
-		if !ok {
-			m = v.SubTokenSize
+		if i < len(v.NumGroups) {
+			in, _ := m.ProjectionShape(name)
+			size = (in + v.NumGroups[i] - 1) / v.NumGroups[i]
 		}
-		sizes = append(sizes, fmt.Sprintf("%s M=%d", name, m))
+		if s, ok := v.SubTokenSizes[name]; ok {
+			size = s
+		}
+		sizes[i] = fmt.Sprintf("%s M=%d", name, size)
 	}
 	return strings.Join(sizes, ", ")
 }

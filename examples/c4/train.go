@@ -105,18 +105,21 @@ type run struct {
 func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 	runtime.GC() // the previous variant's garbage should not count in this one's heap figure
 	r := &run{cfg: cfg, setup: s, variant: v, opts: opts, params: layers.NewParams(),
-		res: Result{Key: v.Key, Label: v.Label, Setting: rankLabel(v, s.Rank, cfg)}}
+		res: Result{Key: v.Key, Label: v.Label, Setting: settingLabel(v, s.Rank, s.Model)}}
 	var ck *checkpointState
 	if cfg.Resume {
 		var err error
 		if ck, err = loadCheckpoint(r.dir(), r.params, r.fingerprint()); err != nil {
 			return r.res, err
 		}
+		if ck == nil {
+			fmt.Fprintf(opts.log(), "%s: no checkpoint in %s, starting from step 0\n", v.Label, r.dir())
+		}
 	}
+	defer r.close()
 	if err := r.build(); err != nil {
 		return r.res, errors.Wrapf(err, "c4: %s", v.Label)
 	}
-	defer r.close()
 	if ck != nil {
 		if err := r.restore(ck); err != nil {
 			return r.res, errors.Wrapf(err, "c4: %s: resuming from %s", v.Label, r.dir())
@@ -174,9 +177,14 @@ func (r *run) build() error {
 	return err
 }
 
+// close releases what build made, as far as it got.
 func (r *run) close() {
-	r.stream.Close()
-	r.trainer.Close()
+	if r.stream != nil {
+		r.stream.Close()
+	}
+	if r.trainer != nil {
+		r.trainer.Close()
+	}
 }
 
 // dataConfig is the stream configuration of either split.
