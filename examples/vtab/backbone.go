@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
-	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
@@ -83,9 +82,9 @@ func upstreamFS(c Config, data fs.FS) (fs.FS, string) {
 // pretrainKey names everything the pre-trained weights depend on.
 func pretrainKey(c Config, source string) string {
 	m := c.Model
-	return fmt.Sprintf("upstream=%s image=%d patch=%d hidden=%d layers=%d heads=%d mlp=%d eps=%g epochs=%d batch=%d lr=%g seed=%d",
+	return fmt.Sprintf("upstream=%s image=%d patch=%d hidden=%d layers=%d heads=%d mlp=%d eps=%g epochs=%d batch=%d lr=%g wd=%g warmup=%g min=%g seed=%d",
 		source, m.ImageSize, m.PatchSize, m.Hidden, m.Layers, m.Heads, m.MLP, m.LayerNormE,
-		c.PretrainEpochs, c.PretrainBatch, c.PretrainLR, c.Seed)
+		c.PretrainEpochs, c.PretrainBatch, c.PretrainLR, c.WeightDecay, c.Warmup, c.MinLR, c.Seed)
 }
 
 // cachePath is c.Cache, or a file named after the key's hash under the
@@ -163,7 +162,12 @@ func Pretrain(c Config, upstream fs.FS, source string, log *progress) (*layers.P
 	if err != nil {
 		return nil, err
 	}
-	t, err := train.New(b, m.Loss, gorgonia.NewAdamSolver(gorgonia.WithLearnRate(c.PretrainLR)))
+	steps := c.PretrainEpochs * ((trainSet.Len() + c.PretrainBatch - 1) / c.PretrainBatch)
+	opt, err := newSchedule(c, c.PretrainLR, steps)
+	if err != nil {
+		return nil, err
+	}
+	t, err := train.New(b, m.Loss, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +176,7 @@ func Pretrain(c Config, upstream fs.FS, source string, log *progress) (*layers.P
 	if err != nil {
 		return nil, err
 	}
-	log.start("pre-training", int64(c.PretrainEpochs*((trainSet.Len()+c.PretrainBatch-1)/c.PretrainBatch)))
+	log.start("pre-training", int64(steps))
 	for epoch := 1; epoch <= c.PretrainEpochs; epoch++ {
 		var sum float64
 		var n int
@@ -180,6 +184,7 @@ func Pretrain(c Config, upstream fs.FS, source string, log *progress) (*layers.P
 			if err := fill(m, batch); err != nil {
 				return nil, err
 			}
+			opt.next()
 			loss, err := t.Step()
 			if err != nil {
 				return nil, errors.Wrapf(err, "vtab: pre-training epoch %d", epoch)

@@ -54,7 +54,11 @@ func finetune(c Config, backbone *layers.Params, r Row, trainSet, testSet *vtab.
 	if l, ok := b.Adapter.(*layers.LoRA); ok && l.NF4 {
 		opts = append(opts, train.WithExtraBytes(int64(l.QuantizedBytes())))
 	}
-	t, err := train.New(b, m.Loss, gorgonia.NewAdamSolver(gorgonia.WithLearnRate(lr)), opts...)
+	opt, err := newSchedule(c, lr, c.Epochs*((trainSet.Len()+c.Batch-1)/c.Batch))
+	if err != nil {
+		return res, err
+	}
+	t, err := train.New(b, m.Loss, opt, opts...)
 	if err != nil {
 		return res, errors.Wrapf(err, "vtab: %s", r)
 	}
@@ -70,6 +74,7 @@ func finetune(c Config, backbone *layers.Params, r Row, trainSet, testSet *vtab.
 			if err := fill(m, batch); err != nil {
 				return res, err
 			}
+			opt.next()
 			loss, err := t.Step()
 			if err != nil {
 				return res, errors.Wrapf(err, "vtab: %s on %s, epoch %d", r, trainSet.Task, epoch+1)
