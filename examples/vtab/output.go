@@ -59,6 +59,7 @@ func (r *Report) Plot(dir string) error {
 		acc.Legend.Add(task, bars)
 	}
 	acc.Legend.Top = true
+	acc.Y.Min, acc.Y.Max = 0, 125 // room above 100% for the legend
 	acc.NominalX(names...)
 	if err := save(acc, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, "accuracy.png")); err != nil {
 		return err
@@ -77,6 +78,11 @@ func (r *Report) Plot(dir string) error {
 		{"activations", func(l Line) int64 { return l.Memory.Activations }},
 	}
 	var below *plotter.BarChart
+	var top int64
+	for _, l := range r.Lines {
+		top = max(top, l.Memory.Peak)
+	}
+	mem.Y.Min, mem.Y.Max = 0, 1.35*mib(top) // room for the legend
 	for k, part := range parts {
 		values := make(plotter.Values, len(r.Lines))
 		for i, l := range r.Lines {
@@ -120,7 +126,10 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		return errors.Wrapf(err, "vtab: writing %s", path)
 	}
 	tmp := f.Name()
-	err = write(f)
+	err = f.Chmod(0o644)
+	if err == nil {
+		err = write(f)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

@@ -26,6 +26,16 @@ func (r Row) String() string {
 	return r.Method
 }
 
+// MarshalText writes the row as ParseRow reads it.
+func (r Row) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads a row with ParseRow.
+func (r *Row) UnmarshalText(b []byte) error {
+	row, err := ParseRow(string(b))
+	*r = row
+	return err
+}
+
 // ParseRow reads "lora" or "lora+velora".
 func ParseRow(s string) (Row, error) {
 	r := Row{Method: strings.TrimSpace(s)}
