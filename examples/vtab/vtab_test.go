@@ -14,6 +14,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/data/vtab"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -240,5 +241,49 @@ func writeTinyNPZ(t *testing.T, path string, image, patch, d, depth, mlp int) {
 	add("head/bias", 21843%100)
 	if err := checkpoint.WriteNPZ(path, files); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFillMatchesSetBatch checks that the patches fill copies from
+// data/vtab are what layers.ViT.SetBatch would make of the same images, and
+// that a short batch is padded with labels the loss ignores.
+func TestFillMatchesSetBatch(t *testing.T) {
+	c := smoke(t)
+	split, err := vtab.Load(vtab.Default(), "mnist", vtab.Test, vtab.Config{Size: c.Model.ImageSize, Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, m, err := newModel(c, layers.NewParams(), c.PEFT(Row{Method: "full"}), split.Classes, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches, err := split.Batches(4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range batches {
+		if err := fill(m, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	images := make([]float64, 4*len(split.Image(0)))
+	for i, x := range split.Images {
+		images[i] = float64(x)
+	}
+	want := layers.Patchify(images, 4, c.Model.ImageSize, vtab.Channels, c.Model.PatchSize)
+	got := m.Images.Value().Data().([]float32)
+	for i := range want {
+		if float32(want[i]) != got[i] {
+			t.Fatalf("patch value %d is %v, SetBatch's layout has %v", i, got[i], want[i])
+		}
+	}
+	labels := m.Labels.Value().Data().([]int)
+	for i := range 3 {
+		if labels[i] != split.Labels[i] {
+			t.Errorf("label %d is %d, want %d", i, labels[i], split.Labels[i])
+		}
+	}
+	if labels[3] != layers.IgnoreIndex {
+		t.Errorf("padding label %d, want %d", labels[3], layers.IgnoreIndex)
 	}
 }
