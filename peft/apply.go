@@ -138,7 +138,7 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	if c.Method == MethodLinearProbe {
 		return nil, errors.New("peft: velora with linear-probe: the method trains no linear layer whose input VeLoRA could compress")
 	}
-	names, err := layers.Resolve(veloraLayers(v.Layers, c.Method, arch), arch.ProjectionNames(), arch.ShorthandAliases())
+	names, err := layers.Resolve(veloraLayers(v.Layers, c.Method, arch, targets), arch.ProjectionNames(), arch.ShorthandAliases())
 	if err != nil {
 		return nil, errors.Wrap(err, "peft: velora_layers")
 	}
@@ -175,8 +175,10 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	return out, errors.Wrap(out.Validate(arch.ProjectionNames()), "peft")
 }
 
-// veloraLayers is the selection, or the method's default.
-func veloraLayers(layersSel, method string, arch layers.Architecture) string {
+// veloraLayers is the selection, or the method's default: for LoRA and
+// QLoRA the projections of "vd" that have adapters, or every target when
+// none of them has.
+func veloraLayers(layersSel, method string, arch layers.Architecture, targets []string) string {
 	if layersSel != "" {
 		return layersSel
 	}
@@ -186,6 +188,18 @@ func veloraLayers(layersSel, method string, arch layers.Architecture) string {
 		return "qkv, fc1"
 	case method == MethodHydra:
 		return strings.Join(hydraSites(arch), ", ")
+	case method == MethodLoRA || method == MethodQLoRA:
+		vd, _ := layers.Resolve("vd", arch.ProjectionNames(), arch.ShorthandAliases()) // "vd" names every model's projections
+		var adapted []string
+		for _, p := range vd {
+			if slices.Contains(targets, p) {
+				adapted = append(adapted, p)
+			}
+		}
+		if len(adapted) == 0 {
+			adapted = targets
+		}
+		return strings.Join(adapted, ", ")
 	}
 	return "vd"
 }

@@ -60,9 +60,10 @@ type VeLoRAConfig struct {
 	// in the paper's shorthand ("vd") or by name ("v, down"). For SSF they
 	// are the projections whose output's scale-shift is compressed, for
 	// Hydra the projections whose parallel adapter's down projection is.
-	// Default "vd" (full, LoRA, QLoRA); "qkv, fc1" for SSF, the paper's
-	// "input scale and shift layers"; "proj, fc2", every Hydra site, for
-	// Hydra.
+	// Default "vd" for full training; for LoRA and QLoRA the projections
+	// of "vd" that have adapters (all targets when none has); "qkv, fc1"
+	// for SSF on a ViT, the paper's "input scale and shift layers"; every
+	// Hydra site for Hydra.
 	Layers string `json:"velora_layers"`
 	// SubTokenSize is the sub-token size M of every selected projection.
 	// Default 16.

@@ -236,7 +236,7 @@ func TestBadConfigsNameTheFieldAndValue(t *testing.T) {
 		{Config{Dropout: 1}, tinyLLaMA, "lora_dropout 1"},
 		{Config{Targets: []string{"q", "value"}}, tinyLLaMA, `"value"`},
 		{Config{Method: MethodLinearProbe, VeLoRA: &VeLoRAConfig{}}, tinyViT, "linear-probe"},
-		{Config{Targets: []string{"q"}, VeLoRA: &VeLoRAConfig{}}, tinyLLaMA, `selects "v"`},
+		{Config{Targets: []string{"q"}, VeLoRA: &VeLoRAConfig{Layers: "vd"}}, tinyLLaMA, `selects "v"`},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{SubTokenSize: -4}}, tinyLLaMA, "sub_token_size -4"},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{SubTokenSizes: map[string]int{"v": 0}}}, tinyLLaMA, `sub_token_sizes["v"] = 0`},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{NumGroups: []int{2}}}, tinyLLaMA, "num_groups has 1 entries"},
@@ -264,5 +264,26 @@ func TestNumGroupsConvertToSubTokenSizes(t *testing.T) {
 	v := a.(layers.Full).VeLoRA
 	if v.Size("v") != 8 || v.Size("down") != 16 {
 		t.Fatalf("sub-token sizes v %d, down %d; want 8 and 16", v.Size("v"), v.Size("down"))
+	}
+}
+
+func TestLoRAsDefaultVeLoRASelectionFollowsItsTargets(t *testing.T) {
+	for _, c := range []struct {
+		arch    layers.Architecture
+		targets []string
+		want    string
+	}{
+		{tinyViT, nil, "qkv"},                  // ViT's default target: "vd" has qkv among them
+		{tinyLLaMA, nil, "v"},                  // LLaMA's default targets q, v: "vd" ∩ {q, v}
+		{tinyLLaMA, []string{"q", "k"}, "q k"}, // none of "vd": every target
+		{tinyLLaMA, []string{"v", "up", "down"}, "v down"},
+	} {
+		a, err := Apply(Config{Method: MethodLoRA, Rank: 2, Targets: c.targets, VeLoRA: &VeLoRAConfig{}}, c.arch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(a.(*layers.LoRA).VeLoRA.Projections, " "); got != c.want {
+			t.Errorf("%T, targets %v: VeLoRA on %q, want %q", c.arch, c.targets, got, c.want)
+		}
 	}
 }
