@@ -210,14 +210,12 @@ func (m *ViT) mlp(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.Node, 
 // labels.
 func (m *ViT) SetBatch(images []float64, labels []int) error {
 	c := m.Config
-	if len(images) != m.Batch*c.ImageSize*c.ImageSize*c.Channels || len(labels) != m.Batch {
-		return errors.Errorf("layers: vit batch has %d pixel values and %d labels, expected %d × %d × %d × %d and %d",
-			len(images), len(labels), m.Batch, c.ImageSize, c.ImageSize, c.Channels, m.Batch)
+	if len(images) != m.Batch*c.ImageSize*c.ImageSize*c.Channels {
+		return errors.Errorf("layers: vit batch has %d pixel values, expected %d × %d × %d × %d",
+			len(images), m.Batch, c.ImageSize, c.ImageSize, c.Channels)
 	}
-	for i, l := range labels {
-		if (l < 0 || l >= c.Classes) && l != IgnoreIndex {
-			return errors.Errorf("layers: label %d of image %d is outside [0, %d)", l, i, c.Classes)
-		}
+	if err := m.setLabels(labels); err != nil {
+		return err
 	}
 	patches := Patchify(images, m.Batch, c.ImageSize, c.Channels, c.PatchSize)
 	switch dst := m.Images.Value().Data().(type) {
@@ -226,6 +224,41 @@ func (m *ViT) SetBatch(images []float64, labels []int) error {
 	case []float32:
 		for i, x := range patches {
 			dst[i] = float32(x)
+		}
+	}
+	return nil
+}
+
+// SetPatches copies a batch already cut into patches, (Batch·Patches,
+// PatchDim) in Patchify's order (data/vtab's Batch.Patches gives it), and
+// the labels into the model's inputs.
+func (m *ViT) SetPatches(patches []float32, labels []int) error {
+	c := m.Config
+	if len(patches) != m.Batch*c.Patches()*c.PatchDim() {
+		return errors.Errorf("layers: vit batch has %d patch values, expected %d × %d × %d", len(patches), m.Batch, c.Patches(), c.PatchDim())
+	}
+	if err := m.setLabels(labels); err != nil {
+		return err
+	}
+	switch dst := m.Images.Value().Data().(type) {
+	case []float32:
+		copy(dst, patches)
+	case []float64:
+		for i, x := range patches {
+			dst[i] = float64(x)
+		}
+	}
+	return nil
+}
+
+// setLabels checks and copies a batch's labels.
+func (m *ViT) setLabels(labels []int) error {
+	if len(labels) != m.Batch {
+		return errors.Errorf("layers: vit batch has %d labels, expected %d", len(labels), m.Batch)
+	}
+	for i, l := range labels {
+		if (l < 0 || l >= m.Config.Classes) && l != IgnoreIndex {
+			return errors.Errorf("layers: label %d of image %d is outside [0, %d)", l, i, m.Config.Classes)
 		}
 	}
 	copy(m.Labels.Value().Data().([]int), labels)

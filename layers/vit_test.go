@@ -85,3 +85,44 @@ func TestPatchifyOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestSetPatchesEqualsSetBatch(t *testing.T) {
+	images, labels := imageBatch(tinyViT, 2)
+	var got [2][]float32
+	for i := range got {
+		b, err := NewBuilder(nil, tensor.Float32, Full{}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := NewViT(b, tinyViT, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			err = m.SetBatch(images, labels)
+		} else {
+			patches := Patchify(images, 2, tinyViT.ImageSize, tinyViT.Channels, tinyViT.PatchSize)
+			p32 := make([]float32, len(patches))
+			for j, x := range patches {
+				p32[j] = float32(x)
+			}
+			err = m.SetPatches(p32, labels)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = append([]float32(nil), m.Images.Value().Data().([]float32)...)
+	}
+	for j := range got[0] {
+		if got[0][j] != got[1][j] {
+			t.Fatalf("patch value %d: SetBatch %v, SetPatches %v", j, got[0][j], got[1][j])
+		}
+	}
+	m, _ := NewViT(func() *Builder { b, _ := NewBuilder(nil, tensor.Float32, Full{}, 1); return b }(), tinyViT, 2)
+	if err := m.SetPatches(make([]float32, 3), labels); err == nil {
+		t.Error("a short patch slice was accepted")
+	}
+	if err := m.SetPatches(make([]float32, 2*tinyViT.Patches()*tinyViT.PatchDim()), []int{0, 7}); err == nil {
+		t.Error("label 7 of 3 classes was accepted")
+	}
+}
