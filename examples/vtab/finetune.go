@@ -4,6 +4,7 @@ import (
 	"math/rand"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strings"
 	"time"
 
@@ -154,13 +155,12 @@ func fill(m *layers.ViT, b *vtab.Batch) error {
 	if err != nil {
 		return err
 	}
-	dst := m.Images.Value().Data().([]float32)
-	clear(dst[copy(dst, patches.Data().([]float32)):])
-	labels := m.Labels.Value().Data().([]int)
-	for i := copy(labels, b.Labels); i < len(labels); i++ {
-		labels[i] = layers.IgnoreIndex
+	data, labels := patches.Data().([]float32), b.Labels
+	if short := m.Batch - b.Len(); short > 0 {
+		data = append(data[:len(data):len(data)], make([]float32, short*m.Config.Patches()*m.Config.PatchDim())...)
+		labels = append(labels[:len(labels):len(labels)], slices.Repeat([]int{layers.IgnoreIndex}, short)...)
 	}
-	return nil
+	return m.SetPatches(data, labels)
 }
 
 // clone copies every parameter, so that each run starts from the same

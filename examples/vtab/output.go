@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/pkg/errors"
+	"github.com/velora-go/velora/checkpoint"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -15,7 +16,7 @@ import (
 
 // WriteJSON writes the report to path atomically.
 func (r *Report) WriteJSON(path string) error {
-	return writeAtomic(path, func(w io.Writer) error {
+	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
@@ -112,36 +113,8 @@ func save(p *plot.Plot, w, h vg.Length, path string) error {
 	if err != nil {
 		return errors.Wrapf(err, "vtab: drawing %s", path)
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
 		_, err := wt.WriteTo(w)
 		return err
 	})
-}
-
-// writeAtomic writes a temporary file beside path, flushes it and renames
-// it over path, so a failed write leaves the old file whole.
-func writeAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return errors.Wrapf(err, "vtab: writing %s", path)
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o644)
-	if err == nil {
-		err = write(f)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return errors.Wrapf(err, "vtab: writing %s", path)
-	}
-	return nil
 }
