@@ -92,6 +92,13 @@ func TestTable4Smoke(t *testing.T) {
 			t.Errorf("table lacks %s:\n%s", label, table)
 		}
 	}
+	// LoRA trains rank-16 (hidden/4) adapters on the 7 projections of 4 layers,
+	// plus the embedding and head (259 × 64 each) and 9 norms of 64.
+	d, f, r := 64, 192, 16
+	adapters := 4 * (4*(d*r+r*d) + 2*(d*r+r*f) + (f*r + r*d))
+	if want := adapters + 2*259*d + 9*d; rep.Results[1].Trainable != want {
+		t.Errorf("LoRA trains %d parameters, want %d", rep.Results[1].Trainable, want)
+	}
 	// VeLoRA keeps less of v's and down's inputs than full-rank training does.
 	full, velora := rep.Results[0].Memory.Activations, rep.Results[4].Memory.Activations
 	if velora > full || (velora == full && !testing.Short()) {
@@ -216,7 +223,7 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := methodVariant(c, "full")
+	v := methodVariant(c, 16, "full")
 	if _, err := Train(c, s, v, Options{stopAfter: 1}); err != errInterrupted {
 		t.Fatalf("interrupted run: %v", err)
 	}
@@ -318,9 +325,9 @@ func TestSettingLabel(t *testing.T) {
 		v    Variant
 		want string
 	}{
-		{methodVariant(c, "velora"), "v M=8, down M=16"},
-		{methodVariant(c, "full"), "-"},
-		{methodVariant(c, "galore"), "r=16"},
+		{methodVariant(c, 16, "velora"), "v M=8, down M=16"},
+		{methodVariant(c, 16, "full"), "-"},
+		{methodVariant(c, 16, "galore"), "r=16"},
 		{Variant{PEFT: peft.Config{Method: peft.MethodFull, VeLoRA: groups}}, "v M=1, down M=3"}, // D/64 of 64 and 192
 		{Variant{PEFT: peft.Config{Method: peft.MethodFull, VeLoRA: &peft.VeLoRAConfig{Layers: "q"}}}, "q M=16"},
 	} {

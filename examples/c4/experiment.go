@@ -38,7 +38,7 @@ func (r Report) Diverged() []string {
 // Variants are the rows a configuration asks for: the methods of Table 4,
 // or an ablation's settings.
 func Variants(c Config, s Setup) ([]Variant, error) {
-	full := methodVariant(c, "full")
+	full := methodVariant(c, s.Rank, "full")
 	velora := func(key, label string, v *peft.VeLoRAConfig) Variant {
 		return Variant{Key: key, Label: label, PEFT: peft.Config{Method: peft.MethodFull, VeLoRA: v}, Optimizer: "adamw"}
 	}
@@ -46,7 +46,7 @@ func Variants(c Config, s Setup) ([]Variant, error) {
 	switch c.Ablate {
 	case "":
 		for _, m := range c.Methods {
-			out = append(out, methodVariant(c, m))
+			out = append(out, methodVariant(c, s.Rank, m))
 		}
 	case "layers": // Table 6
 		full.Key, full.Label = "layers-none", "none"
@@ -83,7 +83,7 @@ func Variants(c Config, s Setup) ([]Variant, error) {
 			out = append(out, velora("init-"+init.key, init.label, c.veLoRA(c.VeLoRALayers, init.name)))
 		}
 	case "epochs": // Table 5a, full-rank instead of QLoRA as the baseline
-		v := methodVariant(c, "velora")
+		v := methodVariant(c, s.Rank, "velora")
 		full.Key, v.Key = "epochs-full", "epochs-velora"
 		out = append(out, full, v)
 	}

@@ -35,15 +35,15 @@ type solver interface {
 	SetLearningRate(lr float64)
 }
 
-// methodVariant is the Table 4 row of a method.
-func methodVariant(c Config, method string) Variant {
+// methodVariant is the Table 4 row of a method; rank is LoRA's r.
+func methodVariant(c Config, rank int, method string) Variant {
 	v := Variant{Key: method, Label: methodLabels[method], PEFT: peft.Config{Method: peft.MethodFull}, Optimizer: "adamw"}
 	switch method {
 	case "lora":
 		// GaLore's LoRA baseline (ReLoRA's code with lora_only off): adapters on every
 		// attention and MLP projection over base weights frozen at their random
 		// initialisation; embeddings, norms and the head train fully.
-		v.PEFT = peft.Config{Method: peft.MethodLoRA, Alpha: c.LoRAAlpha,
+		v.PEFT = peft.Config{Method: peft.MethodLoRA, Rank: rank, Alpha: c.LoRAAlpha,
 			Targets:       []string{"q", "k", "v", "o", "gate", "up", "down"},
 			ModulesToSave: []string{"embedding", "norm", "head"}}
 	case "galore", "flora":
