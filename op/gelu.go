@@ -94,18 +94,21 @@ func (o *geluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (g
 	return out, nil
 }
 
-// gelu writes GELU(x), or g·GELU'(x) when a gradient g is given.
+// gelu writes GELU(x), or g·GELU'(x) when a gradient g is given, split
+// across goroutines.
 func gelu[T float](out []T, in [][]T) {
-	for i, xi := range in[0] {
-		x := float64(xi)
-		cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
-		if len(in) == 1 {
-			out[i] = T(x * cdf)
-			continue
+	parallelRows(len(out), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := float64(in[0][i])
+			cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
+			if len(in) == 1 {
+				out[i] = T(x * cdf)
+				continue
+			}
+			pdf := math.Exp(-x*x/2) / math.Sqrt(2*math.Pi)
+			out[i] = in[1][i] * T(cdf+x*pdf)
 		}
-		pdf := math.Exp(-x*x/2) / math.Sqrt(2*math.Pi)
-		out[i] = in[1][i] * T(cdf+x*pdf)
-	}
+	})
 }
 
 func (o *geluOp) DiffWRT(int) []bool {

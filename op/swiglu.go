@@ -107,20 +107,24 @@ func (o *swigluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) 
 	return out, nil
 }
 
-// swiglu writes one part of SwiGLU for inputs (a, b[, g]).
+// swiglu writes one part of SwiGLU for inputs (a, b[, g]), split across
+// goroutines.
 func swiglu[T float](part swigluPart, out []T, in [][]T) {
 	a, b := in[0], in[1]
-	for i, ai := range a {
-		sig := 1 / (1 + math.Exp(-float64(ai)))
-		switch part {
-		case swigluForward:
-			out[i] = T(float64(ai)*sig) * b[i]
-		case swigluGradA:
-			out[i] = in[2][i] * b[i] * T(sig*(1+float64(ai)*(1-sig)))
-		case swigluGradB:
-			out[i] = in[2][i] * T(float64(ai)*sig)
+	parallelRows(len(a), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			ai := float64(a[i])
+			sig := 1 / (1 + math.Exp(-ai))
+			switch part {
+			case swigluForward:
+				out[i] = T(ai*sig) * b[i]
+			case swigluGradA:
+				out[i] = in[2][i] * b[i] * T(sig*(1+ai*(1-sig)))
+			case swigluGradB:
+				out[i] = in[2][i] * T(ai*sig)
+			}
 		}
-	}
+	})
 }
 
 func (o *swigluOp) DiffWRT(int) []bool { return []bool{true, true} }
