@@ -130,3 +130,37 @@ func TestSetVectorNormalisesAndResetForgets(t *testing.T) {
 		t.Fatal("v survived Reset")
 	}
 }
+
+func TestSetTrainingFalseHidesBatchesFromTheStrategy(t *testing.T) {
+	g := gorgonia.NewGraph()
+	rng := rand.New(rand.NewSource(211))
+	x := input(g, "x", randomDense(rng, tensor.Float64, 4, 8))
+	p, err := NewProjection(g, 4, tensor.Float64, vinit.BatchMean(), "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gorgonia.Must(Compress(x, p))
+	m := gorgonia.NewTapeMachine(g)
+	defer m.Close()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	trained := p.Vector()
+	p.SetTraining(false)
+	if err := gorgonia.Let(x, randomDense(rng, tensor.Float64, 4, 8)); err != nil {
+		t.Fatal(err)
+	}
+	m.Reset()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "v after an evaluation batch", p.Vector(), trained, 0)
+	p.SetTraining(true)
+	m.Reset()
+	if err := m.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	if equal(p.Vector(), trained) {
+		t.Fatal("v did not follow the batch after training resumed")
+	}
+}

@@ -24,6 +24,7 @@ type Projection struct {
 	state    vinit.State
 	value    *tensor.Dense // v, bound to node
 	node     *gorgonia.Node
+	frozen   bool // evaluation: batches are not shown to the strategy
 }
 
 // NewProjection adds v, a vector of length subTokenSize and dtype dt named
@@ -108,6 +109,12 @@ func (p *Projection) SetVector(v []float64) error {
 	return nil
 }
 
+// SetTraining turns the strategy's view of forward batches on (training,
+// the default) or off (evaluation: a strategy that follows every batch,
+// such as the batch or running mean, must not learn from validation data).
+// With it off, a v not yet initialised stays so, and Compress errors.
+func (p *Projection) SetTraining(training bool) { p.frozen = !training }
+
 // Reset forgets v and the strategy's state, as if the projection were new:
 // the next forward batch initialises v again.
 func (p *Projection) Reset() error {
@@ -126,7 +133,7 @@ func (p *Projection) String() string {
 // observe shows the batch x, a (T, D) matrix, to the strategy and stores
 // the v it produces.
 func (p *Projection) observe(x *tensor.Dense) error {
-	if p.strategy.Frozen(&p.state) {
+	if p.frozen || p.strategy.Frozen(&p.state) {
 		return nil
 	}
 	b := vinit.Batch{Width: x.Shape()[1], M: p.m}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/machine"
+	"github.com/velora-go/velora/op"
 )
 
 // StateSizer is a solver that reports the bytes of its state.
@@ -22,9 +23,10 @@ type Trainer struct {
 	Params  gorgonia.Nodes
 	Machine *machine.Machine
 	Solver  gorgonia.Solver // nil with a fused update
-	extra   int64
-	eval    *machine.Machine
-	g       *gorgonia.ExprGraph
+	extra       int64
+	eval        *machine.Machine
+	g           *gorgonia.ExprGraph
+	projections map[string]*op.Projection
 }
 
 // Option configures New.
@@ -76,7 +78,7 @@ func New(b *layers.Builder, loss *gorgonia.Node, solver gorgonia.Solver, opts ..
 	if err != nil {
 		return nil, errors.Wrap(err, "train")
 	}
-	return &Trainer{Loss: loss, Params: params, Machine: m, Solver: solver, extra: o.extra, g: b.G}, nil
+	return &Trainer{Loss: loss, Params: params, Machine: m, Solver: solver, extra: o.extra, g: b.G, projections: b.Projections()}, nil
 }
 
 // Step runs the forward and backward pass, updates the parameters and
@@ -98,8 +100,13 @@ func (t *Trainer) Step() (float64, error) {
 	return loss, nil
 }
 
-// Eval runs the forward pass only and returns the loss.
+// Eval runs the forward pass only and returns the loss. VeLoRA's
+// projections do not see the batch: v does not learn from evaluation data.
 func (t *Trainer) Eval() (float64, error) {
+	for _, p := range t.projections {
+		p.SetTraining(false)
+		defer p.SetTraining(true)
+	}
 	if t.eval == nil {
 		m, err := machine.New(t.g, gorgonia.Nodes{t.Loss})
 		if err != nil {
