@@ -19,10 +19,10 @@ type StateSizer interface {
 // Trainer is one model's training step: the loss, the gradients of the
 // builder's learnables, the machine that runs them and the solver.
 type Trainer struct {
-	Loss    *gorgonia.Node
-	Params  gorgonia.Nodes
-	Machine *machine.Machine
-	Solver  gorgonia.Solver // nil with a fused update
+	Loss        *gorgonia.Node
+	Params      gorgonia.Nodes
+	Machine     *machine.Machine
+	Solver      gorgonia.Solver // nil with a fused update
 	extra       int64
 	eval        *machine.Machine
 	g           *gorgonia.ExprGraph
