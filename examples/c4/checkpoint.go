@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/layers"
 )
@@ -189,30 +191,11 @@ func (r *run) restore(st *checkpointState) error {
 	return nil
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same
-// folder, renamed over path once complete.
+// writeFileAtomic writes data to path through checkpoint.WriteAtomic: a
+// killed run leaves the old file whole.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
+	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return errors.Wrapf(err, "writing %s", path)
-	}
-	return nil
+	})
 }
