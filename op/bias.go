@@ -37,11 +37,7 @@ func (o *biasOp) Arity() int { return 2 }
 func (o *biasOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2)) }
 
 func (o *biasOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := ds[0].(tensor.Shape)
-	if !ok {
-		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
-	}
-	return s.Clone(), nil
+	return sameShape(o, ds[0])
 }
 
 func (o *biasOp) WriteHash(h hash.Hash) { io.WriteString(h, o.String()) }

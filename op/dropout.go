@@ -55,11 +55,7 @@ func (o *dropoutOp) Arity() int { return 1 }
 func (o *dropoutOp) Type() hm.Type { return hm.NewFnType(tensorType(o.dims), tensorType(o.dims)) }
 
 func (o *dropoutOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := ds[0].(tensor.Shape)
-	if !ok {
-		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
-	}
-	return s.Clone(), nil
+	return sameShape(o, ds[0])
 }
 
 func (o *dropoutOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v@%p", o, o.stream) }

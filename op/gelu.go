@@ -47,11 +47,7 @@ func (o *geluOp) Type() hm.Type {
 }
 
 func (o *geluOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := ds[0].(tensor.Shape)
-	if !ok {
-		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
-	}
-	return s.Clone(), nil
+	return sameShape(o, ds[0])
 }
 
 func (o *geluOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }

@@ -49,11 +49,7 @@ func (o *ropeOp) Arity() int { return 1 }
 func (o *ropeOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(2)) }
 
 func (o *ropeOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := ds[0].(tensor.Shape)
-	if !ok {
-		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
-	}
-	return s.Clone(), nil
+	return sameShape(o, ds[0])
 }
 
 func (o *ropeOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }

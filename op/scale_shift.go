@@ -64,11 +64,7 @@ func (o *scaleShiftOp) Type() hm.Type {
 }
 
 func (o *scaleShiftOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := ds[0].(tensor.Shape)
-	if !ok {
-		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
-	}
-	return s.Clone(), nil
+	return sameShape(o, ds[0])
 }
 
 func (o *scaleShiftOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
@@ -176,11 +172,7 @@ func (o *columnScaleOp) Type() hm.Type {
 }
 
 func (o *columnScaleOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	s, ok := ds[0].(tensor.Shape)
-	if !ok {
-		return nil, errors.Errorf("op: %v: input shape is a %T", o, ds[0])
-	}
-	return s.Clone(), nil
+	return sameShape(o, ds[0])
 }
 
 func (o *columnScaleOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }

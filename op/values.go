@@ -1,6 +1,7 @@
 package op
 
 import (
+	"fmt"
 	"hash/fnv"
 
 	"github.com/chewxy/hm"
@@ -142,4 +143,14 @@ func datas[T float](ds []*tensor.Dense) [][]T {
 		out[i] = d.Data().([]T)
 	}
 	return out
+}
+
+// sameShape is the InferShape of an op whose result has its first
+// argument's shape.
+func sameShape(o fmt.Stringer, d gorgonia.DimSizer) (tensor.Shape, error) {
+	s, ok := d.(tensor.Shape)
+	if !ok {
+		return nil, errors.Errorf("op: %v: input shape is a %T", o, d)
+	}
+	return s.Clone(), nil
 }
