@@ -35,7 +35,7 @@ func writeCharts(dir string, r Report) error {
 	}
 	for i, t := range r.Tables[:min(3, len(r.Tables))] {
 		path := filepath.Join(dir, fmt.Sprintf("table%d.png", i+2))
-		if err := chart(path, t); err != nil {
+		if err := chart(path, fmt.Sprintf("Table %d: peak memory of a training step", i+2), t); err != nil {
 			return err
 		}
 	}
@@ -44,9 +44,9 @@ func writeCharts(dir string, r Report) error {
 
 // chart stacks parameters, gradients, optimizer state and activations per
 // row, in MiB.
-func chart(path string, t Table) error {
+func chart(path, title string, t Table) error {
 	p := plot.New()
-	p.Title.Text = t.Title
+	p.Title.Text = title
 	p.Y.Label.Text = "peak memory (MiB)"
 	names := make([]string, len(t.Rows))
 	parts := []struct {
@@ -78,6 +78,7 @@ func chart(path string, t Table) error {
 		p.Legend.Add(part.name, bars)
 	}
 	p.Legend.Top = true
+	p.Y.Max *= 1.3 // room for the legend above the tallest bar
 	p.NominalX(names...)
-	return errors.Wrapf(p.Save(vg.Length(60+40*len(t.Rows))*vg.Millimeter/4, 12*vg.Centimeter, path), "saving %s", path)
+	return errors.Wrapf(p.Save(vg.Length(40+22*len(t.Rows))*vg.Millimeter, 12*vg.Centimeter, path), "saving %s", path)
 }
