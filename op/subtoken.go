@@ -6,11 +6,16 @@ package op
 // D - (K-1)·M entries take part.
 
 // compressRows writes z[t,k] = <x[t, kM:(k+1)M], v>, rows split across
-// goroutines.
+// goroutines. When M divides D the sub-tokens of a block of rows lie end
+// to end and are read in one pass.
 func compressRows[T float](z, x, v []T, d int) {
 	m := len(v)
 	k := groups(d, m)
 	parallelRows(len(x)/d, d, func(lo, hi int) {
+		if d%m == 0 {
+			compressFlat(z[lo*k:hi*k], x[lo*d:hi*d], v)
+			return
+		}
 		for t := lo; t < hi; t++ {
 			row, zrow := x[t*d:(t+1)*d], z[t*k:(t+1)*k]
 			for g := range zrow {
@@ -18,6 +23,33 @@ func compressRows[T float](z, x, v []T, d int) {
 			}
 		}
 	})
+}
+
+// compressFlat writes z[s] = <x[sM:(s+1)M], v> for sub-tokens laid end to
+// end, two sub-tokens at a time with two partial sums each, so the loads
+// and adds of neighbouring iterations overlap.
+func compressFlat[T float](z, x, v []T) {
+	m := len(v)
+	s := 0
+	for ; s+1 < len(z); s += 2 {
+		a, b := x[s*m:(s+1)*m], x[(s+1)*m:(s+2)*m]
+		var a0, a1, b0, b1 T
+		i := 0
+		for ; i+1 < m; i += 2 {
+			a0 += a[i] * v[i]
+			a1 += a[i+1] * v[i+1]
+			b0 += b[i] * v[i]
+			b1 += b[i+1] * v[i+1]
+		}
+		if i < m {
+			a0 += a[i] * v[i]
+			b0 += b[i] * v[i]
+		}
+		z[s], z[s+1] = a0+a1, b0+b1
+	}
+	if s < len(z) {
+		z[s] = dot(x[s*m:(s+1)*m], v)
+	}
 }
 
 // dot is Σ a[i]·b[i] over a's length (b at least as long), four partial
