@@ -19,6 +19,7 @@ func main() {
 	jsonPath := flag.String("json", "", "write every figure, with the machine's CPU, Go version and GOMAXPROCS, to this JSON file")
 	pngDir := flag.String("png", "", "write bar charts of tables 2 to 4 into this directory")
 	steps := flag.Int("steps", 1, "timed training steps per configuration, after one warm-up step")
+	withPlain := flag.Bool("plain", false, "add table 6: the fused block ops against gorgonia's plain compositions (about 15 s more)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -44,7 +45,7 @@ func main() {
 	}
 	s.Steps = *steps
 	start := time.Now()
-	r, err := run(os.Stdout, s, ops, methods)
+	r, err := run(os.Stdout, s, ops, methods, *withPlain)
 	if err != nil {
 		log.Fatalf("bench: %v", err)
 	}
@@ -72,7 +73,7 @@ type Report struct {
 }
 
 // run measures every table and prints each as soon as it is done.
-func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes) (Report, error) {
+func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes, withPlain bool) (Report, error) {
 	r := Report{CPU: cpuName(), GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), Sizes: s}
 	c := s.LLaMA
 	fmt.Fprintf(w, "Model: LLaMA, %d layers, d = %d, intermediate %d, %d heads, vocabulary %d; batch %d × %d tokens; float32; AdamW.\n\n",
@@ -86,7 +87,11 @@ func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes) (Report, error)
 	}
 	printOps(w, ops, r.Ops)
 	cache := map[string]Row{}
-	for _, table := range []func(Sizes, map[string]Row) (Table, error){layerTable, subTokenTable, fineTuneTable, executorTable, kernelTable} {
+	tables := []func(Sizes, map[string]Row) (Table, error){layerTable, subTokenTable, fineTuneTable, executorTable}
+	if withPlain {
+		tables = append(tables, kernelTable)
+	}
+	for _, table := range tables {
 		t, err := table(s, cache)
 		if err != nil {
 			return r, err
@@ -94,12 +99,14 @@ func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes) (Report, error)
 		r.Tables = append(r.Tables, t)
 		printTable(w, len(r.Tables)+1, t)
 	}
-	printKeptByOp(w, r.Tables[len(r.Tables)-1])
-	tables, err := methodTables(methods)
+	if withPlain {
+		printKeptByOp(w, r.Tables[len(r.Tables)-1])
+	}
+	methodTabs, err := methodTables(methods)
 	if err != nil {
 		return r, err
 	}
-	for _, t := range tables {
+	for _, t := range methodTabs {
 		r.Tables = append(r.Tables, t)
 		printTable(w, len(r.Tables)+1, t)
 	}

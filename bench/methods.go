@@ -19,14 +19,15 @@ type MethodSizes struct {
 	SubTokens int
 }
 
-// defaultMethodSizes: a ViT on 32×32 images and a LLaMA a quarter of the
-// main tables' width, so that ten methods take seconds each.
+// defaultMethodSizes: a 2-block ViT on 32×32 images and a LLaMA half the
+// main tables' width and depth, so that ten methods take a second or two
+// each.
 func defaultMethodSizes() MethodSizes {
 	llama := defaultSizes()
 	llama.LLaMA.Hidden, llama.LLaMA.Intermediate, llama.LLaMA.Layers = 128, 344, 2
 	llama.Batch, llama.Seq = 4, 128
-	return MethodSizes{ViT: layers.ViTConfig{ImageSize: 32, PatchSize: 4, Channels: 3, Hidden: 64, Layers: 4, Heads: 4, MLP: 256, Classes: 10},
-		ViTBatch: 32, LLaMA: llama, Rank: 8, SubTokens: 16}
+	return MethodSizes{ViT: layers.ViTConfig{ImageSize: 32, PatchSize: 4, Channels: 3, Hidden: 64, Layers: 2, Heads: 4, MLP: 256, Classes: 10},
+		ViTBatch: 16, LLaMA: llama, Rank: 8, SubTokens: 16}
 }
 
 func quickMethodSizes() MethodSizes {

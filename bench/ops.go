@@ -15,7 +15,7 @@ import (
 type OpSizes struct{ T, D, Dout, Repeats int }
 
 var (
-	defaultOps = OpSizes{T: 2048, D: 1024, Dout: 1024, Repeats: 2}
+	defaultOps = OpSizes{T: 2048, D: 1024, Dout: 1024, Repeats: 1}
 	quickOps   = OpSizes{T: 128, D: 64, Dout: 64, Repeats: 2}
 )
 
