@@ -18,15 +18,16 @@ func main() {
 	quick := flag.Bool("quick", false, "small sizes: seconds instead of minutes")
 	jsonPath := flag.String("json", "", "write every figure, with the machine's CPU, Go version and GOMAXPROCS, to this JSON file")
 	pngDir := flag.String("png", "", "write bar charts of tables 2 to 4 into this directory")
-	steps := flag.Int("steps", 1, "timed training steps per configuration, after one warm-up step")
+	steps := flag.Int("steps", 1, "timed training steps per configuration")
+	warmup := flag.Int("warmup", 0, "untimed training steps before the timed ones (the first step also allocates what later steps reuse; every row pays it alike)")
 	withPlain := flag.Bool("plain", false, "add table 6: the fused block ops against gorgonia's plain compositions (about 15 s more)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		log.Fatalf("bench: unexpected arguments %q", flag.Args())
 	}
-	if *steps <= 0 {
-		log.Fatalf("bench: -steps %d, expected at least 1", *steps)
+	if *steps <= 0 || *warmup < 0 {
+		log.Fatalf("bench: -steps %d and -warmup %d, expected at least 1 timed step and no negative warm-up", *steps, *warmup)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -43,7 +44,8 @@ func main() {
 	if *quick {
 		s, ops, methods = quickSizes(), quickOps, quickMethodSizes()
 	}
-	s.Steps = *steps
+	s.Steps, s.Warmup = *steps, *warmup
+	methods.LLaMA.Steps, methods.LLaMA.Warmup = *steps, *warmup
 	start := time.Now()
 	r, err := run(os.Stdout, s, ops, methods, *withPlain)
 	if err != nil {

@@ -105,7 +105,7 @@ func methodRow(u Setup, arch layers.Architecture, m MethodSizes) (Row, error) {
 		if err := model.SetBatch(images, labels); err != nil {
 			return Row{}, err
 		}
-		return measureBuilt(u, b, model.Loss, 1)
+		return measureBuilt(u, b, model.Loss, m.LLaMA.Warmup, m.LLaMA.Steps)
 	default:
 		return measure(u, m.LLaMA)
 	}

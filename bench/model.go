@@ -18,10 +18,11 @@ import (
 
 // Sizes is the model and batch every table trains.
 type Sizes struct {
-	LLaMA layers.LLaMAConfig
-	Batch int
-	Seq   int
-	Steps int // timed steps after one warm-up step
+	LLaMA  layers.LLaMAConfig
+	Batch  int
+	Seq    int
+	Warmup int // untimed steps before the timed ones
+	Steps  int // timed steps
 }
 
 // defaultSizes is the model: 4 layers, d = 256, intermediate 688,
@@ -104,16 +105,16 @@ func measure(u Setup, s Sizes) (Row, error) {
 	if err := model.SetBatch(data.Inputs, data.Targets); err != nil {
 		return Row{}, err
 	}
-	return measureBuilt(u, b, model.Loss, s.Steps)
+	return measureBuilt(u, b, model.Loss, s.Warmup, s.Steps)
 }
 
 // measureBuilt trains a built model with AdamW under the setup's executor:
-// one warm-up step (first-batch v, optimizer state, buffer pool), then
-// steps timed ones.
-func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, steps int) (Row, error) {
+// warmup untimed steps, then steps timed ones. The first step also makes
+// v, the optimizer state and the buffer pool, costs every row pays alike.
+func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps int) (Row, error) {
 	row := Row{Name: u.Name, KeptInputs: keptLinearInputs(b.G), Compressions: len(b.Projections()), Trainable: peft.Summarize(b).TrainableParams}
 	if u.Exec == Tape {
-		return measureTape(row, b, loss, steps)
+		return measureTape(row, b, loss, warmup, steps)
 	}
 	var opts []train.Option
 	if lora, ok := b.Adapter.(*layers.LoRA); ok { // QLoRA's NF4 weights are not graph values
@@ -134,8 +135,10 @@ func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, steps int) (R
 	}
 	defer t.Close()
 	row.KeptByOp = keptByOp(b.G, loss)
-	if _, err := t.Step(); err != nil {
-		return row, errors.Wrap(err, u.Name)
+	for i := 0; i < warmup; i++ {
+		if _, err := t.Step(); err != nil {
+			return row, errors.Wrap(err, u.Name)
+		}
 	}
 	start := time.Now()
 	for i := 0; i < steps; i++ {
@@ -165,7 +168,7 @@ func paramCount(ps gorgonia.Nodes) int {
 // measureTape runs the step under gorgonia's TapeMachine, which keeps
 // every value of the step bound to its node: its memory is the Go heap
 // retained after a run (after two collections) minus before building it.
-func measureTape(row Row, b *layers.Builder, loss *gorgonia.Node, steps int) (Row, error) {
+func measureTape(row Row, b *layers.Builder, loss *gorgonia.Node, warmup, steps int) (Row, error) {
 	params := b.Learnables()
 	if _, err := gorgonia.Grad(loss, params...); err != nil {
 		return row, err
@@ -185,8 +188,10 @@ func measureTape(row Row, b *layers.Builder, loss *gorgonia.Node, steps int) (Ro
 		row.Loss = float64(loss.Value().Data().(float32))
 		return solver.Step(gorgonia.NodesToValueGrads(params))
 	}
-	if err := step(); err != nil {
-		return row, err
+	for i := 0; i < warmup; i++ {
+		if err := step(); err != nil {
+			return row, err
+		}
 	}
 	start := time.Now()
 	for i := 0; i < steps; i++ {
