@@ -151,16 +151,17 @@ func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps
 		return row, err
 	}
 	if u.Exec == MachineFused {
-		row.Memory.Optimizer = 2 * int64(4*paramCount(t.Params)) // Adam's m and v, held by the per-parameter solvers
+		row.Memory.Optimizer = 2 * paramBytes(t.Params) // Adam's m and v, held by the per-parameter solvers
 		row.Memory.Peak += row.Memory.Optimizer
 	}
 	return row, nil
 }
 
-func paramCount(ps gorgonia.Nodes) int {
-	n := 0
+// paramBytes is the memory of the parameters' values.
+func paramBytes(ps gorgonia.Nodes) int64 {
+	var n int64
 	for _, p := range ps {
-		n += p.Shape().TotalSize()
+		n += int64(p.Shape().TotalSize()) * int64(p.Dtype().Size())
 	}
 	return n
 }
@@ -236,7 +237,7 @@ func keptLinearInputs(g *gorgonia.ExprGraph) int64 {
 		switch op := n.Op().String(); {
 		case op == "MatMul":
 			child = 0
-		case len(op) > 12 && op[:12] == "VeLoRALinear":
+		case strings.HasPrefix(op, "VeLoRALinear"):
 			child = 1
 		default:
 			continue

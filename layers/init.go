@@ -60,7 +60,7 @@ func Constant(c float64) Init {
 // random stream seeded by (seed, name): the value does not depend on the
 // order in which parameters are created.
 func newValue(name string, shape tensor.Shape, dt tensor.Dtype, init Init, seed int64) *tensor.Dense {
-	rng := rand.New(rand.NewSource(streamSeed(seed, name)))
+	rng := rand.New(rand.NewSource(StreamSeed(seed, name)))
 	data := make([]float64, shape.TotalSize())
 	init(rng, data, shape)
 	if dt == tensor.Float64 {
@@ -73,8 +73,10 @@ func newValue(name string, shape tensor.Shape, dt tensor.Dtype, init Init, seed 
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data32))
 }
 
-// streamSeed derives the seed of a named random stream from a model seed.
-func streamSeed(seed int64, name string) int64 {
+// StreamSeed derives the seed of a named random stream (a parameter's
+// initial value, a dropout's masks) from a model seed, so that streams of
+// different names differ and none depends on build order.
+func StreamSeed(seed int64, name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	return seed ^ int64(h.Sum64())

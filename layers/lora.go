@@ -134,7 +134,7 @@ func (l *LoRA) update(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, err
 	if err != nil {
 		return nil, err
 	}
-	xd, err := op.Dropout(x, l.Dropout, streamSeed(l.Seed, s.Module))
+	xd, err := op.Dropout(x, l.Dropout, StreamSeed(l.Seed, s.Module))
 	if err != nil {
 		return nil, err
 	}

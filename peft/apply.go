@@ -33,7 +33,7 @@ func Apply(c Config, arch layers.Architecture) (layers.Adapter, error) {
 	case MethodSSF:
 		return &SSF{Trained: r.roles, VeLoRA: r.velora}, nil
 	}
-	return &Hydra{Rank: r.Rank, Scale: r.Scale, Dropout: r.Dropout, Trained: r.roles, VeLoRA: r.velora, Seed: r.Seed}, nil
+	return &Hydra{Rank: r.Rank, Scale: r.Scale, Dropout: r.Dropout, Trained: r.roles, VeLoRA: r.velora, Seed: r.Seed, Sites: hydraSites(arch)}, nil
 }
 
 // resolved is a Config with defaults filled, names resolved against the

@@ -1,6 +1,8 @@
 package peft
 
 import (
+	"slices"
+
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -24,7 +26,8 @@ type Hydra struct {
 	Dropout float64
 	Trained []layers.Role // roles that train fully besides Hydra, e.g. the head
 	VeLoRA  *layers.VeLoRA
-	Seed    int64 // seeds the dropout masks
+	Seed    int64    // seeds the dropout masks
+	Sites   []string // the projections adapted: hydraSites of the model
 }
 
 // hydraSites are the projections Hydra adapts: attention's output
@@ -38,7 +41,7 @@ func hydraSites(arch layers.Architecture) []string {
 
 func (h *Hydra) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) (*gorgonia.Node, error) {
 	base, err := b.Linear(s, x, nil, false)
-	if err != nil || (s.Name != "proj" && s.Name != "fc2" && s.Name != "o" && s.Name != "down") {
+	if err != nil || !slices.Contains(h.Sites, s.Name) {
 		return base, err
 	}
 	var p *op.Projection
@@ -84,7 +87,7 @@ func (h *Hydra) branch(b *layers.Builder, prefix string, x *gorgonia.Node, in, o
 		y, err = b.Bias(down, y, true)
 	}
 	if err == nil {
-		y, err = op.Dropout(y, h.Dropout, h.Seed^int64(len(prefix)))
+		y, err = op.Dropout(y, h.Dropout, layers.StreamSeed(h.Seed, prefix))
 	}
 	if err == nil {
 		y, err = op.MatMul(y, uw)
