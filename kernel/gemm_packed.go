@@ -58,17 +58,17 @@ func (g *packedGemm[T]) run(transA, transB bool, m, n, k int, alpha T, a []T, ld
 
 // gemmJob is one call's arguments and the state its workers share.
 type gemmJob[T Float] struct {
-	g                *packedGemm[T]
-	transA, transB   bool
-	m, n, k          int
-	alpha            T
-	a, b, c          []T
-	lda, ldb, ldc    int
-	overwrite        bool // beta = 0: the first block of k stores into c
-	workers          int
-	splitRows        bool // workers take rows of c; else panels of b
-	bPack            []T  // the packed block of op(b), shared
-	barrier          *barrier
+	g              *packedGemm[T]
+	transA, transB bool
+	m, n, k        int
+	alpha          T
+	a, b, c        []T
+	lda, ldb, ldc  int
+	overwrite      bool // beta = 0: the first block of k stores into c
+	workers        int
+	splitRows      bool // workers take rows of c; else panels of b
+	bPack          []T  // the packed block of op(b), shared
+	barrier        *barrier
 }
 
 // work is worker w's part: for each block of op(b) it packs its share of
@@ -146,7 +146,7 @@ func (j *gemmJob[T]) packB(pc, kc, jc, nc, lo, hi int) {
 	for q := lo; q < hi; q++ {
 		j0 := q * nr
 		cols := min(nr, nc-j0)
-		panel := j.bPack[q*nr*kc:][:nr*kc]
+		panel := j.bPack[q*nr*j.g.kc:][:nr*kc] // a fixed stride: workers that split by panels never meet
 		if cols < nr {
 			clear(panel)
 		}
@@ -173,7 +173,7 @@ func (j *gemmJob[T]) multiply(aPack, tile []T, ic, mc, jc, nc, kc, lo, hi int, a
 	for q := lo; q < hi; q++ {
 		j0 := q * g.nr
 		cols := min(g.nr, nc-j0)
-		bp := &j.bPack[q*g.nr*kc]
+		bp := &j.bPack[q*g.nr*g.kc]
 		for ir := 0; ir < mc; ir += g.mr {
 			rows := min(g.mr, mc-ir)
 			ap := &aPack[ir*kc]

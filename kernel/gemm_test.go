@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -72,7 +73,7 @@ func (tc gemmCase) reference(a []float64, lda int, b []float64, ldb int, c []flo
 // leading dimensions, with alpha and beta including 0.
 func gemmCases() []gemmCase {
 	sizes := [][3]int{{1, 1, 1}, {1, 17, 1}, {7, 1, 3}, {6, 16, 1}, {5, 15, 300}, {13, 33, 7},
-		{97, 129, 257}, {200, 40, 520}, {12, 700, 64}, {0, 3, 4}, {3, 4, 0}}
+		{97, 129, 257}, {200, 40, 520}, {300, 260, 600}, {12, 700, 64}, {0, 3, 4}, {3, 4, 0}}
 	scalars := [][2]float64{{1, 0}, {0.5, 1}, {-1.5, 0.25}, {0, 2}, {2, 0}}
 	var cases []gemmCase
 	for i, s := range sizes {
@@ -106,9 +107,13 @@ func frobeniusError(got, want, before []float64, m, n, ldc int) (rel float64, un
 	return math.Sqrt(num / den), untouched
 }
 
+// TestGemmFloat64 runs every case on one to three goroutines, so that both
+// ways of sharing the work (rows of c, panels of b) meet blocks of k.
 func TestGemmFloat64(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, tc := range gemmCases() {
+	for i, tc := range gemmCases() {
+		runtime.GOMAXPROCS(1 + i%3)
 		a, b, c, lda, ldb, ldc := tc.operands(rng)
 		want := tc.reference(a, lda, b, ldb, c, ldc)
 		got := append([]float64(nil), c...)
@@ -161,11 +166,21 @@ func TestGemmPanicsOnShortSlices(t *testing.T) {
 		name string
 		call func()
 	}{
-		{"short a", func() { Gemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
-		{"short b", func() { Gemm(false, true, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 3), 2, 0, make([]float32, 4), 2) }},
-		{"short c", func() { Gemm(false, false, 2, 2, 2, 1, make([]float64, 4), 2, make([]float64, 4), 2, 0, make([]float64, 3), 2) }},
-		{"small lda", func() { Gemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
-		{"negative m", func() { Gemm(false, false, -1, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2) }},
+		{"short a", func() {
+			Gemm(false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"short b", func() {
+			Gemm(false, true, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 3), 2, 0, make([]float32, 4), 2)
+		}},
+		{"short c", func() {
+			Gemm(false, false, 2, 2, 2, 1, make([]float64, 4), 2, make([]float64, 4), 2, 0, make([]float64, 3), 2)
+		}},
+		{"small lda", func() {
+			Gemm(false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
+		{"negative m", func() {
+			Gemm(false, false, -1, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		}},
 	} {
 		func() {
 			defer func() {

@@ -9,6 +9,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
 )
 
 // Attention is multi-head scaled dot-product attention over B sequences of
@@ -295,7 +297,7 @@ func attentionKernel[T float](part attentionPart, a attentionShape, out []T, in 
 		v, lse := in[2], in[3]
 		a.blocks(func(blk attentionBlock) {
 			attentionProbs(a, blk, scores, q, k, lse)
-			gemm(false, false, blk.rows, a.dh, blk.n, 1, scores, blk.n, v[blk.off:], a.d, 0, out[blk.row:], a.d)
+			kernel.Gemm(false, false, blk.rows, a.dh, blk.n, 1, scores, blk.n, v[blk.off:], a.d, 0, out[blk.row:], a.d)
 		})
 	case attentionGrad:
 		attentionBackward(a, out, scores, in)
@@ -315,8 +317,8 @@ func attentionBackward[T float](a attentionShape, out, p []T, in [][]T) {
 	scale := T(1 / math.Sqrt(float64(a.dh)))
 	a.blocks(func(blk attentionBlock) {
 		attentionProbs(a, blk, p, q, k, lse)
-		gemm(true, false, blk.n, a.dh, blk.rows, 1, p, blk.n, dout[blk.row:], a.d, 1, dv[blk.off:], a.d)
-		gemm(false, true, blk.rows, blk.n, a.dh, 1, dout[blk.row:], a.d, v[blk.off:], a.d, 0, ds, blk.n)
+		kernel.Gemm(true, false, blk.n, a.dh, blk.rows, 1, p, blk.n, dout[blk.row:], a.d, 1, dv[blk.off:], a.d)
+		kernel.Gemm(false, true, blk.rows, blk.n, a.dh, 1, dout[blk.row:], a.d, v[blk.off:], a.d, 0, ds, blk.n)
 		for r := 0; r < blk.rows; r++ {
 			pr, dr := p[r*blk.n:(r+1)*blk.n], ds[r*blk.n:(r+1)*blk.n]
 			var delta float64
@@ -327,8 +329,8 @@ func attentionBackward[T float](a attentionShape, out, p []T, in [][]T) {
 				dr[j] = pj * (dr[j] - T(delta))
 			}
 		}
-		gemm(false, false, blk.rows, a.dh, blk.n, scale, ds, blk.n, k[blk.off:], a.d, 0, dq[blk.row:], a.d)
-		gemm(true, false, blk.n, a.dh, blk.rows, scale, ds, blk.n, q[blk.row:], a.d, 1, dk[blk.off:], a.d)
+		kernel.Gemm(false, false, blk.rows, a.dh, blk.n, scale, ds, blk.n, k[blk.off:], a.d, 0, dq[blk.row:], a.d)
+		kernel.Gemm(true, false, blk.n, a.dh, blk.rows, scale, ds, blk.n, q[blk.row:], a.d, 1, dk[blk.off:], a.d)
 	})
 }
 
@@ -336,7 +338,7 @@ func attentionBackward[T float](a attentionShape, out, p []T, in [][]T) {
 // (rows, n).
 func attentionScores[T float](a attentionShape, blk attentionBlock, s, q, k []T) {
 	scale := T(1 / math.Sqrt(float64(a.dh)))
-	gemm(false, true, blk.rows, blk.n, a.dh, scale, q[blk.row:], a.d, k[blk.off:], a.d, 0, s, blk.n)
+	kernel.Gemm(false, true, blk.rows, blk.n, a.dh, scale, q[blk.row:], a.d, k[blk.off:], a.d, 0, s, blk.n)
 }
 
 // attentionProbs writes the block's probabilities exp(s − lse) into p:

@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
 )
 
 // matMulOp computes alpha · op(a) · op(b) for matrices, where op transposes
@@ -95,9 +97,9 @@ func (o *matMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) 
 	lda, ldb := a.Shape()[1], b.Shape()[1]
 	switch cd := c.Data().(type) {
 	case []float64:
-		gemm(o.transA, o.transB, m, n, k, o.alpha, a.Data().([]float64), lda, b.Data().([]float64), ldb, 0, cd, n)
+		kernel.Gemm(o.transA, o.transB, m, n, k, o.alpha, a.Data().([]float64), lda, b.Data().([]float64), ldb, 0, cd, n)
 	case []float32:
-		gemm(o.transA, o.transB, m, n, k, float32(o.alpha), a.Data().([]float32), lda, b.Data().([]float32), ldb, 0, cd, n)
+		kernel.Gemm(o.transA, o.transB, m, n, k, float32(o.alpha), a.Data().([]float32), lda, b.Data().([]float32), ldb, 0, cd, n)
 	}
 	return c, nil
 }

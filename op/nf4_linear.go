@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
 )
 
 // nf4TileElems bounds the part of an NF4 weight that is dequantised at a
@@ -134,7 +136,7 @@ func nf4Product[T float](q *NF4Weight, transB bool, a, c []T, t int) {
 		} else {
 			dequantizeRange(q, absmax, j*q.rows, k*q.rows, tile, 1)
 		}
-		gemm(false, true, t, k, in, 1, a, in, tile, in, 0, c[j:], out)
+		kernel.Gemm(false, true, t, k, in, 1, a, in, tile, in, 0, c[j:], out)
 	}
 }
 

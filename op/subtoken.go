@@ -1,5 +1,7 @@
 package op
 
+import "github.com/velora-go/velora/kernel"
+
 // The kernels below work on row-major (T, D) matrices x and (T, K) matrices
 // z, K = ceil(D/M), with v of length M. A row's last sub-token may be short
 // (D not divisible by M): it is treated as zero-padded, so only its first
@@ -96,7 +98,7 @@ func weightGradRows[T float](gw, z, g, v []T, d, dout int, scale T) {
 	m := len(v)
 	k := groups(d, m)
 	t := len(z) / k
-	gemm(true, false, k, dout, t, scale, z, k, g, dout, 0, gw, m*dout)
+	kernel.Gemm(true, false, k, dout, t, scale, z, k, g, dout, 0, gw, m*dout)
 	for blk := 0; blk < k; blk++ {
 		p := gw[blk*m*dout : (blk*m+1)*dout]
 		for i := 1; i < m && blk*m+i < d; i++ {

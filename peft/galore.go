@@ -4,12 +4,13 @@ import (
 	"math"
 
 	"github.com/pkg/errors"
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
 )
 
 // GaLoreConfig holds the hyper-parameters of GaLore (Zhao et al., "GaLore: Memory-
@@ -270,18 +271,12 @@ func toFloat32(x []float64) []float32 {
 // matMul sets c = alpha·op(a)·op(b) + beta·c for row-major matrices, where op(a) is
 // m × k (a is k × m when transA) and op(b) is k × n (b is n × k when transB).
 func matMul[T optFloat](transA, transB bool, m, n, k int, alpha T, a, b []T, beta T, c []T) {
-	ta, lda := blas.NoTrans, k
+	lda, ldb := k, n
 	if transA {
-		ta, lda = blas.Trans, m
+		lda = m
 	}
-	tb, ldb := blas.NoTrans, n
 	if transB {
-		tb, ldb = blas.Trans, k
+		ldb = k
 	}
-	switch c := any(c).(type) {
-	case []float32:
-		gonum.Implementation{}.Sgemm(ta, tb, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), c, n)
-	case []float64:
-		gonum.Implementation{}.Dgemm(ta, tb, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), c, n)
-	}
+	kernel.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, n)
 }

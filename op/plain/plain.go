@@ -3,6 +3,10 @@
 // SwiGLU and attention. They are the reference the fused ops are tested
 // against and the baseline bench measures their memory against: each keeps
 // every temporary gorgonia's backward pass asks for.
+//
+// Importing plain makes gorgonia (and gorgonia.org/tensor) multiply
+// matrices with kernel.BLAS, so that the compositions run on the same GEMM
+// as the fused ops they are compared with.
 package plain
 
 import (
@@ -11,7 +15,11 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
 )
+
+func init() { gorgonia.Use(kernel.BLAS{}) }
 
 // RMSNorm is x / √(mean(x²) + eps) ⊙ weight: x (N, D), weight (D).
 func RMSNorm(x, weight *gorgonia.Node, eps float64) (*gorgonia.Node, error) {
