@@ -19,5 +19,6 @@ var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 func init() {
 	if hasAVX2FMA {
 		sgemm, dgemm = sgemmAVX2.run, dgemmAVX2.run
+		implementation = "avx2+fma assembly"
 	}
 }

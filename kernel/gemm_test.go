@@ -42,9 +42,12 @@ func (tc gemmCase) operands(rng *rand.Rand) (a, b, c []float64, lda, ldb, ldc in
 	return fill(ar * lda), fill(br * ldb), fill(tc.m * ldc), lda, ldb, ldc
 }
 
-// reference is the definition of GEMM in float64, summed in order.
-func (tc gemmCase) reference(a []float64, lda int, b []float64, ldb int, c []float64, ldc int) []float64 {
-	out := append([]float64(nil), c...)
+// reference is the definition of GEMM in float64, summed in order, and the
+// magnitude of its terms, |alpha|·Σ|a·b| + |beta·c|, that rounding errors
+// scale with (a sum that cancels has a large error relative to itself).
+func (tc gemmCase) reference(a []float64, lda int, b []float64, ldb int, c []float64, ldc int) (out, size []float64) {
+	out = append([]float64(nil), c...)
+	size = make([]float64, len(c))
 	for i := range tc.m {
 		for j := range tc.n {
 			var s float64
@@ -58,14 +61,16 @@ func (tc gemmCase) reference(a []float64, lda int, b []float64, ldb int, c []flo
 				}
 				av, bv := a[ai], b[bi]
 				s += av * bv
+				size[i*ldc+j] += math.Abs(tc.alpha * av * bv)
 			}
+			size[i*ldc+j] += math.Abs(tc.beta * c[i*ldc+j])
 			out[i*ldc+j] = tc.alpha*s + tc.beta*c[i*ldc+j]
 			if tc.beta == 0 {
 				out[i*ldc+j] = tc.alpha * s
 			}
 		}
 	}
-	return out
+	return out, size
 }
 
 // gemmCases covers every transpose pair on 1×1, k = 1, odd sizes, sizes
@@ -86,9 +91,9 @@ func gemmCases() []gemmCase {
 	return cases
 }
 
-// frobeniusError is ‖got − want‖ / ‖want‖ over the first n columns of m
+// frobeniusError is ‖got − want‖ / ‖size‖ over the first n columns of m
 // rows, and whether the columns past n are as before.
-func frobeniusError(got, want, before []float64, m, n, ldc int) (rel float64, untouched bool) {
+func frobeniusError(got, want, size, before []float64, m, n, ldc int) (rel float64, untouched bool) {
 	var num, den float64
 	untouched = true
 	for i := range got {
@@ -99,7 +104,7 @@ func frobeniusError(got, want, before []float64, m, n, ldc int) (rel float64, un
 		}
 		d := got[i] - want[i]
 		num += d * d
-		den += want[i] * want[i]
+		den += size[i] * size[i]
 	}
 	if den == 0 {
 		return math.Sqrt(num), untouched
@@ -115,12 +120,12 @@ func TestGemmFloat64(t *testing.T) {
 	for i, tc := range gemmCases() {
 		runtime.GOMAXPROCS(1 + i%3)
 		a, b, c, lda, ldb, ldc := tc.operands(rng)
-		want := tc.reference(a, lda, b, ldb, c, ldc)
+		want, size := tc.reference(a, lda, b, ldb, c, ldc)
 		got := append([]float64(nil), c...)
 		Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
-		rel, untouched := frobeniusError(got, want, c, tc.m, tc.n, ldc)
-		if rel > 1e-12 || !untouched {
-			t.Errorf("%v: relative error %.3g (want ≤ 1e-12), columns past n untouched: %t", tc, rel, untouched)
+		rel, untouched := frobeniusError(got, want, size, c, tc.m, tc.n, ldc)
+		if rel > 1e-13 || !untouched {
+			t.Errorf("%v: relative error %.3g (want ≤ 1e-13), columns past n untouched: %t", tc, rel, untouched)
 		}
 	}
 }
@@ -131,13 +136,13 @@ func TestGemmFloat32(t *testing.T) {
 		a, b, c, lda, ldb, ldc := tc.operands(rng)
 		a32, b32, c32 := to32(a), to32(b), to32(c)
 		a, b, c = to64(a32), to64(b32), to64(c32) // the reference sees the same inputs
-		want := tc.reference(a, lda, b, ldb, c, ldc)
+		want, size := tc.reference(a, lda, b, ldb, c, ldc)
 		got := append([]float32(nil), c32...)
 		Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.beta), got, ldc)
 		gonum := append([]float32(nil), c32...)
 		gonumGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.beta), gonum, ldc)
-		rel, untouched := frobeniusError(to64(got), want, c, tc.m, tc.n, ldc)
-		relGonum, _ := frobeniusError(to64(gonum), want, c, tc.m, tc.n, ldc)
+		rel, untouched := frobeniusError(to64(got), want, size, c, tc.m, tc.n, ldc)
+		relGonum, _ := frobeniusError(to64(gonum), want, size, c, tc.m, tc.n, ldc)
 		// Both round the inputs and every partial sum to float32; the
 		// error of such a sum grows like √k·2⁻²⁴ on random data. Allow
 		// four times gonum's own error and a floor of a few ulps.
@@ -207,4 +212,24 @@ func to64(s []float32) []float64 {
 		out[i] = float64(v)
 	}
 	return out
+}
+
+// FuzzGemm compares Gemm with the float64 definition on shapes, transposes,
+// paddings and scalars chosen by the fuzzer.
+func FuzzGemm(f *testing.F) {
+	f.Add(uint8(1), uint8(1), uint16(1), uint8(0), uint8(0), int8(2), int8(0))
+	f.Add(uint8(7), uint8(17), uint16(300), uint8(3), uint8(1), int8(-3), int8(1))
+	f.Add(uint8(97), uint8(129), uint16(257), uint8(1), uint8(2), int8(1), int8(4))
+	f.Fuzz(func(t *testing.T, m, n uint8, k uint16, flags, pad uint8, alpha, beta int8) {
+		tc := gemmCase{transA: flags&1 == 1, transB: flags&2 == 2, m: int(m), n: int(n), k: int(k % 700),
+			pad: int(pad % 4), alpha: float64(alpha) / 4, beta: float64(beta) / 4}
+		rng := rand.New(rand.NewPCG(uint64(m), uint64(k)))
+		a, b, c, lda, ldb, ldc := tc.operands(rng)
+		want, size := tc.reference(a, lda, b, ldb, c, ldc)
+		got := append([]float64(nil), c...)
+		Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+		if rel, untouched := frobeniusError(got, want, size, c, tc.m, tc.n, ldc); rel > 1e-13 || !untouched {
+			t.Errorf("%v: relative error %.3g, columns past n untouched: %t", tc, rel, untouched)
+		}
+	})
 }
