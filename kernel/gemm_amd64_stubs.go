@@ -9,3 +9,9 @@ func sgemmKernelAVX2(k int, a *float32, b *float32, c *float32, ldc int, accumul
 
 // dgemmKernelAVX2 adds (or, unless accumulate, stores) the product of a packed 6×k panel of A and a packed k×8 panel of B into C.
 func dgemmKernelAVX2(k int, a *float64, b *float64, c *float64, ldc int, accumulate bool)
+
+// sgemmKernelAVX512 adds (or, unless accumulate, stores) the product of a packed 12×k panel of A and a packed k×32 panel of B into C.
+func sgemmKernelAVX512(k int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
+
+// dgemmKernelAVX512 adds (or, unless accumulate, stores) the product of a packed 12×k panel of A and a packed k×16 panel of B into C.
+func dgemmKernelAVX512(k int, a *float64, b *float64, c *float64, ldc int, accumulate bool)

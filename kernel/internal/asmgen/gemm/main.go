@@ -13,6 +13,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -33,6 +34,7 @@ type kernel struct {
 	add       func(Op, Op, Op)
 	store     func(Op, Op)
 	zero      func(Op, Op, Op)
+	reg       func() VecVirtual // a vector register of the kernel's width
 	unroll    int
 }
 
@@ -46,6 +48,7 @@ func main() {
 			add:       func(a, b, c Op) { VADDPS(a, b, c) },
 			store:     func(r, m Op) { VMOVUPS(r, m) },
 			zero:      func(a, b, c Op) { VXORPS(a, b, c) },
+			reg:       YMM,
 			unroll:    4},
 		{name: "dgemmKernelAVX2", elem: "float64", size: 8, mr: 6, vecs: 2, lanes: 4,
 			broadcast: func(m, r Op) { VBROADCASTSD(m, r) },
@@ -54,9 +57,19 @@ func main() {
 			add:       func(a, b, c Op) { VADDPD(a, b, c) },
 			store:     func(r, m Op) { VMOVUPD(r, m) },
 			zero:      func(a, b, c Op) { VXORPD(a, b, c) },
+			reg:       YMM,
 			unroll:    4},
 	}
-	for _, k := range avx2 {
+	// The AVX-512 kernels have twice the lanes and twice the registers:
+	// 12×32 (float32) and 12×16 (float64) tiles keep 24 of the 32 ZMM
+	// registers as accumulators.
+	avx512 := make([]kernel, len(avx2))
+	for i, k := range avx2 {
+		k.name = strings.Replace(k.name, "AVX2", "AVX512", 1)
+		k.mr, k.lanes, k.reg = 12, 2*k.lanes, ZMM
+		avx512[i] = k
+	}
+	for _, k := range append(avx2, avx512...) {
 		k.generate()
 	}
 	Generate()
@@ -80,15 +93,15 @@ func (k kernel) generate() {
 	for i := range acc {
 		acc[i] = make([]VecVirtual, k.vecs)
 		for j := range acc[i] {
-			acc[i][j] = YMM()
+			acc[i][j] = k.reg()
 			k.zero(acc[i][j], acc[i][j], acc[i][j])
 		}
 	}
 	bv := make([]VecVirtual, k.vecs)
 	for j := range bv {
-		bv[j] = YMM()
+		bv[j] = k.reg()
 	}
-	av := []VecVirtual{YMM(), YMM()}
+	av := []VecVirtual{k.reg(), k.reg()}
 
 	// step multiplies column p of the A panel by row p of the B panel,
 	// both addressed by displacement from the current a and b.
