@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"gorgonia.org/tensor"
-
-	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 	"github.com/velora-go/velora/train"
 )
@@ -17,9 +14,34 @@ import (
 // checks every table has its rows and every ratio to the baseline is
 // finite and positive.
 func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
-	r, err := run(io.Discard, quickSizes(), quickOps, quickMethodSizes(), true)
+	want, err := parseTables("", true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	r, err := run(io.Discard, quickSizes(), quickOps, quickMethodSizes(), want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.GEMM) != 5 {
+		t.Fatalf("%d GEMM rows, want 5", len(r.GEMM))
+	}
+	for _, g := range r.GEMM {
+		for _, x := range []float64{g.Kernel, g.Gonum} {
+			if !(x > 0) || math.IsInf(x, 0) {
+				t.Errorf("GEMM row %+v has a figure that is not finite and positive", g)
+			}
+		}
+		if (openBLAS != nil) != (g.OpenBLAS > 0) {
+			t.Errorf("GEMM row %+v: OpenBLAS figure %v with openBLAS %v", g, g.OpenBLAS, openBLAS)
+		}
+	}
+	if r.Split == nil || len(r.Split.Parts) != len(stepParts) {
+		t.Fatalf("step split %+v, want one part per entry of stepParts", r.Split)
+	}
+	for _, p := range r.Split.Parts {
+		if !(p.CPUSeconds >= 0) || math.IsInf(p.CPUSeconds, 0) {
+			t.Errorf("step split part %+v is not finite and non-negative", p)
+		}
 	}
 	if len(r.Ops) != 3 {
 		t.Fatalf("%d op rows, want 3", len(r.Ops))
@@ -31,13 +53,13 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 			}
 		}
 	}
-	wantRows := []int{8, 5, 4, 3, 2, 11, 10}
+	wantRows := map[int]int{tableLayers: 8, tableSubTokens: 5, tableFineTune: 4, tableExecutor: 3, tablePlain: 2, tableViTMethods: 11, tableLLaMAMethods: 10}
 	if len(r.Tables) != len(wantRows) {
 		t.Fatalf("%d tables, want %d", len(r.Tables), len(wantRows))
 	}
-	for i, table := range r.Tables {
-		if len(table.Rows) != wantRows[i] {
-			t.Errorf("table %q has %d rows, want %d", table.Title, len(table.Rows), wantRows[i])
+	for _, table := range r.Tables {
+		if len(table.Rows) != wantRows[table.Number] {
+			t.Errorf("table %d %q has %d rows, want %d", table.Number, table.Title, len(table.Rows), wantRows[table.Number])
 		}
 		base := table.Rows[0]
 		for _, row := range table.Rows {
@@ -104,34 +126,6 @@ func benchPair(b *testing.B, s Sizes, baseline, velora peft.Config) {
 	b.ReportMetric(peaks[0], "baseline-peak-B")
 	b.ReportMetric(peaks[1], "velora-peak-B")
 	b.ReportMetric(peaks[1]/peaks[0], "peak-ratio")
-}
-
-// newTrainer builds the model of s with cfg and its trainer.
-func newTrainer(s Sizes, cfg peft.Config) (*train.Trainer, error) {
-	adapter, err := peft.Apply(cfg, s.LLaMA)
-	if err != nil {
-		return nil, err
-	}
-	b, err := layers.NewBuilder(nil, tensor.Float32, adapter, 1)
-	if err != nil {
-		return nil, err
-	}
-	model, err := layers.NewLLaMA(b, s.LLaMA, s.Batch, s.Seq)
-	if err != nil {
-		return nil, err
-	}
-	data, err := batch(s)
-	if err != nil {
-		return nil, err
-	}
-	if err := model.SetBatch(data.Inputs, data.Targets); err != nil {
-		return nil, err
-	}
-	solver, err := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3})
-	if err != nil {
-		return nil, err
-	}
-	return train.New(b, model.Loss, solver)
 }
 
 var loraAll = []string{"q", "k", "v", "o", "gate", "up", "down"}

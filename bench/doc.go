@@ -1,27 +1,47 @@
 // Command bench measures VeLoRA side by side with its baseline, in one run
-// on this machine, and prints markdown tables:
+// on this machine, and prints markdown tables, numbered the same whichever
+// of them -tables selects:
 //
-//  1. op level: Compress's throughput against a plain copy of the same
+//  1. GEMM: GFLOP/s of package kernel's matrix multiply against gonum's
+//     pure-Go Sgemm (and OpenBLAS, built with -tags openblas) at the
+//     model's forward, input-gradient and weight-gradient shapes;
+//  2. op level: Compress's throughput against a plain copy of the same
 //     bytes (the memory-bandwidth limit), and the fused weight gradient
 //     against reconstruct-then-multiply, for sub-token sizes 8, 16, 32;
-//  2. layer selection (the paper's Table 6): a 4-layer LLaMA trained
+//  3. layer selection (the paper's Table 6): a 4-layer LLaMA trained
 //     full-rank with AdamW, VeLoRA on none, q, k, v, down, vd, qkv, qkvd;
-//  3. sub-token size (Table 5b): vd at D/64, D/32, D/16, D/8;
-//  4. fine-tuning: LoRA and QLoRA with and without VeLoRA on vd;
-//  5. executor: the same step under gorgonia's TapeMachine, under package
+//  4. where the baseline step's (row none of table 3) CPU time goes:
+//     GEMM, the ops' other work, the optimizer, the executor, from CPU
+//     profile samples;
+//  5. sub-token size (Table 5b): vd at D/64, D/32, D/16, D/8;
+//  6. fine-tuning: LoRA and QLoRA with and without VeLoRA on vd;
+//  7. executor: the same step under gorgonia's TapeMachine, under package
 //     machine, and under machine with fused updates;
-//  6. with -plain, the fused block ops against gorgonia's compositions
-//     (op/plain), and what each one's backward pass keeps, by op;
-//  7. and 8. every PEFT method with and without VeLoRA on a small ViT and
+//  8. with -plain (or -tables 8), the fused block ops against gorgonia's
+//     compositions (op/plain), and what each one's backward pass keeps,
+//     by op;
+//  9. and 10. every PEFT method with and without VeLoRA on a small ViT and
 //     a small LLaMA.
 //
 // Memory figures are machine's exact byte accounting (package train's
 // split into parameters, gradients, optimizer state and activations) with
 // the Go runtime's heap peak beside them; times are wall-clock seconds per
-// training step after a warm-up step.
+// training step after -warmup untimed steps (default 0: the timed step also
+// allocates what later steps reuse, alike for every row).
 //
-//	go run ./bench                 # the default model, about 3 minutes on 2 cores
+//	go run ./bench                 # the default model, under 3 minutes on 2 cores
 //	go run ./bench -quick          # small sizes, seconds
+//	go run ./bench -tables 1,4     # only the GEMM table and the step split
+//	go run ./bench -tables 3 -warmup 1 -steps 3   # a steady-state step time
 //	go run ./bench -json out.json -png charts/
 //	go test -bench . ./bench       # the same comparisons as Go benchmarks
+//
+// The OpenBLAS column of table 1 needs cgo, OpenBLAS's headers and library
+// (Debian: apt-get install -y libopenblas-dev) and the library named at
+// link time, since gonum's netlib binding names none:
+//
+//	CGO_LDFLAGS=-lopenblas go run -tags openblas ./bench -tables 1
+//
+// bench/pytorch/llama_step.py times the same model's step in PyTorch on the
+// CPU, as a yardstick (see its README).
 package main

@@ -11,16 +11,20 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/velora-go/velora/kernel"
+	"github.com/velora-go/velora/layers"
 )
 
 func main() {
 	log.SetFlags(0)
 	quick := flag.Bool("quick", false, "small sizes: seconds instead of minutes")
 	jsonPath := flag.String("json", "", "write every figure, with the machine's CPU, Go version and GOMAXPROCS, to this JSON file")
-	pngDir := flag.String("png", "", "write bar charts of tables 2 to 4 into this directory")
+	pngDir := flag.String("png", "", fmt.Sprintf("write bar charts of tables %d, %d and %d into this directory", tableLayers, tableSubTokens, tableFineTune))
+	tables := flag.String("tables", "", fmt.Sprintf("run only these tables, a comma-separated list of numbers (%s; default: all but %d)", tableList(), tablePlain))
 	steps := flag.Int("steps", 1, "timed training steps per configuration")
 	warmup := flag.Int("warmup", 0, "untimed training steps before the timed ones (the first step also allocates what later steps reuse; every row pays it alike)")
-	withPlain := flag.Bool("plain", false, "add table 6: the fused block ops against gorgonia's plain compositions (about 15 s more)")
+	withPlain := flag.Bool("plain", false, fmt.Sprintf("add table %d: the fused block ops against gorgonia's plain compositions (about 15 s more)", tablePlain))
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -28,6 +32,10 @@ func main() {
 	}
 	if *steps <= 0 || *warmup < 0 {
 		log.Fatalf("bench: -steps %d and -warmup %d, expected at least 1 timed step and no negative warm-up", *steps, *warmup)
+	}
+	want, err := parseTables(*tables, *withPlain)
+	if err != nil {
+		log.Fatal(err)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -47,7 +55,7 @@ func main() {
 	s.Steps, s.Warmup = *steps, *warmup
 	methods.LLaMA.Steps, methods.LLaMA.Warmup = *steps, *warmup
 	start := time.Now()
-	r, err := run(os.Stdout, s, ops, methods, *withPlain)
+	r, err := run(os.Stdout, s, ops, methods, want)
 	if err != nil {
 		log.Fatalf("bench: %v", err)
 	}
@@ -69,54 +77,75 @@ type Report struct {
 	CPU        string
 	GoVersion  string
 	GOMAXPROCS int
+	GEMMPath   string // kernel.Implementation(): the matrix multiply every table runs on
 	Sizes      Sizes
+	GEMM       []GEMMRow
 	Ops        []OpRow
+	Split      *Split
 	Tables     []Table
 }
 
-// run measures every table and prints each as soon as it is done.
-func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes, withPlain bool) (Report, error) {
-	r := Report{CPU: cpuName(), GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), Sizes: s}
+// run measures the tables that want selects (by number) and prints each as
+// soon as it is done.
+func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes, want []bool) (Report, error) {
+	r := Report{CPU: cpuName(), GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), GEMMPath: kernel.Implementation(), Sizes: s}
 	c := s.LLaMA
-	fmt.Fprintf(w, "Model: LLaMA, %d layers, d = %d, intermediate %d, %d heads, vocabulary %d; batch %d × %d tokens; float32; AdamW.\n\n",
-		c.Layers, c.Hidden, c.Intermediate, c.Heads, c.Vocab, s.Batch, s.Seq)
-	for _, m := range []int{8, 16, 32} {
-		row, err := opRow(ops, m)
-		if err != nil {
-			return r, err
-		}
-		r.Ops = append(r.Ops, row)
-	}
-	printOps(w, ops, r.Ops)
+	fmt.Fprintf(w, "Model: LLaMA, %d layers, d = %d, intermediate %d, %d heads, vocabulary %d; batch %d × %d tokens; float32; AdamW. GEMM: %s.\n\n",
+		c.Layers, c.Hidden, c.Intermediate, c.Heads, c.Vocab, s.Batch, s.Seq, r.GEMMPath)
 	cache := map[string]Row{}
-	tables := []func(Sizes, map[string]Row) (Table, error){layerTable, subTokenTable, fineTuneTable, executorTable}
-	if withPlain {
-		tables = append(tables, kernelTable)
+	model := func(table func(Sizes, map[string]Row) (Table, error)) func() (Table, error) {
+		return func() (Table, error) { return table(s, cache) }
 	}
-	for _, table := range tables {
-		t, err := table(s, cache)
-		if err != nil {
-			return r, err
+	method := func(arch layers.Architecture) func() (Table, error) {
+		return func() (Table, error) { return methodTable(methods, arch) }
+	}
+	tables := map[int]func() (Table, error){
+		tableLayers: model(layerTable), tableSubTokens: model(subTokenTable), tableFineTune: model(fineTuneTable),
+		tableExecutor: model(executorTable), tablePlain: model(kernelTable),
+		tableViTMethods: method(methods.ViT), tableLLaMAMethods: method(methods.LLaMA.LLaMA),
+	}
+	for number := 1; number < len(tableNames); number++ {
+		if !want[number] {
+			continue
 		}
-		r.Tables = append(r.Tables, t)
-		printTable(w, len(r.Tables)+1, t)
-	}
-	if withPlain {
-		printKeptByOp(w, r.Tables[len(r.Tables)-1])
-	}
-	methodTabs, err := methodTables(methods)
-	if err != nil {
-		return r, err
-	}
-	for _, t := range methodTabs {
-		r.Tables = append(r.Tables, t)
-		printTable(w, len(r.Tables)+1, t)
+		switch number {
+		case tableGEMM:
+			r.GEMM = gemmTable(s)
+			printGEMM(w, number, r.GEMMPath, r.GEMM)
+		case tableOps:
+			for _, m := range []int{8, 16, 32} {
+				row, err := opRow(ops, m)
+				if err != nil {
+					return r, err
+				}
+				r.Ops = append(r.Ops, row)
+			}
+			printOps(w, number, ops, r.Ops)
+		case tableSplit:
+			sp, err := splitTable(s)
+			if err != nil {
+				return r, err
+			}
+			r.Split = &sp
+			printSplit(w, number, sp)
+		default:
+			t, err := tables[number]()
+			if err != nil {
+				return r, err
+			}
+			t.Number = number
+			r.Tables = append(r.Tables, t)
+			printTable(w, t)
+			if number == tablePlain {
+				printKeptByOp(w, t)
+			}
+		}
 	}
 	return r, nil
 }
 
-func printOps(w io.Writer, s OpSizes, rows []OpRow) {
-	fmt.Fprintf(w, "## 1. Op level: T = %d, D = Dout = %d, float32\n\n", s.T, s.D)
+func printOps(w io.Writer, number int, s OpSizes, rows []OpRow) {
+	fmt.Fprintf(w, "## %d. Op level: T = %d, D = Dout = %d, float32\n\n", number, s.T, s.D)
 	fmt.Fprintln(w, "| sub-token size | compress GB/s | copy GB/s | compress / copy | fused weight grad | reconstruct + matmul | speed-up |")
 	fmt.Fprintln(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rows {
@@ -126,8 +155,8 @@ func printOps(w io.Writer, s OpSizes, rows []OpRow) {
 	fmt.Fprintln(w)
 }
 
-func printTable(w io.Writer, number int, t Table) {
-	fmt.Fprintf(w, "## %d. %s\n\n", number, t.Title)
+func printTable(w io.Writer, t Table) {
+	fmt.Fprintf(w, "## %d. %s\n\n", t.Number, t.Title)
 	fmt.Fprintln(w, "| configuration | trainable | linear inputs kept | peak | params | grads | optimizer | activations | Go heap | step |")
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	base := t.Rows[0]

@@ -37,42 +37,38 @@ func quickMethodSizes() MethodSizes {
 	return m
 }
 
-// methodTables measure every PEFT method with and without VeLoRA (its
-// default selection for the method) on the small ViT and LLaMA.
-func methodTables(m MethodSizes) ([]Table, error) {
-	var tables []Table
-	for _, arch := range []layers.Architecture{m.ViT, m.LLaMA.LLaMA} {
-		name := "ViT"
-		if _, ok := arch.(layers.LLaMAConfig); ok {
-			name = "LLaMA"
-		}
-		t := Table{Title: fmt.Sprintf("PEFT methods on a small %s, each with and without VeLoRA (its default selection, M = %d)", name, m.SubTokens)}
-		for _, method := range peft.Methods {
-			if method == peft.MethodLinearProbe && name == "LLaMA" {
-				continue // a language model has no new head to probe
-			}
-			for _, velora := range []bool{false, true} {
-				if velora && method == peft.MethodLinearProbe {
-					continue // nothing VeLoRA could compress
-				}
-				// LoRA's adapters on q, k, v and down (qkv and fc2 in a ViT),
-				// so VeLoRA's default "vd" has adapters to compress.
-				cfg := peft.Config{Method: method, Rank: m.Rank, Alpha: float64(2 * m.Rank), Targets: []string{"q", "k", "v", "d"}}
-				label := method
-				if velora {
-					cfg.VeLoRA = &peft.VeLoRAConfig{SubTokenSize: m.SubTokens}
-					label += " + VeLoRA"
-				}
-				r, err := methodRow(Setup{Name: label, Config: cfg, Exec: Machine}, arch, m)
-				if err != nil {
-					return nil, err
-				}
-				t.Rows = append(t.Rows, r)
-			}
-		}
-		tables = append(tables, t)
+// methodTable measures every PEFT method with and without VeLoRA (its
+// default selection for the method) on the small ViT or LLaMA.
+func methodTable(m MethodSizes, arch layers.Architecture) (Table, error) {
+	name := "ViT"
+	if _, ok := arch.(layers.LLaMAConfig); ok {
+		name = "LLaMA"
 	}
-	return tables, nil
+	t := Table{Title: fmt.Sprintf("PEFT methods on a small %s, each with and without VeLoRA (its default selection, M = %d)", name, m.SubTokens)}
+	for _, method := range peft.Methods {
+		if method == peft.MethodLinearProbe && name == "LLaMA" {
+			continue // a language model has no new head to probe
+		}
+		for _, velora := range []bool{false, true} {
+			if velora && method == peft.MethodLinearProbe {
+				continue // nothing VeLoRA could compress
+			}
+			// LoRA's adapters on q, k, v and down (qkv and fc2 in a ViT),
+			// so VeLoRA's default "vd" has adapters to compress.
+			cfg := peft.Config{Method: method, Rank: m.Rank, Alpha: float64(2 * m.Rank), Targets: []string{"q", "k", "v", "d"}}
+			label := method
+			if velora {
+				cfg.VeLoRA = &peft.VeLoRAConfig{SubTokenSize: m.SubTokens}
+				label += " + VeLoRA"
+			}
+			r, err := methodRow(Setup{Name: label, Config: cfg, Exec: Machine}, arch, m)
+			if err != nil {
+				return t, err
+			}
+			t.Rows = append(t.Rows, r)
+		}
+	}
+	return t, nil
 }
 
 // methodRow builds the model of arch with the setup's config on a seeded

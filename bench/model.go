@@ -85,27 +85,50 @@ func batch(s Sizes) (c4.Batch, error) {
 
 // measure trains the LLaMA of a setup and reports it.
 func measure(u Setup, s Sizes) (Row, error) {
-	adapter, err := peft.Apply(u.Config, s.LLaMA)
+	b, loss, err := buildLLaMA(u, s)
 	if err != nil {
 		return Row{}, err
 	}
+	return measureBuilt(u, b, loss, s.Warmup, s.Steps)
+}
+
+// buildLLaMA builds the LLaMA of s with the setup's config and kernels, on
+// the first batch of the embedded corpus, and returns its loss.
+func buildLLaMA(u Setup, s Sizes) (*layers.Builder, *gorgonia.Node, error) {
+	adapter, err := peft.Apply(u.Config, s.LLaMA)
+	if err != nil {
+		return nil, nil, err
+	}
 	b, err := layers.NewBuilder(nil, tensor.Float32, adapter, 1)
 	if err != nil {
-		return Row{}, err
+		return nil, nil, err
 	}
 	b.Kernels = u.Kernels
 	model, err := layers.NewLLaMA(b, s.LLaMA, s.Batch, s.Seq)
 	if err != nil {
-		return Row{}, err
+		return nil, nil, err
 	}
 	data, err := batch(s)
 	if err != nil {
-		return Row{}, err
+		return nil, nil, err
 	}
 	if err := model.SetBatch(data.Inputs, data.Targets); err != nil {
-		return Row{}, err
+		return nil, nil, err
 	}
-	return measureBuilt(u, b, model.Loss, s.Warmup, s.Steps)
+	return b, model.Loss, nil
+}
+
+// newTrainer builds the LLaMA of s with cfg and its AdamW trainer.
+func newTrainer(s Sizes, cfg peft.Config) (*train.Trainer, error) {
+	b, loss, err := buildLLaMA(Setup{Config: cfg}, s)
+	if err != nil {
+		return nil, err
+	}
+	solver, err := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3})
+	if err != nil {
+		return nil, err
+	}
+	return train.New(b, loss, solver)
 }
 
 // measureBuilt trains a built model with AdamW under the setup's executor:

@@ -28,14 +28,18 @@ func writeJSON(path string, r Report) error {
 	})
 }
 
-// writeCharts draws each model table's peak split as stacked bars.
+// writeCharts draws the peak split of the layer, sub-token and fine-tuning
+// tables, those the run measured, as stacked bars.
 func writeCharts(dir string, r Report) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return errors.Wrapf(err, "making %s", dir)
 	}
-	for i, t := range r.Tables[:min(3, len(r.Tables))] {
-		path := filepath.Join(dir, fmt.Sprintf("table%d.png", i+2))
-		if err := chart(path, fmt.Sprintf("Table %d: peak memory of a training step", i+2), t); err != nil {
+	for _, t := range r.Tables {
+		if t.Number != tableLayers && t.Number != tableSubTokens && t.Number != tableFineTune {
+			continue
+		}
+		path := filepath.Join(dir, fmt.Sprintf("table%d.png", t.Number))
+		if err := chart(path, fmt.Sprintf("Table %d: peak memory of a training step", t.Number), t); err != nil {
 			return err
 		}
 	}

@@ -2,17 +2,74 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pkg/errors"
 
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/op/plain"
 	"github.com/velora-go/velora/peft"
 )
 
+// The tables' numbers, the same whichever tables a run selects.
+const (
+	tableGEMM = 1 + iota
+	tableOps
+	tableLayers
+	tableSplit
+	tableSubTokens
+	tableFineTune
+	tableExecutor
+	tablePlain
+	tableViTMethods
+	tableLLaMAMethods
+)
+
+// tableNames names each table, by number, in -tables' help and errors.
+var tableNames = [...]string{
+	tableGEMM: "GEMM", tableOps: "op level", tableLayers: "layer selection", tableSplit: "step split",
+	tableSubTokens: "sub-token size", tableFineTune: "fine-tuning", tableExecutor: "executor",
+	tablePlain: "fused vs plain ops", tableViTMethods: "PEFT methods on a ViT", tableLLaMAMethods: "PEFT methods on a LLaMA",
+}
+
+// tableList is every table's number and name.
+func tableList() string {
+	names := make([]string, 0, len(tableNames)-1)
+	for number := 1; number < len(tableNames); number++ {
+		names = append(names, fmt.Sprintf("%d %s", number, tableNames[number]))
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseTables reads -tables, a comma-separated list of table numbers, into
+// a selection indexed by number. An empty list selects every table but the
+// fused-vs-plain one, which plain adds to any list.
+func parseTables(list string, plain bool) ([]bool, error) {
+	want := make([]bool, len(tableNames))
+	if strings.TrimSpace(list) == "" {
+		for number := 1; number < len(want); number++ {
+			want[number] = number != tablePlain
+		}
+	} else {
+		for _, item := range strings.Split(list, ",") {
+			number, err := strconv.Atoi(strings.TrimSpace(item))
+			if err != nil || number < 1 || number >= len(want) {
+				return nil, errors.Errorf("bench: -tables %q: no table %q; the tables are %s", list, strings.TrimSpace(item), tableList())
+			}
+			want[number] = true
+		}
+	}
+	want[tablePlain] = want[tablePlain] || plain
+	return want, nil
+}
+
 // Table is a titled list of rows measured against its first row.
 type Table struct {
-	Title string
-	Note  string
-	Rows  []Row
+	Number int
+	Title  string
+	Note   string
+	Rows   []Row
 }
 
 // full is full-rank training with VeLoRA on layers at sub-token size m
