@@ -290,7 +290,7 @@ func attentionKernel[T float](part attentionPart, a attentionShape, out []T, in 
 		a.blocks(func(blk attentionBlock) {
 			attentionScores(a, blk, scores, q, k)
 			for r := 0; r < blk.rows; r++ {
-				out[blk.lse+r] = T(logSumExp(scores[r*blk.n : r*blk.n+a.seen(blk.i0+r, blk.n)]))
+				out[blk.lse+r] = kernel.LogSumExp(scores[r*blk.n : r*blk.n+a.seen(blk.i0+r, blk.n)])
 			}
 		})
 	case attentionForward:
@@ -347,25 +347,10 @@ func attentionProbs[T float](a attentionShape, blk attentionBlock, p, q, k, lse 
 	attentionScores(a, blk, p, q, k)
 	for r := 0; r < blk.rows; r++ {
 		row := p[r*blk.n : (r+1)*blk.n]
-		seen, l := a.seen(blk.i0+r, blk.n), float64(lse[blk.lse+r])
-		for j, s := range row[:seen] {
-			row[j] = T(math.Exp(float64(s) - l))
-		}
+		seen := a.seen(blk.i0+r, blk.n)
+		kernel.ExpShift(row[:seen], row[:seen], lse[blk.lse+r], 1)
 		clear(row[seen:])
 	}
-}
-
-// logSumExp is log Σ exp(x), computed in float64 from the maximum.
-func logSumExp[T float](x []T) float64 {
-	m := math.Inf(-1)
-	for _, v := range x {
-		m = max(m, float64(v))
-	}
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v) - m)
-	}
-	return m + math.Log(sum)
 }
 
 // attentionGradPartOp hands out one of dq, dk, dv (part 0, 1, 2): a

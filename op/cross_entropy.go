@@ -3,12 +3,13 @@ package op
 import (
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
 )
 
 // CrossEntropy is the mean negative log-likelihood of integer targets under
@@ -215,12 +216,15 @@ func (o crossEntropyLSEOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia
 	return out, nil
 }
 
-// rowLogSumExp writes the log-sum-exp of each of the len(lse) rows of x.
+// rowLogSumExp writes the log-sum-exp of each of the len(lse) rows of x,
+// rows split across goroutines.
 func rowLogSumExp[T float](lse, x []T) {
 	v := len(x) / len(lse)
-	for i := range lse {
-		lse[i] = T(logSumExp(x[i*v : (i+1)*v]))
-	}
+	parallelRows(len(lse), v, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			lse[i] = kernel.LogSumExp(x[i*v : (i+1)*v])
+		}
+	})
 }
 
 // crossEntropyGradOp computes the loss's gradient for the logits from
@@ -304,11 +308,9 @@ func crossEntropyGrad[T float](out, logits []T, targets []int, lse []T, ignore i
 			clear(orow)
 			continue
 		}
-		scale, l := g/float64(count), float64(lse[i])
-		for j, x := range row {
-			orow[j] = T(math.Exp(float64(x)-l) * scale)
-		}
-		orow[t] -= T(scale)
+		scale := T(g / float64(count))
+		kernel.ExpShift(orow, row, lse[i], scale)
+		orow[t] -= scale
 	}
 }
 

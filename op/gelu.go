@@ -3,10 +3,10 @@ package op
 import (
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
+	"github.com/velora-go/velora/kernel"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -94,16 +94,11 @@ func (o *geluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (g
 // across goroutines.
 func gelu[T float](out []T, in [][]T) {
 	parallelRows(len(out), 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x := float64(in[0][i])
-			cdf := 0.5 * (1 + math.Erf(x/math.Sqrt2))
-			if len(in) == 1 {
-				out[i] = T(x * cdf)
-				continue
-			}
-			pdf := math.Exp(-x*x/2) / math.Sqrt(2*math.Pi)
-			out[i] = in[1][i] * T(cdf+x*pdf)
+		if len(in) == 1 {
+			kernel.GELU(out[lo:hi], in[0][lo:hi])
+			return
 		}
+		kernel.GELUGrad(out[lo:hi], in[0][lo:hi], in[1][lo:hi])
 	})
 }
 

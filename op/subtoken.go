@@ -9,66 +9,19 @@ import "github.com/velora-go/velora/kernel"
 
 // compressRows writes z[t,k] = <x[t, kM:(k+1)M], v>, rows split across
 // goroutines. When M divides D the sub-tokens of a block of rows lie end
-// to end and are read in one pass.
+// to end and are one call of the kernel.
 func compressRows[T float](z, x, v []T, d int) {
 	m := len(v)
 	k := groups(d, m)
 	parallelRows(len(x)/d, d, func(lo, hi int) {
 		if d%m == 0 {
-			compressFlat(z[lo*k:hi*k], x[lo*d:hi*d], v)
+			kernel.Compress(z[lo*k:hi*k], x[lo*d:hi*d], v)
 			return
 		}
 		for t := lo; t < hi; t++ {
-			row, zrow := x[t*d:(t+1)*d], z[t*k:(t+1)*k]
-			for g := range zrow {
-				zrow[g] = dot(row[g*m:min((g+1)*m, d)], v)
-			}
+			kernel.Compress(z[t*k:(t+1)*k], x[t*d:(t+1)*d], v)
 		}
 	})
-}
-
-// compressFlat writes z[s] = <x[sM:(s+1)M], v> for sub-tokens laid end to
-// end, two sub-tokens at a time with two partial sums each, so the loads
-// and adds of neighbouring iterations overlap.
-func compressFlat[T float](z, x, v []T) {
-	m := len(v)
-	s := 0
-	for ; s+1 < len(z); s += 2 {
-		a, b := x[s*m:(s+1)*m], x[(s+1)*m:(s+2)*m]
-		var a0, a1, b0, b1 T
-		i := 0
-		for ; i+1 < m; i += 2 {
-			a0 += a[i] * v[i]
-			a1 += a[i+1] * v[i+1]
-			b0 += b[i] * v[i]
-			b1 += b[i+1] * v[i+1]
-		}
-		if i < m {
-			a0 += a[i] * v[i]
-			b0 += b[i] * v[i]
-		}
-		z[s], z[s+1] = a0+a1, b0+b1
-	}
-	if s < len(z) {
-		z[s] = dot(x[s*m:(s+1)*m], v)
-	}
-}
-
-// dot is Σ a[i]·b[i] over a's length (b at least as long), four partial
-// sums at a time so the adds do not wait on each other.
-func dot[T float](a, b []T) T {
-	var s0, s1, s2, s3 T
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // reconstructRows writes x̂[t, kM+m] = z[t,k]·v[m], cutting the padding,

@@ -3,10 +3,10 @@ package op
 import (
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
+	"github.com/velora-go/velora/kernel"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -108,17 +108,13 @@ func (o *swigluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) 
 func swiglu[T float](part swigluPart, out []T, in [][]T) {
 	a, b := in[0], in[1]
 	parallelRows(len(a), 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			ai := float64(a[i])
-			sig := 1 / (1 + math.Exp(-ai))
-			switch part {
-			case swigluForward:
-				out[i] = T(ai*sig) * b[i]
-			case swigluGradA:
-				out[i] = in[2][i] * b[i] * T(sig*(1+ai*(1-sig)))
-			case swigluGradB:
-				out[i] = in[2][i] * T(ai*sig)
-			}
+		switch part {
+		case swigluForward:
+			kernel.SwiGLU(out[lo:hi], a[lo:hi], b[lo:hi])
+		case swigluGradA:
+			kernel.SwiGLUGradGate(out[lo:hi], a[lo:hi], b[lo:hi], in[2][lo:hi])
+		case swigluGradB:
+			kernel.SwiGLUGradUp(out[lo:hi], a[lo:hi], in[2][lo:hi])
 		}
 	})
 }
