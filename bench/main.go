@@ -25,7 +25,7 @@ func main() {
 	steps := flag.Int("steps", 1, "timed training steps per configuration")
 	warmup := flag.Int("warmup", 0, "untimed training steps before the timed ones (the first step also allocates what later steps reuse; every row pays it alike)")
 	withPlain := flag.Bool("plain", false, fmt.Sprintf("add table %d: the fused block ops against gorgonia's plain compositions (about 15 s more)", tablePlain))
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	cpuProfile := flag.String("cpuprofile", "", fmt.Sprintf("write a CPU profile to this file (not with table %d, which runs the profiler itself)", tableSplit))
 	flag.Parse()
 	if flag.NArg() > 0 {
 		log.Fatalf("bench: unexpected arguments %q", flag.Args())
@@ -36,6 +36,9 @@ func main() {
 	want, err := parseTables(*tables, *withPlain)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *cpuProfile != "" && want[tableSplit] {
+		log.Fatalf("bench: -cpuprofile and table %d (%s) both need the CPU profiler: choose tables without %d with -tables", tableSplit, tableNames[tableSplit], tableSplit)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
