@@ -28,12 +28,15 @@ type SplitPart struct {
 	CPUSeconds float64 // per step
 }
 
-// stepParts names the parts, each with the test that claims a sample's stack
-// (function names, leaf first) for it; the first part that claims it wins.
-var stepParts = []struct {
+// stepPart names a part of the step, with the test that claims a sample's
+// stack (function names, leaf first) for it.
+type stepPart struct {
 	name  string
 	claim func(stack []string) bool
-}{
+}
+
+// stepParts are the parts in order: the first that claims a stack gets it.
+var stepParts = []stepPart{
 	{"GEMM (package kernel, gonum's BLAS)", anyFrame(func(f string) bool {
 		return strings.HasPrefix(f, "github.com/velora-go/velora/kernel.") || strings.HasPrefix(f, "gonum.org/v1/gonum/blas/")
 	})},
