@@ -53,7 +53,7 @@ func floor32(x float64) float32 {
 }
 
 func main() {
-	ConstraintExpr("!purego")
+	ConstraintExpr("amd64,!purego") // the stubs file's name ends in _stubs, not _amd64
 	declareConsts([]struct {
 		name string
 		bits uint32
