@@ -9,10 +9,10 @@ import "golang.org/x/sys/cpu"
 // 24 of the 32 ZMM registers; kc·nr of B stays in L1 (16 or 24 KiB) and
 // mc·kc of A in L2.
 var (
-	sgemmAVX2   = packedGemm[float32]{kernel: sgemmKernelAVX2, mr: 6, nr: 16, kc: 256, mc: 96, nc: 2048, minOpsPerShare: 1 << 19}
-	dgemmAVX2   = packedGemm[float64]{kernel: dgemmKernelAVX2, mr: 6, nr: 8, kc: 256, mc: 96, nc: 1024, minOpsPerShare: 1 << 18}
-	sgemmAVX512 = packedGemm[float32]{kernel: sgemmKernelAVX512, mr: 12, nr: 32, kc: 192, mc: 96, nc: 2048, minOpsPerShare: 1 << 19}
-	dgemmAVX512 = packedGemm[float64]{kernel: dgemmKernelAVX512, mr: 12, nr: 16, kc: 192, mc: 96, nc: 1024, minOpsPerShare: 1 << 18}
+	sgemmAVX2   = packedGemm[float32]{kernel: sgemmKernelAVX2, rowsKernel: sgemmKernelAVX2Rows, mr: 6, nr: 16, kc: 256, mc: 96, nc: 2048, minOpsPerShare: 1 << 19}
+	dgemmAVX2   = packedGemm[float64]{kernel: dgemmKernelAVX2, rowsKernel: dgemmKernelAVX2Rows, mr: 6, nr: 8, kc: 256, mc: 96, nc: 1024, minOpsPerShare: 1 << 18}
+	sgemmAVX512 = packedGemm[float32]{kernel: sgemmKernelAVX512, rowsKernel: sgemmKernelAVX512Rows, mr: 12, nr: 32, kc: 192, mc: 96, nc: 2048, minOpsPerShare: 1 << 19}
+	dgemmAVX512 = packedGemm[float64]{kernel: dgemmKernelAVX512, rowsKernel: dgemmKernelAVX512Rows, mr: 12, nr: 16, kc: 192, mc: 96, nc: 1024, minOpsPerShare: 1 << 18}
 )
 
 // The CPU's features, read at start-up, not fixed at build time: one

@@ -62,3 +62,23 @@ func BenchmarkPackedSgemm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkInPlaceA compares reading a's panels in place (alpha = 1) with
+// packing them (any other alpha, here the float32 just below 1) at the
+// model's forward shapes.
+func BenchmarkInPlaceA(b *testing.B) {
+	for _, s := range modelShapes[:3] {
+		for _, alpha := range []float32{1, 1 - 1.0/(1<<24)} {
+			name := "in-place"
+			if alpha != 1 {
+				name = "packed"
+			}
+			b.Run(s.name+"/"+name, func(b *testing.B) {
+				f := func(transA, transB bool, m, n, k int, _ float32, a []float32, lda int, bm []float32, ldb int, beta float32, c []float32, ldc int) {
+					Gemm(transA, transB, m, n, k, alpha, a, lda, bm, ldb, beta, c, ldc)
+				}
+				benchmarkGemm(b, f, s.transA, s.transB, s.m, s.n, s.k)
+			})
+		}
+	}
+}

@@ -12,14 +12,22 @@ import (
 // c, whose rows are ldc elements apart. It is written in assembly.
 type microKernel[T Float] func(k int, a, b, c *T, ldc int, accumulate bool)
 
+// rowsKernel is a microKernel that reads mr rows of A in place, lda
+// elements apart, instead of a packed panel.
+type rowsKernel[T Float] func(k int, a *T, lda int, b, c *T, ldc int, accumulate bool)
+
 // packedGemm is a GEMM in the GotoBLAS/BLIS scheme: op(b) is cut into
 // kc×nc blocks packed into nr-wide panels (kept in L3, each panel in L1),
 // op(a) into mc×kc blocks packed into mr-tall panels (kept in L2), and the
 // micro-kernel multiplies one panel of each into an mr×nr tile of c held
 // in registers. Packing also applies the transposes and alpha, so one
-// kernel serves every case.
+// kernel serves every case. When op(a) is a itself and alpha is 1, a full
+// panel of a is read in place (rowsKernel): packing it would cost a
+// strided copy of all of a (10% of a training step) for a panel that is
+// read from L1 either way.
 type packedGemm[T Float] struct {
 	kernel         microKernel[T]
+	rowsKernel     rowsKernel[T]
 	mr, nr         int // the micro-kernel's tile
 	kc, mc, nc     int // cache blocks: depth, rows of a, columns of b
 	minOpsPerShare int // multiply-adds below which a goroutine is not worth starting
@@ -31,7 +39,7 @@ func (g *packedGemm[T]) run(transA, transB bool, m, n, k int, alpha T, a []T, ld
 		scaleRows(m, n, beta, c, ldc) // later blocks of k add into c
 	}
 	j := &gemmJob[T]{g: g, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-		a: a, lda: lda, b: b, ldb: ldb, overwrite: beta == 0, c: c, ldc: ldc}
+		a: a, lda: lda, b: b, ldb: ldb, overwrite: beta == 0, inPlace: !transA && alpha == 1, c: c, ldc: ldc}
 	j.workers = min(runtime.GOMAXPROCS(0), max(1, m*n*k/g.minOpsPerShare))
 	// Workers take panels of b when there are enough: they then need no
 	// barrier, and each packs only its own panels of op(b).
@@ -65,6 +73,7 @@ type gemmJob[T Float] struct {
 	a, b, c        []T
 	lda, ldb, ldc  int
 	overwrite      bool // beta = 0: the first block of k stores into c
+	inPlace        bool // full panels of a are read where they are
 	workers        int
 	splitRows      bool // workers take rows of c; else panels of b
 	bPack          []T  // the packed block of op(b), shared
@@ -99,7 +108,7 @@ func (j *gemmJob[T]) work(w int) {
 			for ic := rowLo; ic < rowHi; ic += g.mc {
 				mc := min(g.mc, rowHi-ic)
 				j.packA(aPack, ic, mc, pc, kc)
-				j.multiply(aPack, tile, ic, mc, jc, nc, kc, lo, hi, accumulate)
+				j.multiply(aPack, tile, ic, mc, pc, kc, jc, nc, lo, hi, accumulate)
 			}
 			if j.splitRows {
 				j.barrier.wait() // nobody still reads the panels the next block overwrites
@@ -115,6 +124,9 @@ func (j *gemmJob[T]) packA(dst []T, ic, mc, pc, kc int) {
 	mr := j.g.mr
 	for ir := 0; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
+		if rows == mr && j.inPlace {
+			continue
+		}
 		panel := dst[ir*kc : ir*kc+mr*kc]
 		if rows < mr {
 			clear(panel)
@@ -168,7 +180,7 @@ func (j *gemmJob[T]) packB(pc, kc, jc, nc, lo, hi int) {
 // multiply computes the tiles of c in rows [ic, ic+mc) and b's panels
 // [lo, hi) of the column block at jc from the packed blocks. Tiles cut by
 // the edge of c go through a scratch tile.
-func (j *gemmJob[T]) multiply(aPack, tile []T, ic, mc, jc, nc, kc, lo, hi int, accumulate bool) {
+func (j *gemmJob[T]) multiply(aPack, tile []T, ic, mc, pc, kc, jc, nc, lo, hi int, accumulate bool) {
 	g := j.g
 	for q := lo; q < hi; q++ {
 		j0 := q * g.nr
@@ -176,13 +188,12 @@ func (j *gemmJob[T]) multiply(aPack, tile []T, ic, mc, jc, nc, kc, lo, hi int, a
 		bp := &j.bPack[q*g.nr*g.kc]
 		for ir := 0; ir < mc; ir += g.mr {
 			rows := min(g.mr, mc-ir)
-			ap := &aPack[ir*kc]
 			at := (ic+ir)*j.ldc + jc + j0
 			if rows == g.mr && cols == g.nr {
-				g.kernel(kc, ap, bp, &j.c[at], j.ldc, accumulate)
+				j.tile(aPack, ic, ir, rows, pc, kc, bp, &j.c[at], j.ldc, accumulate)
 				continue
 			}
-			g.kernel(kc, ap, bp, &tile[0], g.nr, false)
+			j.tile(aPack, ic, ir, rows, pc, kc, bp, &tile[0], g.nr, false)
 			for r := range rows {
 				dst := j.c[at+r*j.ldc:][:cols]
 				src := tile[r*g.nr:][:cols]
@@ -196,6 +207,16 @@ func (j *gemmJob[T]) multiply(aPack, tile []T, ic, mc, jc, nc, kc, lo, hi int, a
 			}
 		}
 	}
+}
+
+// tile runs the micro-kernel on the panel of a at row ir of the block at
+// (ic, pc), holding rows rows, in place or packed, and the panel of b at bp.
+func (j *gemmJob[T]) tile(aPack []T, ic, ir, rows, pc, kc int, bp, c *T, ldc int, accumulate bool) {
+	if j.inPlace && rows == j.g.mr {
+		j.g.rowsKernel(kc, &j.a[(ic+ir)*j.lda+pc], j.lda, bp, c, ldc, accumulate)
+		return
+	}
+	j.g.kernel(kc, &aPack[ir*kc], bp, c, ldc, accumulate)
 }
 
 // share returns worker w's part [lo, hi) of n items cut into parts that are

@@ -36,10 +36,11 @@ type kernel struct {
 	zero      func(Op, Op, Op)
 	reg       func() VecVirtual // a vector register of the kernel's width
 	unroll    int
+	rows      bool // A is read in place, row i at a + i·lda, instead of packed
 }
 
 func main() {
-	ConstraintExpr("!purego")
+	ConstraintExpr("amd64,!purego")
 	avx2 := []kernel{
 		{name: "sgemmKernelAVX2", elem: "float32", size: 4, mr: 6, vecs: 2, lanes: 8,
 			broadcast: func(m, r Op) { VBROADCASTSS(m, r) },
@@ -71,6 +72,9 @@ func main() {
 	}
 	for _, k := range append(avx2, avx512...) {
 		k.generate()
+		k.name += "Rows"
+		k.rows = true
+		k.generate()
 	}
 	Generate()
 }
@@ -80,14 +84,24 @@ func main() {
 //	func name(k int, a, b, c *elem, ldc int, accumulate bool)
 //
 // C[i, j] (+)= Σ_p a[p·MR + i] · b[p·NR + j] for i < MR, j < NR, where
-// row i of C starts ldc elements after row i−1. k must be positive.
+// row i of C starts ldc elements after row i−1, or, when rows is set,
+//
+//	func nameRows(k int, a *elem, lda int, b, c *elem, ldc int, accumulate bool)
+//
+// with a[i·lda + p] in place of a[p·MR + i]: A's rows read where they are
+// stored, with no packing. k must be positive.
 func (k kernel) generate() {
 	nr := k.vecs * k.lanes
-	TEXT(k.name, NOSPLIT, fmt.Sprintf("func(k int, a, b, c *%s, ldc int, accumulate bool)", k.elem))
-	Doc(fmt.Sprintf("%s adds (or, unless accumulate, stores) the product of a packed %d×k panel of A and a packed k×%d panel of B into C.", k.name, k.mr, nr))
+	if k.rows {
+		TEXT(k.name, NOSPLIT, fmt.Sprintf("func(k int, a *%s, lda int, b, c *%s, ldc int, accumulate bool)", k.elem, k.elem))
+		Doc(fmt.Sprintf("%s adds (or, unless accumulate, stores) the product of %d rows of A, lda elements apart, and a packed k×%d panel of B into C.", k.name, k.mr, nr))
+	} else {
+		TEXT(k.name, NOSPLIT, fmt.Sprintf("func(k int, a, b, c *%s, ldc int, accumulate bool)", k.elem))
+		Doc(fmt.Sprintf("%s adds (or, unless accumulate, stores) the product of a packed %d×k panel of A and a packed k×%d panel of B into C.", k.name, k.mr, nr))
+	}
 	n := Load(Param("k"), GP64())
-	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
+	a := k.rowsOfA()
 
 	acc := make([][]VecVirtual, k.mr)
 	for i := range acc {
@@ -111,7 +125,7 @@ func (k kernel) generate() {
 		}
 		for i := 0; i < k.mr; i++ {
 			x := av[i%2]
-			k.broadcast(Mem{Base: a, Disp: (p*k.mr + i) * k.size}, x)
+			k.broadcast(a.at(i, p), x)
 			for j := range bv {
 				k.fma(bv[j], x, acc[i][j])
 			}
@@ -127,7 +141,7 @@ func (k kernel) generate() {
 	for p := 0; p < k.unroll; p++ {
 		step(p)
 	}
-	ADDQ(U32(k.unroll*k.mr*k.size), a)
+	a.advance(k.unroll)
 	ADDQ(U32(k.unroll*nr*k.size), b)
 	DECQ(blocks)
 	JNZ(LabelRef("unrolled"))
@@ -138,7 +152,7 @@ func (k kernel) generate() {
 	JZ(LabelRef("write"))
 	Label("tailloop")
 	step(0)
-	ADDQ(U32(k.mr*k.size), a)
+	a.advance(1)
 	ADDQ(U32(nr*k.size), b)
 	DECQ(n)
 	JNZ(LabelRef("tailloop"))
@@ -175,6 +189,65 @@ func (k kernel) generate() {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// aOperand addresses A in the k loop: packed, one pointer; in place, a
+// pointer per four rows with rows 1, 2 and 3 of each four at lda, 2·lda and
+// 3·lda bytes from it (x86 addressing has one scaled index).
+type aOperand struct {
+	k        kernel
+	bases    []Register
+	lda, ld3 Register
+}
+
+// rowsOfA loads A's pointer (and leading dimension) from the arguments.
+func (k kernel) rowsOfA() aOperand {
+	op := aOperand{k: k}
+	a := Load(Param("a"), GP64())
+	op.bases = []Register{a}
+	if !k.rows {
+		return op
+	}
+	op.lda = Load(Param("lda"), GP64())
+	SHLQ(U8(log2(k.size)), op.lda)
+	op.ld3 = GP64()
+	LEAQ(Mem{Base: op.lda, Index: op.lda, Scale: 2}, op.ld3)
+	for r := 4; r < k.mr; r += 4 {
+		next := GP64()
+		LEAQ(Mem{Base: op.bases[len(op.bases)-1], Index: op.lda, Scale: 4}, next)
+		op.bases = append(op.bases, next)
+	}
+	return op
+}
+
+// at is the address of A[i, p] relative to the current position.
+func (op aOperand) at(i, p int) Mem {
+	k := op.k
+	if !k.rows {
+		return Mem{Base: op.bases[0], Disp: (p*k.mr + i) * k.size}
+	}
+	m := Mem{Base: op.bases[i/4], Disp: p * k.size}
+	switch i % 4 {
+	case 1:
+		m.Index, m.Scale = op.lda, 1
+	case 2:
+		m.Index, m.Scale = op.lda, 2
+	case 3:
+		m.Index, m.Scale = op.ld3, 1
+	}
+	return m
+}
+
+// advance moves past steps columns of A.
+func (op aOperand) advance(steps int) {
+	k := op.k
+	if !k.rows {
+		ADDQ(U32(steps*k.mr*k.size), op.bases[0])
+		return
+	}
+	for _, base := range op.bases {
+		ADDQ(U32(steps*k.size), base)
+	}
 }
 
 func log2(n int) int {
