@@ -37,8 +37,10 @@ type stepPart struct {
 
 // stepParts are the parts in order: the first that claims a stack gets it.
 var stepParts = []stepPart{
-	{"GEMM (package kernel, gonum's BLAS)", anyFrame(func(f string) bool {
-		return strings.HasPrefix(f, "github.com/velora-go/velora/kernel.") || strings.HasPrefix(f, "gonum.org/v1/gonum/blas/")
+	{"GEMM (kernel's Gemm, gonum's BLAS)", anyFrame(func(f string) bool {
+		kernelFunc, ok := strings.CutPrefix(f, "github.com/velora-go/velora/kernel.")
+		return ok && strings.Contains(strings.ToLower(kernelFunc), "gemm") || // Gemm, packedGemm, gemmJob, sgemmKernelAVX2, not SwiGLU or Exp
+			strings.HasPrefix(f, "gonum.org/v1/gonum/blas/")
 	})},
 	{"element-wise and other op work (an op's Do, package op)", anyFrame(func(f string) bool {
 		return strings.HasPrefix(f, "github.com/velora-go/velora/op.") ||

@@ -20,6 +20,8 @@ func TestStepPartsClaim(t *testing.T) {
 		{[]string{"gonum.org/v1/gonum/blas/gonum.sgemmSerial", "gorgonia.org/tensor.(*StdEng).MatMul", "gorgonia.org/gorgonia.(*linAlgBinOp).Do"}, 0},
 		{[]string{"github.com/velora-go/velora/kernel.Gemm[...]", "github.com/velora-go/velora/op.(*attentionOp).UsePreallocDo", "github.com/velora-go/velora/machine.(*Machine).do"}, 0},
 		{[]string{"math.archExp", "github.com/velora-go/velora/op.swiglu[go.shape.float32].func1", "github.com/velora-go/velora/op.parallelRows.func1"}, 1},
+		{[]string{"github.com/velora-go/velora/kernel.swigluAVX2", "github.com/velora-go/velora/kernel.SwiGLU[...]", "github.com/velora-go/velora/op.swiglu[go.shape.float32].func1"}, 1},
+		{[]string{"github.com/velora-go/velora/kernel.(*barrier).wait", "github.com/velora-go/velora/kernel.(*gemmJob[go.shape.float32]).work"}, 0},
 		{[]string{"gorgonia.org/vecf32.Add", "gorgonia.org/gorgonia.(*elemBinOp).UnsafeDo", "github.com/velora-go/velora/machine.(*Machine).do"}, 1},
 		{[]string{"runtime.mallocgc", "gorgonia.org/gorgonia.(*elemBinOp).Do"}, 1},
 		{[]string{"github.com/velora-go/velora/peft.adamWUpdate[go.shape.float32]", "github.com/velora-go/velora/peft.(*AdamW).Step", "github.com/velora-go/velora/train.(*Trainer).Step"}, 2},
