@@ -1,15 +1,8 @@
 package kernel
 
 import (
-	"runtime"
-	"sync"
-
 	"gonum.org/v1/gonum/blas"
 )
-
-// minGemvShare is the number of matrix elements below which a GEMV runs
-// on one goroutine.
-const minGemvShare = 1 << 16
 
 // Sgemv computes y = alpha·op(a)·x + beta·y in float32 for the row-major
 // m×n matrix a, op(a) = a or aᵀ. It is gonum's Sgemv, and panics as it does
@@ -56,7 +49,7 @@ func gemv[T Float](m, n int, alpha T, a []T, lda int, x []T, beta T, y []T) {
 		return
 	}
 	x = x[:n]
-	split(m, m*n, func(lo, hi int) {
+	ParallelRows(m, n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			var d T
 			if alpha != 0 {
@@ -69,24 +62,4 @@ func gemv[T Float](m, n int, alpha T, a []T, lda int, x []T, beta T, y []T) {
 			}
 		}
 	})
-}
-
-// split calls work on consecutive ranges [lo, hi) covering [0, n), on up to
-// GOMAXPROCS goroutines when the job (elements in all) is large enough.
-func split(n, elements int, work func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), n, max(1, elements/minGemvShare))
-	if workers <= 1 {
-		work(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	per := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			work(lo, hi)
-		}(lo, min(lo+per, n))
-	}
-	wg.Wait()
 }

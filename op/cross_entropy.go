@@ -220,7 +220,7 @@ func (o crossEntropyLSEOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia
 // rows split across goroutines.
 func rowLogSumExp[T float](lse, x []T) {
 	v := len(x) / len(lse)
-	parallelRows(len(lse), v, func(lo, hi int) {
+	kernel.ParallelRows(len(lse), v, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			lse[i] = kernel.LogSumExp(x[i*v : (i+1)*v])
 		}

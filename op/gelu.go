@@ -6,9 +6,10 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
-	"github.com/velora-go/velora/kernel"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
 )
 
 // GELU is the exact Gaussian error linear unit of ViT's MLP (PyTorch's
@@ -93,7 +94,7 @@ func (o *geluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (g
 // gelu writes GELU(x), or g·GELU'(x) when a gradient g is given, split
 // across goroutines.
 func gelu[T float](out []T, in [][]T) {
-	parallelRows(len(out), 1, func(lo, hi int) {
+	kernel.ParallelRows(len(out), 1, func(lo, hi int) {
 		if len(in) == 1 {
 			kernel.GELU(out[lo:hi], in[0][lo:hi])
 			return

@@ -13,7 +13,7 @@ import "github.com/velora-go/velora/kernel"
 func compressRows[T float](z, x, v []T, d int) {
 	m := len(v)
 	k := groups(d, m)
-	parallelRows(len(x)/d, d, func(lo, hi int) {
+	kernel.ParallelRows(len(x)/d, d, func(lo, hi int) {
 		if d%m == 0 {
 			kernel.Compress(z[lo*k:hi*k], x[lo*d:hi*d], v)
 			return
@@ -29,7 +29,7 @@ func compressRows[T float](z, x, v []T, d int) {
 func reconstructRows[T float](xhat, z, v []T, d int) {
 	m := len(v)
 	k := groups(d, m)
-	parallelRows(len(z)/k, d, func(lo, hi int) {
+	kernel.ParallelRows(len(z)/k, d, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			row, zrow := xhat[t*d:(t+1)*d], z[t*k:(t+1)*k]
 			for g, zg := range zrow {

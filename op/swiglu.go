@@ -6,9 +6,10 @@ import (
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
-	"github.com/velora-go/velora/kernel"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
 )
 
 // SwiGLU is LLaMA's gated activation: a, b: (N, F) → silu(a) ⊙ b: (N, F),
@@ -107,7 +108,7 @@ func (o *swigluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) 
 // goroutines.
 func swiglu[T float](part swigluPart, out []T, in [][]T) {
 	a, b := in[0], in[1]
-	parallelRows(len(a), 1, func(lo, hi int) {
+	kernel.ParallelRows(len(a), 1, func(lo, hi int) {
 		switch part {
 		case swigluForward:
 			kernel.SwiGLU(out[lo:hi], a[lo:hi], b[lo:hi])
