@@ -9,9 +9,7 @@ var (
 
 // Axpy adds alpha·x[i] to y[i]. It panics if x and y differ in length.
 func Axpy[T Float](alpha T, x, y []T) {
-	if len(x) != len(y) {
-		panic("kernel: axpy: length mismatch")
-	}
+	checkLengths("axpy", len(x), len(y))
 	if x32, ok := any(x).([]float32); ok {
 		axpy32(float32(alpha), x32, any(y).([]float32))
 		return

@@ -1,6 +1,8 @@
 package kernel
 
 import (
+	"fmt"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -35,5 +37,5 @@ func transposed(t blas.Transpose) bool {
 	case blas.Trans, blas.ConjTrans:
 		return true
 	}
-	panic("kernel: bad transpose flag " + string(rune(t)))
+	panic(fmt.Sprintf("kernel: transpose flag %d: expected blas.NoTrans, blas.Trans or blas.ConjTrans", t))
 }

@@ -1,5 +1,7 @@
 package kernel
 
+import "fmt"
+
 // compress32 is Compress's float32 path for whole sub-tokens (see
 // vec_amd64.go).
 var compress32 = compressGo[float32]
@@ -15,7 +17,8 @@ var compress32 = compressGo[float32]
 func Compress[T Float](z, x, v []T) {
 	m := len(v)
 	if m == 0 || len(z) != (len(x)+m-1)/m {
-		panic("kernel: compress: length mismatch")
+		panic(fmt.Sprintf("kernel: compress: z has %d elements for %d of x and sub-tokens of %d: expected ceil(%d/%d), and a non-empty v",
+			len(z), len(x), m, len(x), max(m, 1)))
 	}
 	full := len(x) / m
 	if z32, ok := any(z).([]float32); ok {

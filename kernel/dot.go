@@ -10,9 +10,7 @@ var dot32 = dotGo[float32]
 // lanes with four partial sums; its rounding differs from the pure-Go
 // loop's by the order of the additions only.
 func Dot[T Float](x, y []T) T {
-	if len(x) != len(y) {
-		panic("kernel: dot: length mismatch")
-	}
+	checkLengths("dot", len(x), len(y))
 	if x32, ok := any(x).([]float32); ok {
 		return T(dot32(x32, any(y).([]float32)))
 	}

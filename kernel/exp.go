@@ -20,9 +20,7 @@ func Exp[T Float](dst, x []T) { ExpShift(dst, x, 0, 1) }
 // and cross-entropy's exp(x − lse), with x[i] − shift rounded to T. It
 // panics if dst and x differ in length. Its accuracy is Exp's.
 func ExpShift[T Float](dst, x []T, shift, scale T) {
-	if len(dst) != len(x) {
-		panic("kernel: exp: length mismatch")
-	}
+	checkLengths("exp", len(dst), len(x))
 	if d32, ok := any(dst).([]float32); ok {
 		expShift32(d32, any(x).([]float32), float32(shift), float32(scale))
 		return

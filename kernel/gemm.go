@@ -48,7 +48,7 @@ func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 }
 
 // checkGemm panics unless the arguments describe matrices that fit their
-// slices, with gonum's messages.
+// slices, with a message that names the values.
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernel: gemm sizes m=%d, n=%d, k=%d: expected none negative", m, n, k))

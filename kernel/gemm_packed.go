@@ -92,12 +92,17 @@ func (j *gemmJob[T]) work(w int) {
 	if j.splitRows {
 		rowLo, rowHi = share(j.m, g.mr, w, j.workers)
 	}
+	// Worker w packs the same slots of bPack in every block of op(b), so
+	// that, splitting by panels without a barrier, no worker repacks a slot
+	// another still reads (a last, narrower block leaves some slots empty).
+	slots := (min(j.n, g.nc) + g.nr - 1) / g.nr
+	slotLo, slotHi := share(slots, 1, w, j.workers)
 	for jc := 0; jc < j.n; jc += g.nc {
 		nc := min(g.nc, j.n-jc)
 		panels := (nc + g.nr - 1) / g.nr
 		for pc := 0; pc < j.k; pc += g.kc {
 			kc := min(g.kc, j.k-pc)
-			packLo, packHi := share(panels, 1, w, j.workers)
+			packLo, packHi := min(slotLo, panels), min(slotHi, panels)
 			j.packB(pc, kc, jc, nc, packLo, packHi)
 			lo, hi := packLo, packHi // split by panels: each worker multiplies what it packed
 			if j.splitRows {

@@ -152,6 +152,39 @@ func TestGemmFloat32(t *testing.T) {
 	}
 }
 
+// TestGemmWideBlocks runs products wider than a block of op(b) (nc = 2048
+// float32 and 1024 float64 columns) on two to four goroutines, where
+// workers that split by panels meet a narrower last block: each must
+// repack only the panels it owns.
+func TestGemmWideBlocks(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, procs := range []int{2, 3, 4} {
+		runtime.GOMAXPROCS(procs)
+		for _, tc := range []gemmCase{
+			{m: 96, n: 2304, k: 64, alpha: 1},
+			{transB: true, m: 30, n: 2100, k: 300, alpha: 0.5, beta: 1},
+			{transA: true, m: 24, n: 4200, k: 20, alpha: 1, pad: 1},
+		} {
+			for range 5 { // the race this guards against showed in a few runs of a hundred
+				a, b, c, lda, ldb, ldc := tc.operands(rng)
+				want, size := tc.reference(a, lda, b, ldb, c, ldc)
+				got := append([]float64(nil), c...)
+				Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+				if rel, _ := frobeniusError(got, want, size, c, tc.m, tc.n, ldc); rel > 1e-13 {
+					t.Fatalf("GOMAXPROCS %d, %v: float64 relative error %.3g", procs, tc, rel)
+				}
+				a32, b32, c32 := to32(a), to32(b), to32(c)
+				got32 := append([]float32(nil), c32...)
+				Gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, float32(tc.alpha), a32, lda, b32, ldb, float32(tc.beta), got32, ldc)
+				if rel, _ := frobeniusError(to64(got32), want, size, to64(c32), tc.m, tc.n, ldc); rel > 1e-6 {
+					t.Fatalf("GOMAXPROCS %d, %v: float32 relative error %.3g", procs, tc, rel)
+				}
+			}
+		}
+	}
+}
+
 // TestGemmBetaZeroIgnoresNaN checks that c is not read when beta is 0.
 func TestGemmBetaZeroIgnoresNaN(t *testing.T) {
 	a := []float32{1, 2, 3, 4, 5, 6}

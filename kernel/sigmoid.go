@@ -13,9 +13,7 @@ var (
 // x differ in length. float32 uses Exp's float32 e^x and is within a few
 // ulp of the rounded σ; float64 uses math.Exp.
 func Sigmoid[T Float](dst, x []T) {
-	if len(dst) != len(x) {
-		panic("kernel: sigmoid: length mismatch")
-	}
+	checkLengths("sigmoid", len(dst), len(x))
 	if d32, ok := any(dst).([]float32); ok {
 		sigmoid32(d32, any(x).([]float32))
 		return
@@ -28,9 +26,7 @@ func Sigmoid[T Float](dst, x []T) {
 // SiLU writes dst[i] = x[i]·σ(x[i]), the sigmoid linear unit (swish). It
 // panics if dst and x differ in length.
 func SiLU[T Float](dst, x []T) {
-	if len(dst) != len(x) {
-		panic("kernel: silu: length mismatch")
-	}
+	checkLengths("silu", len(dst), len(x))
 	if d32, ok := any(dst).([]float32); ok {
 		silu32(d32, any(x).([]float32))
 		return

@@ -33,6 +33,7 @@ func LogSumExp[T Float](x []T) T {
 // Softmax writes dst[i] = e^x[i] / Σ_j e^x[j], as e^(x[i] − LogSumExp(x)).
 // It panics if dst and x differ in length.
 func Softmax[T Float](dst, x []T) {
+	checkLengths("softmax", len(dst), len(x))
 	ExpShift(dst, x, LogSumExp(x), 1)
 }
 

@@ -50,15 +50,6 @@ func SwiGLUGradUp[T Float](out, a, g []T) {
 	}
 }
 
-// checkLengths panics unless every length is the first.
-func checkLengths(what string, n int, others ...int) {
-	for _, m := range others {
-		if m != n {
-			panic("kernel: " + what + ": length mismatch")
-		}
-	}
-}
-
 func swigluGo(out, a, b []float32) {
 	out, b = out[:len(a)], b[:len(a)]
 	for i, ai := range a {
