@@ -256,21 +256,29 @@ type attentionBlock struct {
 	i0, rows, n int
 }
 
-// blocks calls f for every block, sequence by sequence and head by head.
-func (a attentionShape) blocks(f func(attentionBlock)) {
+// forBlocks calls f for every block, sequence by sequence and head by
+// head, with the (sequence, head) pairs split across GOMAXPROCS goroutines:
+// the blocks of different pairs write disjoint parts of every output. f
+// gets scratch, buffers of blockRows·T values of its goroutine's own.
+func forBlocks[T float](a attentionShape, buffers int, f func(blk attentionBlock, scratch [][]T)) {
 	br := a.blockRows()
-	for b := 0; b < a.b; b++ {
-		for h := 0; h < a.heads; h++ {
+	kernel.ParallelRows(a.b*a.heads, a.t*a.t*a.dh, func(lo, hi int) {
+		scratch := make([][]T, buffers)
+		for i := range scratch {
+			scratch[i] = make([]T, br*a.t)
+		}
+		for pair := lo; pair < hi; pair++ {
+			b, h := pair/a.heads, pair%a.heads
 			off := b*a.t*a.d + h*a.dh
 			for i0 := 0; i0 < a.t; i0 += br {
 				rows, n := min(br, a.t-i0), a.t
 				if a.causal {
 					n = i0 + rows
 				}
-				f(attentionBlock{off: off, row: off + i0*a.d, lse: (b*a.heads+h)*a.t + i0, i0: i0, rows: rows, n: n})
+				f(attentionBlock{off: off, row: off + i0*a.d, lse: pair*a.t + i0, i0: i0, rows: rows, n: n}, scratch)
 			}
 		}
-	}
+	})
 }
 
 // seen is the number of keys query row i sees among the block's n.
@@ -284,10 +292,10 @@ func (a attentionShape) seen(i, n int) int {
 // attentionKernel computes one part into out from in = (q, k[, v, lse[, dO]]).
 func attentionKernel[T float](part attentionPart, a attentionShape, out []T, in [][]T) {
 	q, k := in[0], in[1]
-	scores := make([]T, a.blockRows()*a.t)
 	switch part {
 	case attentionLSE:
-		a.blocks(func(blk attentionBlock) {
+		forBlocks(a, 1, func(blk attentionBlock, scratch [][]T) {
+			scores := scratch[0]
 			attentionScores(a, blk, scores, q, k)
 			for r := 0; r < blk.rows; r++ {
 				out[blk.lse+r] = kernel.LogSumExp(scores[r*blk.n : r*blk.n+a.seen(blk.i0+r, blk.n)])
@@ -295,27 +303,28 @@ func attentionKernel[T float](part attentionPart, a attentionShape, out []T, in 
 		})
 	case attentionForward:
 		v, lse := in[2], in[3]
-		a.blocks(func(blk attentionBlock) {
+		forBlocks(a, 1, func(blk attentionBlock, scratch [][]T) {
+			scores := scratch[0]
 			attentionProbs(a, blk, scores, q, k, lse)
 			kernel.Gemm(false, false, blk.rows, a.dh, blk.n, 1, scores, blk.n, v[blk.off:], a.d, 0, out[blk.row:], a.d)
 		})
 	case attentionGrad:
-		attentionBackward(a, out, scores, in)
+		attentionBackward(a, out, in)
 	}
 }
 
 // attentionBackward writes [dq; dk; dv] into out from in = (q, k, v, lse,
-// dO), with p as the block of probabilities. For a block with probabilities
-// P and dP = dO vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP)); then dq = dS k/√dh,
-// dk += dSᵀ q/√dh and dv += Pᵀ dO.
-func attentionBackward[T float](a attentionShape, out, p []T, in [][]T) {
+// dO). For a block with probabilities P and dP = dO vᵀ,
+// dS = P ⊙ (dP − rowsum(P ⊙ dP)); then dq = dS k/√dh, dk += dSᵀ q/√dh and
+// dv += Pᵀ dO.
+func attentionBackward[T float](a attentionShape, out []T, in [][]T) {
 	q, k, v, lse, dout := in[0], in[1], in[2], in[3], in[4]
 	n := a.b * a.t * a.d
 	dq, dk, dv := out[:n], out[n:2*n], out[2*n:]
 	clear(out)
-	ds := make([]T, len(p))
 	scale := T(1 / math.Sqrt(float64(a.dh)))
-	a.blocks(func(blk attentionBlock) {
+	forBlocks(a, 2, func(blk attentionBlock, scratch [][]T) {
+		p, ds := scratch[0], scratch[1]
 		attentionProbs(a, blk, p, q, k, lse)
 		kernel.Gemm(true, false, blk.n, a.dh, blk.rows, 1, p, blk.n, dout[blk.row:], a.d, 1, dv[blk.off:], a.d)
 		kernel.Gemm(false, true, blk.rows, blk.n, a.dh, 1, dout[blk.row:], a.d, v[blk.off:], a.d, 0, ds, blk.n)
