@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 
 	"github.com/pkg/errors"
 )
@@ -29,6 +30,8 @@ type source struct {
 	loaded bool
 	ended  bool // the window is the shard's last
 	skip   int  // documents of the window handed out (or to skip, before it is loaded)
+	whole  bool // the pass began at its start, so reaching its end means every shard was read
+	handed int  // documents handed out in this pass
 }
 
 // newSource returns a source at the start of epoch 0.
@@ -42,6 +45,7 @@ func newSource(shards Shards, cfg Config) *source {
 func (s *source) startEpoch(epoch int) {
 	s.closeShard()
 	s.epoch, s.order, s.shard, s.line, s.skip = epoch, s.shardOrder(epoch), 0, 0, 0
+	s.whole, s.handed = true, 0
 }
 
 // shardOrder returns the shard indices in an epoch's order: shuffled with the seed and
@@ -72,6 +76,7 @@ func (s *source) seek(c Cursor) error {
 			"not the data the cursor was made on", c.File, c.Shard, c.Epoch, s.file(s.order, c.Shard))
 	}
 	s.shard, s.line, s.skip = c.Shard, c.Line, c.Skip
+	s.whole = c.Shard == 0 && c.Line == 0 && c.Skip == 0
 	return nil
 }
 
@@ -101,7 +106,8 @@ func (s *source) position() Cursor {
 }
 
 // next returns the next document and its cursor, or io.EOF at the end of a pass
-// without repeat.
+// without repeat. A whole pass that finds no document is an error: with repeat it would
+// start empty epochs for ever.
 func (s *source) next() (Document, Cursor, error) {
 	for !s.loaded || s.skip == len(s.docs) {
 		if s.loaded { // the window is used up
@@ -114,6 +120,10 @@ func (s *source) next() (Document, Cursor, error) {
 			s.skip = 0
 		}
 		if s.shard == len(s.order) {
+			if s.whole && s.handed == 0 {
+				return Document{}, Cursor{}, errors.Errorf("c4: shards %s hold no documents",
+					strings.Join(s.shards.Paths, ", "))
+			}
 			if !s.repeat {
 				return Document{}, Cursor{}, io.EOF
 			}
@@ -126,6 +136,7 @@ func (s *source) next() (Document, Cursor, error) {
 	pos := s.position()
 	d := s.docs[s.skip]
 	s.skip++
+	s.handed++
 	return d, pos, nil
 }
 

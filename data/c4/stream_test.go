@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // byteIDs is the byte tokenizer written out independently: byte b is id b+3.
@@ -334,5 +335,34 @@ func TestStreamPacksTheEmbeddedCorpus(t *testing.T) {
 	}
 	if got != want && got != want-1 {
 		t.Errorf("packed batches hold %d tokens, want %d", got, want)
+	}
+}
+
+// TestStreamWithoutDocuments checks that a pass over shards holding no document (an
+// empty gzip stream, or blank lines only) is an error naming the shards, with and
+// without Repeat, instead of a loop that starts epoch after empty epoch.
+func TestStreamWithoutDocuments(t *testing.T) {
+	dir := t.TempDir()
+	shards := Shards{Paths: []string{
+		writeFile(t, dir, "empty.json.gz", gzipped(t, "")),
+		writeFile(t, dir, "blank.json.gz", gzipped(t, "\n\n  \n")),
+	}}
+	for _, cfg := range []Config{
+		{SeqLen: 8, BatchSize: 2, Repeat: true},
+		{SeqLen: 8, BatchSize: 2, Repeat: true, Pack: true},
+		{SeqLen: 8, BatchSize: 2, Shuffle: 1},
+	} {
+		s := newTestStream(t, shards, cfg)
+		done := make(chan error, 1)
+		go func() { _, err := s.Next(); done <- err }()
+		select {
+		case err := <-done:
+			want := "c4: shards " + shards.Paths[0] + ", " + shards.Paths[1] + " hold no documents"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%+v: Next: %v, want %s", cfg, err, want)
+			}
+		case <-time.After(5 * time.Second): // a pass over two tiny files takes microseconds
+			t.Fatalf("%+v: Next has not returned after 5 s", cfg)
+		}
 	}
 }
