@@ -34,17 +34,16 @@ func (c AdamConfig) Validate() error { return c.check("Adam") }
 
 // check is Validate with the solver's name in the messages.
 func (c AdamConfig) check(solver string) error {
-	switch {
-	case !finiteNonNegative(c.LearningRate):
-		return errors.Errorf("peft: %s LearningRate %v is not a finite number ≥ 0", solver, c.LearningRate)
-	case !(c.Beta1 >= 0 && c.Beta1 < 1):
-		return errors.Errorf("peft: %s Beta1 %v is outside [0, 1)", solver, c.Beta1)
-	case !(c.Beta2 >= 0 && c.Beta2 < 1):
-		return errors.Errorf("peft: %s Beta2 %v is outside [0, 1)", solver, c.Beta2)
-	case !finiteNonNegative(c.Eps):
-		return errors.Errorf("peft: %s Eps %v is not a finite number ≥ 0", solver, c.Eps)
-	case !finiteNonNegative(c.WeightDecay):
-		return errors.Errorf("peft: %s WeightDecay %v is not a finite number ≥ 0", solver, c.WeightDecay)
+	for _, err := range []error{
+		CheckFloat("peft", solver+" LearningRate", c.LearningRate, c.LearningRate >= 0, "a finite number ≥ 0"),
+		CheckFloat("peft", solver+" Beta1", c.Beta1, c.Beta1 >= 0 && c.Beta1 < 1, "a value in [0, 1)"),
+		CheckFloat("peft", solver+" Beta2", c.Beta2, c.Beta2 >= 0 && c.Beta2 < 1, "a value in [0, 1)"),
+		CheckFloat("peft", solver+" Eps", c.Eps, c.Eps >= 0, "a finite number ≥ 0"),
+		CheckFloat("peft", solver+" WeightDecay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
+	} {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -225,8 +224,8 @@ func idsOf(ps []optParam) []paramID {
 // match in number, names, shapes and dtypes; the gradients must exist, match their
 // weights and hold finite numbers; the learning rate must be finite and ≥ 0.
 func stepParams(solver string, model []gorgonia.ValueGrad, known []paramID, lr float64) ([]optParam, error) {
-	if !finiteNonNegative(lr) {
-		return nil, errors.Errorf("peft: %s learning rate %v is not a finite number ≥ 0", solver, lr)
+	if err := CheckFloat("peft", solver+" learning rate", lr, lr >= 0, "a finite number ≥ 0"); err != nil {
+		return nil, err
 	}
 	if known != nil && len(model) != len(known) {
 		return nil, errors.Errorf("peft: %s step got %d parameters, the first step had %d: the solver keeps its state by parameter index", solver, len(model), len(known))
@@ -315,6 +314,3 @@ func floatsBytes(x any) int64 {
 	}
 	return 0
 }
-
-// finiteNonNegative reports whether x is a finite number ≥ 0.
-func finiteNonNegative(x float64) bool { return x >= 0 && !math.IsInf(x, 1) }

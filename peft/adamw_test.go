@@ -197,12 +197,12 @@ func TestAdamConfigValidateNamesTheField(t *testing.T) {
 		cfg  AdamConfig
 		want string
 	}{
-		{AdamConfig{LearningRate: -1}, "LearningRate -1"},
-		{AdamConfig{LearningRate: math.NaN()}, "LearningRate NaN"},
-		{AdamConfig{Beta1: 1}, "Beta1 1"},
-		{AdamConfig{Beta2: -0.5}, "Beta2 -0.5"},
-		{AdamConfig{Eps: math.Inf(1)}, "Eps +Inf"},
-		{AdamConfig{WeightDecay: -0.1}, "WeightDecay -0.1"},
+		{AdamConfig{LearningRate: -1}, "LearningRate is -1"},
+		{AdamConfig{LearningRate: math.NaN()}, "LearningRate is NaN"},
+		{AdamConfig{Beta1: 1}, "Beta1 is 1"},
+		{AdamConfig{Beta2: -0.5}, "Beta2 is -0.5"},
+		{AdamConfig{Eps: math.Inf(1)}, "Eps is +Inf"},
+		{AdamConfig{WeightDecay: -0.1}, "WeightDecay is -0.1"},
 	} {
 		_, err := NewAdamW(c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "peft: ") {
@@ -384,7 +384,7 @@ func TestSolversRejectAChangedOrBadStepAndChangeNothing(t *testing.T) {
 			return stubModel(w, b)
 		}, 0.1, `gradient of parameter 0 "W" holds -Inf at element 7`},
 		{"negative learning rate", func(w, b *stubParam) []gorgonia.ValueGrad { return stubModel(w, b) }, -0.1,
-			"learning rate -0.1 is not a finite number ≥ 0"},
+			"learning rate is -0.1: expected a finite number ≥ 0"},
 	}
 	for _, sc := range solverCases {
 		for _, c := range bad {

@@ -50,15 +50,17 @@ func (c Config) resolve(arch layers.Architecture) (resolved, error) {
 	if !slices.Contains(Methods, c.Method) {
 		return r, errors.Errorf("peft: method %q, expected one of %s", c.Method, strings.Join(Methods, ", "))
 	}
-	switch {
-	case c.Rank < 0:
+	if c.Rank < 0 {
 		return r, errors.Errorf("peft: rank %d, expected a positive rank (0 means 8)", c.Rank)
-	case c.Alpha < 0:
-		return r, errors.Errorf("peft: lora_alpha %g, expected a positive number (0 means 8)", c.Alpha)
-	case !(c.Dropout >= 0 && c.Dropout < 1):
-		return r, errors.Errorf("peft: lora_dropout %g, expected a value in [0, 1)", c.Dropout)
-	case c.Scale < 0:
-		return r, errors.Errorf("peft: scale %g, expected a positive number (0 means 1)", c.Scale)
+	}
+	for _, err := range []error{
+		CheckFloat("peft", "lora_alpha", c.Alpha, c.Alpha >= 0, "a finite number ≥ 0 (0 means 8)"),
+		CheckFloat("peft", "lora_dropout", c.Dropout, c.Dropout >= 0 && c.Dropout < 1, "a value in [0, 1)"),
+		CheckFloat("peft", "scale", c.Scale, c.Scale >= 0, "a finite number ≥ 0 (0 means 1)"),
+	} {
+		if err != nil {
+			return r, err
+		}
 	}
 	var err error
 	if r.Targets, err = resolveTargets(c, arch); err != nil {
@@ -137,6 +139,9 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	}
 	if c.Method == MethodLinearProbe {
 		return nil, errors.New("peft: velora with linear-probe: the method trains no linear layer whose input VeLoRA could compress")
+	}
+	if err := CheckFloat("peft", "velora_scale", v.Scale, v.Scale >= 0, "a finite number ≥ 0 (0 means 1)"); err != nil {
+		return nil, err
 	}
 	names, err := layers.Resolve(veloraLayers(v.Layers, c.Method, arch, targets), arch.ProjectionNames(), arch.ShorthandAliases())
 	if err != nil {

@@ -52,16 +52,19 @@ type FLoRAConfig struct {
 // Validate reports the first field outside its range, naming it and its value.
 func (c FLoRAConfig) Validate() error {
 	switch {
-	case !finiteNonNegative(c.LearningRate):
-		return errors.Errorf("peft: FLoRA LearningRate %v is not a finite number ≥ 0", c.LearningRate)
 	case c.Rank <= 0:
 		return errors.Errorf("peft: FLoRA Rank %d is not positive", c.Rank)
 	case c.Kappa < 0:
 		return errors.Errorf("peft: FLoRA Kappa %d is negative", c.Kappa)
-	case !(c.Beta1 >= 0 && c.Beta1 < 1):
-		return errors.Errorf("peft: FLoRA Beta1 %v is outside [0, 1)", c.Beta1)
-	case !finiteNonNegative(c.WeightDecay):
-		return errors.Errorf("peft: FLoRA WeightDecay %v is not a finite number ≥ 0", c.WeightDecay)
+	}
+	for _, err := range []error{
+		CheckFloat("peft", "FLoRA LearningRate", c.LearningRate, c.LearningRate >= 0, "a finite number ≥ 0"),
+		CheckFloat("peft", "FLoRA Beta1", c.Beta1, c.Beta1 >= 0 && c.Beta1 < 1, "a value in [0, 1)"),
+		CheckFloat("peft", "FLoRA WeightDecay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
+	} {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -327,9 +327,9 @@ func TestFLoRAConfigValidateNamesTheField(t *testing.T) {
 		{FLoRAConfig{}, "FLoRA Rank 0 is not positive"},
 		{FLoRAConfig{Rank: -1}, "FLoRA Rank -1 is not positive"},
 		{FLoRAConfig{Rank: 4, Kappa: -5}, "FLoRA Kappa -5 is negative"},
-		{FLoRAConfig{Rank: 4, Beta1: 1.5}, "FLoRA Beta1 1.5"},
-		{FLoRAConfig{Rank: 4, LearningRate: -1}, "FLoRA LearningRate -1"},
-		{FLoRAConfig{Rank: 4, WeightDecay: math.Inf(1)}, "FLoRA WeightDecay +Inf"},
+		{FLoRAConfig{Rank: 4, Beta1: 1.5}, "FLoRA Beta1 is 1.5"},
+		{FLoRAConfig{Rank: 4, LearningRate: -1}, "FLoRA LearningRate is -1"},
+		{FLoRAConfig{Rank: 4, WeightDecay: math.Inf(1)}, "FLoRA WeightDecay is +Inf"},
 	} {
 		_, err := NewFLoRA(c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "peft: ") {

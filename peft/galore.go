@@ -48,10 +48,8 @@ func (c GaLoreConfig) Validate() error {
 		return errors.Errorf("peft: GaLore Rank %d is not positive", c.Rank)
 	case c.UpdateGap < 0:
 		return errors.Errorf("peft: GaLore UpdateGap %d is negative", c.UpdateGap)
-	case !finiteNonNegative(c.Scale):
-		return errors.Errorf("peft: GaLore Scale %v is not a finite number ≥ 0", c.Scale)
 	}
-	return nil
+	return CheckFloat("peft", "GaLore Scale", c.Scale, c.Scale >= 0, "a finite number ≥ 0")
 }
 
 // GaLore is a gorgonia.Solver that runs Adam on gradients projected onto a low-rank

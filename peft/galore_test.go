@@ -334,9 +334,9 @@ func TestGaLoreConfigValidateNamesTheField(t *testing.T) {
 		{GaLoreConfig{}, "GaLore Rank 0 is not positive"},
 		{GaLoreConfig{Rank: -2}, "GaLore Rank -2 is not positive"},
 		{GaLoreConfig{Rank: 4, UpdateGap: -1}, "GaLore UpdateGap -1 is negative"},
-		{GaLoreConfig{Rank: 4, Scale: -0.5}, "GaLore Scale -0.5"},
-		{GaLoreConfig{Rank: 4, Scale: math.NaN()}, "GaLore Scale NaN"},
-		{GaLoreConfig{Rank: 4, AdamConfig: AdamConfig{Beta2: 1}}, "GaLore Beta2 1"},
+		{GaLoreConfig{Rank: 4, Scale: -0.5}, "GaLore Scale is -0.5"},
+		{GaLoreConfig{Rank: 4, Scale: math.NaN()}, "GaLore Scale is NaN"},
+		{GaLoreConfig{Rank: 4, AdamConfig: AdamConfig{Beta2: 1}}, "GaLore Beta2 is 1"},
 	} {
 		_, err := NewGaLore(c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "peft: ") {
