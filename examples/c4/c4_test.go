@@ -299,6 +299,29 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
+// TestFloatFlagsMustBeFinite checks that every float flag refuses NaN, ±Inf and values
+// outside its range, naming the flag and the value.
+func TestFloatFlagsMustBeFinite(t *testing.T) {
+	for _, c := range []struct{ flag, value, want string }{
+		{"-lr", "NaN", "c4: -lr is NaN: expected a finite number > 0"},
+		{"-lr", "+Inf", "c4: -lr is +Inf: expected a finite number > 0"},
+		{"-lr", "0", "c4: -lr is 0: expected a finite number > 0"},
+		{"-min-lr-ratio", "NaN", "c4: -min-lr-ratio is NaN: expected a value in [0, 1]"},
+		{"-lora-alpha", "NaN", "c4: -lora-alpha is NaN: expected a finite number > 0"},
+		{"-lora-alpha", "-Inf", "c4: -lora-alpha is -Inf"},
+		{"-lora-alpha", "-2", "c4: -lora-alpha is -2"},
+		{"-galore-scale", "Inf", "c4: -galore-scale is +Inf: expected a finite number > 0"},
+		{"-galore-scale", "NaN", "c4: -galore-scale is NaN"},
+		{"-velora-scale", "NaN", "c4: -velora-scale is NaN: expected a finite number > 0"},
+		{"-velora-scale", "-Inf", "c4: -velora-scale is -Inf"},
+	} {
+		_, err := parseFlags([]string{c.flag, c.value}, &bytes.Buffer{})
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s %s: %v, want %s", c.flag, c.value, err, c.want)
+		}
+	}
+}
+
 func TestResolveErrors(t *testing.T) {
 	for _, test := range []struct {
 		edit func(*Config)

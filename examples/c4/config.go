@@ -13,6 +13,7 @@ import (
 
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/peft"
 )
 
 // Config holds every hyper-parameter of a run. DefaultConfig is what
@@ -130,19 +131,26 @@ func DefaultConfig() Config {
 // Ablations are the values of Config.Ablate besides "" (the Table 4 run).
 var Ablations = []string{"layers", "subtoken", "init", "epochs"}
 
-// Validate checks the fields no default fixes.
+// Validate checks the fields no default fixes. Float settings are named by their flags.
 func (c Config) Validate() error {
+	for _, err := range []error{
+		peft.CheckFloat("c4", "-lr", c.LR, c.LR > 0, "a finite number > 0"),
+		peft.CheckFloat("c4", "-min-lr-ratio", c.MinLRRatio, c.MinLRRatio >= 0 && c.MinLRRatio <= 1, "a value in [0, 1]"),
+		peft.CheckFloat("c4", "-lora-alpha", c.LoRAAlpha, c.LoRAAlpha > 0, "a finite number > 0"),
+		peft.CheckFloat("c4", "-galore-scale", c.GaLoreScale, c.GaLoreScale > 0, "a finite number > 0"),
+		peft.CheckFloat("c4", "-velora-scale", c.VeLoRAScale, c.VeLoRAScale > 0, "a finite number > 0"),
+	} {
+		if err != nil {
+			return err
+		}
+	}
 	switch {
 	case c.Steps < 0 || (c.Steps == 0 && c.Ablate != "epochs"):
 		return errors.Errorf("c4: steps %d, expected a positive count (0 only with -ablate epochs: whole passes)", c.Steps)
 	case c.Batch <= 0 || c.Seq < 2:
 		return errors.Errorf("c4: batch %d × seq %d, expected a positive batch and at least 2 tokens", c.Batch, c.Seq)
-	case !(c.LR > 0):
-		return errors.Errorf("c4: learning rate %v, expected a positive number", c.LR)
 	case c.Steps > 0 && c.Warmup >= c.Steps*c.epochs():
 		return errors.Errorf("c4: warm-up %d steps, expected fewer than the run's %d", c.Warmup, c.Steps*c.epochs())
-	case !(c.MinLRRatio >= 0 && c.MinLRRatio <= 1):
-		return errors.Errorf("c4: min lr ratio %v, expected a value in [0, 1]", c.MinLRRatio)
 	case c.EvalTokens < 0:
 		return errors.Errorf("c4: eval tokens %d, expected 0 (all) or a positive count", c.EvalTokens)
 	case c.Rank < 0:
