@@ -124,14 +124,22 @@ func (c Config) Validate() error {
 		return errors.New("vtab: no method to run")
 	case c.Epochs <= 0 || c.Batch <= 0 || c.EvalBatch <= 0:
 		return errors.Errorf("vtab: epochs %d, batch %d, eval batch %d: each must be positive", c.Epochs, c.Batch, c.EvalBatch)
-	case c.Checkpoint == "" && (c.PretrainEpochs < 0 || c.PretrainBatch <= 0 || !(c.PretrainLR > 0)):
-		return errors.Errorf("vtab: pre-training epochs %d, batch %d, learning rate %g: expected ≥ 0, > 0, > 0", c.PretrainEpochs, c.PretrainBatch, c.PretrainLR)
-	case !(c.WeightDecay >= 0) || !(c.Warmup >= 0 && c.Warmup < 1) || !(c.MinLR >= 0 && c.MinLR <= 1):
-		return errors.Errorf("vtab: weight decay %g, warm-up %g, min lr %g: expected ≥ 0, in [0, 1), in [0, 1]", c.WeightDecay, c.Warmup, c.MinLR)
+	case c.Checkpoint == "" && (c.PretrainEpochs < 0 || c.PretrainBatch <= 0):
+		return errors.Errorf("vtab: pre-training epochs %d, batch %d: expected ≥ 0, > 0", c.PretrainEpochs, c.PretrainBatch)
 	case c.TestLimit < 0:
 		return errors.Errorf("vtab: test limit %d, expected ≥ 0 (0 is the whole test split)", c.TestLimit)
 	case c.Progress != "auto" && c.Progress != "on" && c.Progress != "off":
 		return errors.Errorf("vtab: progress %q, expected auto, on or off", c.Progress)
+	}
+	for _, err := range []error{
+		peft.CheckFloat("vtab", "-pretrain-lr", c.PretrainLR, c.PretrainLR > 0 || c.Checkpoint != "", "a finite number > 0"),
+		peft.CheckFloat("vtab", "weight decay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
+		peft.CheckFloat("vtab", "warm-up", c.Warmup, c.Warmup >= 0 && c.Warmup < 1, "a fraction in [0, 1)"),
+		peft.CheckFloat("vtab", "min lr", c.MinLR, c.MinLR >= 0 && c.MinLR <= 1, "a fraction in [0, 1]"),
+	} {
+		if err != nil {
+			return err
+		}
 	}
 	model := c.Model
 	model.Classes = 2

@@ -159,6 +159,11 @@ func TestFlags(t *testing.T) {
 		{[]string{"-epochs", "0"}, "epochs 0"},
 		{[]string{"-rank", "lora=100"}, "rank 100"},
 		{[]string{"stray"}, "unexpected argument"},
+		{[]string{"-pretrain-lr", "NaN"}, "vtab: -pretrain-lr is NaN: expected a finite number > 0"},
+		{[]string{"-pretrain-lr", "+Inf"}, "vtab: -pretrain-lr is +Inf: expected a finite number > 0"},
+		{[]string{"-pretrain-lr", "0"}, "vtab: -pretrain-lr is 0"},
+		{[]string{"-lr", "NaN"}, "not a positive number"},
+		{[]string{"-lr", "lora=Inf"}, "not a positive number"},
 	} {
 		_, err := parseFlags(tc.args, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -285,5 +290,25 @@ func TestFillMatchesSetBatch(t *testing.T) {
 	}
 	if labels[3] != layers.IgnoreIndex {
 		t.Errorf("padding label %d, want %d", labels[3], layers.IgnoreIndex)
+	}
+}
+
+// TestConfigFloatsMustBeFinite checks the float settings that have no flag: NaN and
+// ±Inf are refused with the setting and value named.
+func TestConfigFloatsMustBeFinite(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.WeightDecay = math.Inf(1) }, "vtab: weight decay is +Inf: expected a finite number ≥ 0"},
+		{func(c *Config) { c.WeightDecay = math.NaN() }, "vtab: weight decay is NaN"},
+		{func(c *Config) { c.Warmup = math.NaN() }, "vtab: warm-up is NaN: expected a fraction in [0, 1)"},
+		{func(c *Config) { c.MinLR = math.Inf(-1) }, "vtab: min lr is -Inf: expected a fraction in [0, 1]"},
+	} {
+		c := DefaultConfig()
+		tc.edit(&c)
+		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("error %v, want %s", err, tc.want)
+		}
 	}
 }
