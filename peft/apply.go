@@ -147,6 +147,9 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	if err != nil {
 		return nil, errors.Wrap(err, "peft: velora_layers")
 	}
+	if len(names) == 0 {
+		return nil, errors.Errorf("peft: velora_layers %q selects no projection (empty means the method's default)", v.Layers)
+	}
 	trainable := adapted(c, arch, targets)
 	for _, n := range names {
 		if !slices.Contains(trainable, n) {

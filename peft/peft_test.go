@@ -241,6 +241,8 @@ func TestBadConfigsNameTheFieldAndValue(t *testing.T) {
 		{Config{Method: MethodHydra, Scale: math.NaN()}, tinyLLaMA, "peft: scale is NaN"},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Scale: math.NaN()}}, tinyLLaMA, "peft: velora_scale is NaN: expected a finite number ≥ 0"},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Scale: math.Inf(1)}}, tinyLLaMA, "peft: velora_scale is +Inf"},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Layers: " , "}}, tinyLLaMA, `peft: velora_layers " , " selects no projection`},
+		{Config{VeLoRA: &VeLoRAConfig{Layers: ","}}, tinyLLaMA, `peft: velora_layers "," selects no projection`},
 		{Config{Targets: []string{"q", "value"}}, tinyLLaMA, `"value"`},
 		{Config{Method: MethodLinearProbe, VeLoRA: &VeLoRAConfig{}}, tinyViT, "linear-probe"},
 		{Config{Targets: []string{"q"}, VeLoRA: &VeLoRAConfig{Layers: "vd"}}, tinyLLaMA, `selects "v"`},

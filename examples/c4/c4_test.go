@@ -299,9 +299,9 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// TestFloatFlagsMustBeFinite checks that every float flag refuses NaN, ±Inf and values
-// outside its range, naming the flag and the value.
-func TestFloatFlagsMustBeFinite(t *testing.T) {
+// TestBadFlagValues checks that every float flag refuses NaN, ±Inf and values outside
+// its range, and -velora-layers a selection of nothing, naming the flag and the value.
+func TestBadFlagValues(t *testing.T) {
 	for _, c := range []struct{ flag, value, want string }{
 		{"-lr", "NaN", "c4: -lr is NaN: expected a finite number > 0"},
 		{"-lr", "+Inf", "c4: -lr is +Inf: expected a finite number > 0"},
@@ -314,6 +314,8 @@ func TestFloatFlagsMustBeFinite(t *testing.T) {
 		{"-galore-scale", "NaN", "c4: -galore-scale is NaN"},
 		{"-velora-scale", "NaN", "c4: -velora-scale is NaN: expected a finite number > 0"},
 		{"-velora-scale", "-Inf", "c4: -velora-scale is -Inf"},
+		{"-velora-layers", ",", `c4: -velora-layers "," selects no projection`},
+		{"-velora-layers", " , ", `c4: -velora-layers " , " selects no projection`},
 	} {
 		_, err := parseFlags([]string{c.flag, c.value}, &bytes.Buffer{})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {

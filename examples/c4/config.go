@@ -161,6 +161,8 @@ func (c Config) Validate() error {
 		return errors.New("c4: -checkpoint-every and -resume need -checkpoint DIR")
 	case c.Ablate == "epochs" && c.Epochs <= 0:
 		return errors.Errorf("c4: %d epochs, expected a positive count", c.Epochs)
+	case c.VeLoRALayers != "" && strings.Trim(c.VeLoRALayers, ", ") == "":
+		return errors.Errorf("c4: -velora-layers %q selects no projection", c.VeLoRALayers)
 	case c.Ablate != "" && !contains(Ablations, c.Ablate):
 		return errors.Errorf("c4: ablation %q, expected one of %s", c.Ablate, strings.Join(Ablations, ", "))
 	}
