@@ -44,7 +44,7 @@ func (s *Split) Image(i int) []float32 {
 //
 // For a real tree, pass os.DirFS(root); for the embedded suite, Default(). Errors name
 // the file, and the list line where there is one: a missing list file or image, a
-// malformed line, a label outside [0, classes) of the task (see Tasks for where the
+// malformed line, a list with no image, a label outside [0, classes) of the task (see Tasks for where the
 // class count comes from), an image that is not a JPEG or PNG.
 func Load(fsys fs.FS, task, split string, cfg Config) (*Split, error) {
 	if err := cfg.Validate(); err != nil {
@@ -58,6 +58,9 @@ func Load(fsys fs.FS, task, split string, cfg Config) (*Split, error) {
 	entries, err := readList(fsys, task, split)
 	if err != nil {
 		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, errors.Errorf("vtab: list file %s holds no images", listPath(task, split))
 	}
 	for _, e := range entries {
 		if e.label >= info.Classes {
