@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/pkg/errors"
 )
@@ -68,4 +69,33 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// tempName matches the temporary files of WriteAtomic: "." + base + ".tmp" and the
+// digits os.CreateTemp puts for "*".
+var tempName = regexp.MustCompile(`^\..+\.tmp[0-9]+$`)
+
+// RemoveTemps removes the temporary files WriteAtomic leaves in dir when a process is
+// killed while writing, and returns their paths. Call it when a run starts, before
+// anything writes into dir. A missing dir holds none.
+func RemoveTemps(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errors.Wrap(err, "checkpoint: remove temporary files")
+	}
+	var removed []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !tempName.MatchString(e.Name()) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.Remove(p); err != nil {
+			return removed, errors.Wrap(err, "checkpoint: remove temporary files")
+		}
+		removed = append(removed, p)
+	}
+	return removed, nil
 }

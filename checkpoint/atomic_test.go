@@ -53,3 +53,36 @@ func TestWriteAtomicReplaces(t *testing.T) {
 		t.Errorf("mode %v (%v), want 0644", info.Mode(), err)
 	}
 }
+
+// TestRemoveTemps leaves a temporary file the way a kill during WriteAtomic does (made
+// by the same os.CreateTemp pattern) and checks that RemoveTemps removes it and
+// nothing else.
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	keep := []string{"params-000010.safetensors", "state.json", ".hidden", "notes.tmp1"}
+	for _, name := range keep {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.CreateTemp(dir, ".params-000020.safetensors.tmp*") // writeTemp's pattern
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	removed, err := RemoveTemps(dir)
+	if err != nil || len(removed) != 1 || removed[0] != f.Name() {
+		t.Errorf("RemoveTemps: %v, %v, want [%s]", removed, err, f.Name())
+	}
+	left, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range left {
+		names = append(names, e.Name())
+	}
+	if len(names) != len(keep) {
+		t.Errorf("left %v, want %v", names, keep)
+	}
+	if removed, err := RemoveTemps(filepath.Join(dir, "missing")); err != nil || removed != nil {
+		t.Errorf("missing dir: %v, %v, want none", removed, err)
+	}
+}
