@@ -188,10 +188,17 @@ func TestResume(t *testing.T) {
 			if _, err := Train(c, s, v, Options{stopAfter: 2}); err != errInterrupted {
 				t.Fatalf("interrupted run: %v, want errInterrupted", err)
 			}
+			stale := filepath.Join(c.CheckpointDir, v.Key, ".params-000004.safetensors.tmp123") // as a kill mid-save leaves it
+			if err := os.WriteFile(stale, []byte("half"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			c.Resume = true
 			resumed, err := Train(c, s, v, Options{})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if _, err := os.Stat(stale); !os.IsNotExist(err) {
+				t.Errorf("stale temporary file %s still there after the resumed run (%v)", stale, err)
 			}
 			if resumed.ResumedFrom != 2 || resumed.Steps != 4 || len(resumed.Losses) != 4 {
 				t.Fatalf("resumed from %d to %d with %d losses, want 2, 4, 4", resumed.ResumedFrom, resumed.Steps, len(resumed.Losses))

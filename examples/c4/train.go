@@ -10,6 +10,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
@@ -106,6 +107,11 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 	runtime.GC() // the previous variant's garbage should not count in this one's heap figure
 	r := &run{cfg: cfg, setup: s, variant: v, opts: opts, params: layers.NewParams(),
 		res: Result{Key: v.Key, Label: v.Label, Setting: settingLabel(v, s.Rank, s.Model)}}
+	if cfg.CheckpointDir != "" {
+		if _, err := checkpoint.RemoveTemps(r.dir()); err != nil { // left by a kill during a save
+			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+		}
+	}
 	var ck *checkpointState
 	if cfg.Resume {
 		var err error
