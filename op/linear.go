@@ -10,7 +10,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// LinearOption configures Linear.
+// LinearOption configures Linear, WeightGrad and ScaleShift.
 type LinearOption func(*linearOp) error
 
 // WithGradScale multiplies the weight gradient by s (the reference

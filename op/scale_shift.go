@@ -14,10 +14,19 @@ import (
 // its VeLoRA variant: x: (T, D), w and b: (D) → x ⊙ w + b: (T, D), w and b
 // broadcast over the tokens. grad_x = g ⊙ w and grad_b = Σ_t g are exact.
 // With a projection p the backward references z = Compress(x, p) instead of
-// x and grad_w = Σ_t g ⊙ x̂ is computed from z without building x̂; with p
-// nil it keeps x and grad_w = Σ_t g ⊙ x.
-func ScaleShift(x, w, b *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
+// x and grad_w = scale · Σ_t g ⊙ x̂ is computed from z without building x̂;
+// with p nil it keeps x and grad_w = Σ_t g ⊙ x.
+//
+// WithGradScale sets scale (default 1), the reference implementation's
+// velora_scale: its VeLoRAScaleAndShift multiplies the scale's gradient
+// only, as Linear multiplies only the weight gradient. It needs a
+// projection; WithReconstruct does not apply (grad_w never builds x̂).
+func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*gorgonia.Node, error) {
 	if err := checkMatrix(x, "scale-shift input"); err != nil {
+		return nil, err
+	}
+	scale, err := scaleShiftGradScale(p, opts)
+	if err != nil {
 		return nil, err
 	}
 	d := x.Shape()[1]
@@ -33,20 +42,39 @@ func ScaleShift(x, w, b *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 		}
 	}
 	if p == nil {
-		return gorgonia.ApplyOp(&scaleShiftOp{}, x, w, b)
+		return gorgonia.ApplyOp(&scaleShiftOp{scale: 1}, x, w, b)
 	}
 	z, err := Compress(x, p)
 	if err != nil {
 		return nil, errors.Wrapf(err, "scale-shift %q", w.Name())
 	}
-	return gorgonia.ApplyOp(&scaleShiftOp{p: p}, x, w, b, z, p.V())
+	return gorgonia.ApplyOp(&scaleShiftOp{p: p, scale: scale}, x, w, b, z, p.V())
+}
+
+// scaleShiftGradScale reads ScaleShift's options: the gradient scale, which
+// only a projection takes, and no reconstruct path.
+func scaleShiftGradScale(p *Projection, opts []LinearOption) (float64, error) {
+	o := &linearOp{p: p, scale: 1}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return 0, errors.Wrap(err, "scale-shift")
+		}
+	}
+	switch {
+	case o.reconstruct:
+		return 0, errors.New("op: scale-shift: WithReconstruct does not apply: its scale gradient never builds x̂")
+	case p == nil && o.scale != 1:
+		return 0, errors.Errorf("op: scale-shift: gradient scale %g without a projection, expected one (the scale multiplies the compressed gradient)", o.scale)
+	}
+	return o.scale, nil
 }
 
 // scaleShiftOp computes x ⊙ w + b from (x, w, b), followed by (z, v) when
-// it has a projection.
+// it has a projection; scale multiplies the compressed grad_w.
 type scaleShiftOp struct {
 	pureOp
-	p *Projection
+	p     *Projection
+	scale float64
 }
 
 func (o *scaleShiftOp) Arity() int {
@@ -75,7 +103,7 @@ func (o *scaleShiftOp) String() string {
 	if o.p == nil {
 		return "ScaleShift"
 	}
-	return fmt.Sprintf("VeLoRAScaleShift{%s, M=%d}", o.p.node.Name(), o.p.m)
+	return fmt.Sprintf("VeLoRAScaleShift{%s, M=%d, scale=%g}", o.p.node.Name(), o.p.m, o.scale)
 }
 
 func (o *scaleShiftOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -102,13 +130,18 @@ func (o *scaleShiftOp) weightGradArgs(inputs gorgonia.Nodes) gorgonia.Nodes {
 	return inputs[3:]
 }
 
+// weightGrad is the op computing grad_w for input x.
+func (o *scaleShiftOp) weightGrad(x *gorgonia.Node) *scaleGradOp {
+	return &scaleGradOp{p: o.p, width: x.Shape()[1], scale: o.scale}
+}
+
 func (o *scaleShiftOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(columnScale(false), grad, inputs[1])
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift input gradient")
 	}
 	args := o.weightGradArgs(inputs)
-	gw, err := gorgonia.ApplyOp(&scaleGradOp{p: o.p, width: inputs[0].Shape()[1]}, append(gorgonia.Nodes{args[0], grad}, args[1:]...)...)
+	gw, err := gorgonia.ApplyOp(o.weightGrad(inputs[0]), append(gorgonia.Nodes{args[0], grad}, args[1:]...)...)
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift weight gradient")
 	}
@@ -130,7 +163,7 @@ func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nod
 		return errors.Wrap(err, "scale-shift input gradient")
 	}
 	args := nodeValues(o.weightGradArgs(inputs))
-	gw, err := (&scaleGradOp{p: o.p, width: x.Shape()[1]}).Do(append([]gorgonia.Value{args[0], g}, args[1:]...)...)
+	gw, err := o.weightGrad(x).Do(append([]gorgonia.Value{args[0], g}, args[1:]...)...)
 	if err != nil {
 		return errors.Wrap(err, "scale-shift weight gradient")
 	}
@@ -241,13 +274,14 @@ func scaleColumns[T float](out, a, w, b []T, d int) {
 }
 
 // scaleGradOp is ScaleShift's weight gradient from (z, g, v):
-// grad_w[kM+m] = v[m] · Σ_t g[t, kM+m]·z[t, k] = Σ_t (g ⊙ x̂)[t, kM+m];
-// without a projection, from (x, g): Σ_t g ⊙ x, the same sum with M = 1
-// and v = (1).
+// grad_w[kM+m] = scale · v[m] · Σ_t g[t, kM+m]·z[t, k] = scale · Σ_t (g ⊙
+// x̂)[t, kM+m]; without a projection, from (x, g): Σ_t g ⊙ x, the same sum
+// with M = 1, v = (1) and scale 1.
 type scaleGradOp struct {
 	pureOp
 	p     *Projection
 	width int // D
+	scale float64
 }
 
 func (o *scaleGradOp) Arity() int {
@@ -276,7 +310,7 @@ func (o *scaleGradOp) String() string {
 	if o.p == nil {
 		return fmt.Sprintf("ScaleGrad{D=%d}", o.width)
 	}
-	return fmt.Sprintf("VeLoRAScaleGrad{%s, M=%d, D=%d}", o.p.node.Name(), o.p.m, o.width)
+	return fmt.Sprintf("VeLoRAScaleGrad{%s, M=%d, D=%d, scale=%g}", o.p.node.Name(), o.p.m, o.width, o.scale)
 }
 
 // m is the sub-token size, 1 without a projection.
@@ -311,14 +345,14 @@ func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Valu
 	}
 	switch gwd := gw.Data().(type) {
 	case []float64:
-		err = scaleGradWith(gwd, z.Data().([]float64), g.Data().([]float64), o.p)
+		err = scaleGradWith(gwd, z.Data().([]float64), g.Data().([]float64), o.p, o.scale)
 	case []float32:
-		err = scaleGradWith(gwd, z.Data().([]float32), g.Data().([]float32), o.p)
+		err = scaleGradWith(gwd, z.Data().([]float32), g.Data().([]float32), o.p, float32(o.scale))
 	}
 	return gw, err
 }
 
-func scaleGradWith[T float](gw, z, g []T, p *Projection) error {
+func scaleGradWith[T float](gw, z, g []T, p *Projection, scale T) error {
 	v := []T{1}
 	if p != nil {
 		var err error
@@ -336,7 +370,7 @@ func scaleGradWith[T float](gw, z, g []T, p *Projection) error {
 		}
 	}
 	for j := range gw {
-		gw[j] *= v[j%m]
+		gw[j] *= scale * v[j%m]
 	}
 	return nil
 }

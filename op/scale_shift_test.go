@@ -1,17 +1,20 @@
 package op
 
 import (
+	"fmt"
+	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// scaleShiftGraph builds cost = Σ r ⊙ (x ⊙ w + b), through ScaleShift or
-// through gorgonia's broadcast ops when plain is set, and returns the
-// gradients for x, w and b.
-func scaleShiftGraph(t *testing.T, xv *tensor.Dense, m int, plain bool) (g *gorgonia.ExprGraph, out, cost *gorgonia.Node, grads gorgonia.Nodes, p *Projection) {
+// scaleShiftGraph builds cost = Σ r ⊙ (x ⊙ w + b), through ScaleShift with
+// opts or through gorgonia's broadcast ops when plain is set, and returns
+// the gradients for x, w and b.
+func scaleShiftGraph(t *testing.T, xv *tensor.Dense, m int, plain bool, opts ...LinearOption) (g *gorgonia.ExprGraph, out, cost *gorgonia.Node, grads gorgonia.Nodes, p *Projection) {
 	t.Helper()
 	rng := rand.New(rand.NewSource(41))
 	d := xv.Shape()[1]
@@ -26,7 +29,7 @@ func scaleShiftGraph(t *testing.T, xv *tensor.Dense, m int, plain bool) (g *gorg
 		scaled := gorgonia.Must(gorgonia.BroadcastHadamardProd(x, row(w), nil, []byte{0}))
 		out, err = gorgonia.BroadcastAdd(scaled, row(b), nil, []byte{0})
 	} else {
-		out, err = ScaleShift(x, w, b, p)
+		out, err = ScaleShift(x, w, b, p, opts...)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -62,16 +65,83 @@ func TestScaleShiftMatchesBroadcastOps(t *testing.T) {
 }
 
 func TestScaleShiftGradientsMatchFiniteDifferencesWhereExact(t *testing.T) {
-	// Sub-tokens on v's line (x̂ = x) make VeLoRA's grad_w the true one.
+	// Sub-tokens on v's line (x̂ = x) make VeLoRA's unscaled grad_w the true
+	// one; the gradient scale multiplies grad_w alone, on purpose.
 	for _, c := range subTokenCases {
 		if c.d%c.m != 0 {
 			continue
 		}
 		x := onVLine(t, linearCase{t: c.t, d: c.d, m: c.m}, tensor.Float64, 43)
-		g, _, cost, grads, _ := scaleShiftGraph(t, x, c.m, false)
-		for i, name := range []string{"x", "w", "b"} {
-			closeTo(t, "grad "+name, float64s(t, grads[i].Value()), numericGrad(t, g, cost, g.ByName(name)[0]), 1e-7)
+		for _, scale := range []float64{1, 3} {
+			g, _, cost, grads, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(scale))
+			for i, name := range []string{"x", "w", "b"} {
+				want := numericGrad(t, g, cost, g.ByName(name)[0])
+				if name == "w" {
+					for j := range want {
+						want[j] *= scale
+					}
+				}
+				closeTo(t, fmt.Sprintf("scale %g: grad %s", scale, name), float64s(t, grads[i].Value()), want, 1e-7)
+			}
 		}
+	}
+}
+
+// TestScaleShiftGradScaleScalesTheScaleGradientOnly: the reference's
+// VeLoRAScaleAndShift returns scale · grad_weight and grad_input, grad_bias
+// as they are. Scale 1 gives the results without the option, bit for bit.
+func TestScaleShiftGradScaleScalesTheScaleGradientOnly(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		tol := 1e-15 // (s·v[m])·Σ against s·(v[m]·Σ): one rounding apart
+		if dt == tensor.Float32 {
+			tol = 1e-6
+		}
+		for _, c := range subTokenCases {
+			x := randomDense(rand.New(rand.NewSource(61)), dt, c.t, c.d)
+			_, out, _, plain, _ := scaleShiftGraph(t, x, c.m, false)
+			_, outOne, _, one, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(1))
+			closeTo(t, "scale 1: out", float64s(t, outOne.Value()), float64s(t, out.Value()), 0)
+			for i, name := range []string{"x", "w", "b"} {
+				closeTo(t, "scale 1: grad "+name, float64s(t, one[i].Value()), float64s(t, plain[i].Value()), 0)
+			}
+			for _, scale := range []float64{3, 0.25} {
+				_, _, _, scaled, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(scale))
+				want := float64s(t, plain[1].Value())
+				for j := range want {
+					want[j] *= scale
+				}
+				closeTo(t, fmt.Sprintf("scale %g: grad w", scale), float64s(t, scaled[1].Value()), want, tol)
+				closeTo(t, fmt.Sprintf("scale %g: grad x", scale), float64s(t, scaled[0].Value()), float64s(t, plain[0].Value()), 0)
+				closeTo(t, fmt.Sprintf("scale %g: grad b", scale), float64s(t, scaled[2].Value()), float64s(t, plain[2].Value()), 0)
+			}
+		}
+	}
+}
+
+func TestScaleShiftOptionsThatDoNotApply(t *testing.T) {
+	rng := rand.New(rand.NewSource(67))
+	g := gorgonia.NewGraph()
+	x := input(g, "x", randomDense(rng, tensor.Float64, 3, 8))
+	w := input(g, "w", randomDense(rng, tensor.Float64, 8))
+	b := input(g, "b", randomDense(rng, tensor.Float64, 8))
+	p := newProjection(t, g, 4, tensor.Float64, 1)
+	for _, c := range []struct {
+		name string
+		p    *Projection
+		opts []LinearOption
+		want string
+	}{
+		{"reconstruct", p, []LinearOption{WithReconstruct()}, "WithReconstruct does not apply"},
+		{"scale without a projection", nil, []LinearOption{WithGradScale(2)}, "gradient scale 2 without a projection"},
+		{"scale 0", p, []LinearOption{WithGradScale(0)}, "gradient scale 0"},
+		{"scale NaN", p, []LinearOption{WithGradScale(math.NaN())}, "gradient scale NaN"},
+	} {
+		if _, err := ScaleShift(x, w, b, c.p, c.opts...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, expected %q", c.name, err, c.want)
+		}
+	}
+	if _, err := ScaleShift(x, w, b, nil, WithGradScale(1)); err != nil {
+		t.Errorf("scale 1 without a projection: %v", err)
 	}
 }
 
@@ -92,26 +162,28 @@ func TestScaleShiftFloat32MatchesFloat64(t *testing.T) {
 
 func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
 	x := randomDense(rand.New(rand.NewSource(59)), tensor.Float64, 3, 10)
-	_, _, _, tape, _ := scaleShiftGraph(t, x, 4, false)
+	for _, scale := range []float64{1, 3} {
+		_, _, _, tape, _ := scaleShiftGraph(t, x, 4, false, WithGradScale(scale))
 
-	rng := rand.New(rand.NewSource(41))
-	g := gorgonia.NewGraph()
-	xn := input(g, "x", x)
-	w := input(g, "w", randomDense(rng, tensor.Float64, 10))
-	b := input(g, "b", randomDense(rng, tensor.Float64, 10))
-	p := newProjection(t, g, 4, tensor.Float64, 43)
-	weightedSum(t, rng, gorgonia.Must(ScaleShift(xn, w, b, p)))
-	m := gorgonia.NewLispMachine(g)
-	defer m.Close()
-	if err := m.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	for i, n := range []*gorgonia.Node{xn, w, b} {
-		grad, err := n.Grad()
-		if err != nil {
+		rng := rand.New(rand.NewSource(41))
+		g := gorgonia.NewGraph()
+		xn := input(g, "x", x)
+		w := input(g, "w", randomDense(rng, tensor.Float64, 10))
+		b := input(g, "b", randomDense(rng, tensor.Float64, 10))
+		p := newProjection(t, g, 4, tensor.Float64, 43)
+		weightedSum(t, rng, gorgonia.Must(ScaleShift(xn, w, b, p, WithGradScale(scale))))
+		m := gorgonia.NewLispMachine(g)
+		if err := m.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		closeTo(t, n.Name(), float64s(t, grad), float64s(t, tape[i].Value()), 1e-12)
+		for i, n := range []*gorgonia.Node{xn, w, b} {
+			grad, err := n.Grad()
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeTo(t, fmt.Sprintf("scale %g: %s", scale, n.Name()), float64s(t, grad), float64s(t, tape[i].Value()), 1e-12)
+		}
+		m.Close()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -293,6 +294,62 @@ func TestLoRAsDefaultVeLoRASelectionFollowsItsTargets(t *testing.T) {
 		}
 		if got := strings.Join(a.(*layers.LoRA).VeLoRA.Projections, " "); got != c.want {
 			t.Errorf("%T, targets %v: VeLoRA on %q, want %q", c.arch, c.targets, got, c.want)
+		}
+	}
+}
+
+// TestSSFVeLoRAScaleMultipliesTheCompressedScaleGradients checks that
+// velora_scale acts on SSF as in the reference's VeLoRAScaleAndShift,
+// which returns scale · grad_γ and leaves grad_x and grad_β alone: with
+// Scale 3 the γ gradient of every compressed scale-shift is 3 times that
+// with Scale 1, and every other gradient is the same.
+func TestSSFVeLoRAScaleMultipliesTheCompressedScaleGradients(t *testing.T) {
+	for _, arch := range []layers.Architecture{tinyViT, tinyLLaMA} {
+		grads := func(scale float64) (map[string][]float64, map[string]bool) {
+			m := build(t, Config{Method: MethodSSF, VeLoRA: &VeLoRAConfig{SubTokenSize: 4, Scale: scale}}, arch, tensor.Float64)
+			params := m.b.Learnables()
+			gs, err := gorgonia.Grad(m.loss, params...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm, err := machine.New(m.b.G, append(gorgonia.Nodes{m.loss}, gs...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vm.Close()
+			if err := vm.RunAll(); err != nil {
+				t.Fatal(err)
+			}
+			out := map[string][]float64{}
+			for i, p := range params {
+				out[p.Name()] = append([]float64(nil), gs[i].Value().Data().([]float64)...)
+			}
+			compressed := map[string]bool{}
+			for module := range m.b.Projections() {
+				compressed[module+".ssf_scale"] = true
+			}
+			return out, compressed
+		}
+		one, compressed := grads(1)
+		three, _ := grads(3)
+		if len(compressed) == 0 {
+			t.Fatalf("%T: SSF with VeLoRA compressed nothing", arch)
+		}
+		for name, g := range one {
+			factor := 1.0
+			if compressed[name] {
+				factor = 3
+				if slices.Max(g) == 0 && slices.Min(g) == 0 {
+					t.Errorf("%T: %s has a zero gradient, so its scale cannot be seen", arch, name)
+				}
+			}
+			for j, x := range g {
+				// 1e-12: the same sums in the same order, one product by 3 apart.
+				if d := math.Abs(three[name][j] - factor*x); !(d <= 1e-12*math.Max(1, math.Abs(x))) {
+					t.Errorf("%T: %s[%d]: gradient %.15g with scale 3, want %g × %.15g (scale 1)", arch, name, j, three[name][j], factor, x)
+					break
+				}
+			}
 		}
 	}
 }

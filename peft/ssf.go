@@ -16,7 +16,10 @@ import (
 // trainable (Lian et al., "Scaling & Shifting Your Features", arXiv
 // 2210.08823): after every projection, every norm and the patch
 // embedding. With VeLoRA, the scale-shifts after the selected projections
-// keep a compressed copy of their input for γ's gradient (op.ScaleShift).
+// keep a compressed copy of their input for γ's gradient (op.ScaleShift),
+// and VeLoRA's Scale multiplies that gradient, as the reference's
+// VeLoRAScaleAndShift does with velora_scale (β's and the input's gradients
+// are left as they are).
 type SSF struct {
 	Trained []layers.Role // roles that train fully besides SSF, e.g. the head
 	VeLoRA  *layers.VeLoRA
@@ -27,13 +30,14 @@ func (f *SSF) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) (*gorgo
 	if err != nil {
 		return nil, err
 	}
-	var p *op.Projection
-	if f.VeLoRA.Selects(s.Name) {
-		if p, err = b.Projection(s.Module, f.VeLoRA, f.VeLoRA.Size(s.Name)); err != nil {
-			return nil, errors.Wrapf(err, "peft: ssf %s", s.Module)
-		}
+	if !f.VeLoRA.Selects(s.Name) {
+		return scaleShift(b, s.Module, y, nil)
 	}
-	return scaleShift(b, s.Module, y, p)
+	p, err := b.Projection(s.Module, f.VeLoRA, f.VeLoRA.Size(s.Name))
+	if err != nil {
+		return nil, errors.Wrapf(err, "peft: ssf %s", s.Module)
+	}
+	return scaleShift(b, s.Module, y, p, op.WithGradScale(f.VeLoRA.GradScale()))
 }
 
 func (f *SSF) Trains(r layers.Role) bool { return hasRole(f.Trained, r) }
@@ -42,8 +46,9 @@ func (f *SSF) Feature(b *layers.Builder, module string, x *gorgonia.Node) (*gorg
 	return scaleShift(b, module, x, nil)
 }
 
-// scaleShift adds module's SSF parameters and applies them to x (N, D).
-func scaleShift(b *layers.Builder, module string, x *gorgonia.Node, p *op.Projection) (*gorgonia.Node, error) {
+// scaleShift adds module's SSF parameters and applies them to x (N, D),
+// compressed by p when it is not nil.
+func scaleShift(b *layers.Builder, module string, x *gorgonia.Node, p *op.Projection, opts ...op.LinearOption) (*gorgonia.Node, error) {
 	d := tensor.Shape{x.Shape()[1]}
 	gamma, err := b.Param(module+".ssf_scale", d, shifted(1, 0.02), true)
 	if err != nil {
@@ -53,7 +58,7 @@ func scaleShift(b *layers.Builder, module string, x *gorgonia.Node, p *op.Projec
 	if err != nil {
 		return nil, err
 	}
-	y, err := op.ScaleShift(x, gamma, beta, p)
+	y, err := op.ScaleShift(x, gamma, beta, p, opts...)
 	return y, errors.Wrapf(err, "peft: ssf %s", module)
 }
 
