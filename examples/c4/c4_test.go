@@ -332,14 +332,20 @@ func TestBadFlagValues(t *testing.T) {
 }
 
 func TestResolveErrors(t *testing.T) {
+	shard := filepath.Join(t.TempDir(), "c4-train.00000-of-01024.json.gz") // exists; its content is never read
+	if err := os.WriteFile(shard, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, test := range []struct {
 		edit func(*Config)
 		want string
 	}{
 		{func(c *Config) { c.Model = "llama_7b" }, "neither tiny"},
 		{func(c *Config) { c.Seq = 2048 }, "longer than the model's"},
-		{func(c *Config) { c.Data = "nowhere/c4-train.00000-of-01024.json.gz" }, "validation shard"},
+		{func(c *Config) { c.Data = shard }, "validation shard"},
 		{func(c *Config) { c.Tokenizer = "nowhere.model" }, "nowhere.model"},
+		{func(c *Config) { c.Data = "nonexistent" }, `c4: -data "nonexistent" does not exist`},
+		{func(c *Config) { c.Data = "nowhere/c4-train.json.gz,nowhere/c4-validation.json.gz" }, `c4: -data: "nowhere/c4-train.json.gz" does not exist`},
 	} {
 		c := DefaultConfig()
 		test.edit(&c)

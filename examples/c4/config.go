@@ -284,10 +284,16 @@ func loadShards(data string) (train, val c4.Shards, err error) {
 		val, err = c4.Dir(data, "validation")
 		return train, val, errors.Wrap(err, "c4: -data")
 	}
+	files := splitList(data)
+	if len(files) == 1 {
+		if _, err := os.Stat(files[0]); os.IsNotExist(err) {
+			return train, val, errors.Errorf("c4: -data %q does not exist: expected a folder laid out like allenai/c4's en/, or comma-separated shard files", files[0])
+		}
+	}
 	var trainFiles, valFiles []string
-	for _, f := range strings.Split(data, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
+	for _, f := range files {
+		if _, err := os.Stat(f); os.IsNotExist(err) {
+			return train, val, errors.Errorf("c4: -data: %q does not exist", f)
 		}
 		if strings.HasPrefix(filepath.Base(f), "c4-validation") {
 			valFiles = append(valFiles, f)
