@@ -11,10 +11,10 @@ import (
 )
 
 // dataStrategies are the strategies that read batch values.
-var dataStrategies = []vinit.Strategy{vinit.SVD(), vinit.FirstBatchMean(), vinit.BatchMean(), vinit.RunningMean(0.9)}
+var dataStrategies = []vinit.Strategy{vinit.SVD(), vinit.FirstBatchMean(), vinit.BatchMean(), vinit.RunningMean(0.9), vinit.EMA(0.9)}
 
-// allStrategies adds Random to dataStrategies.
-var allStrategies = append([]vinit.Strategy{vinit.Random(1)}, dataStrategies...)
+// allStrategies adds Random and Uniform to dataStrategies.
+var allStrategies = append([]vinit.Strategy{vinit.Random(1), vinit.Uniform(1)}, dataStrategies...)
 
 // newState returns a state initialised by s for sub-token size m.
 func newState(t *testing.T, s vinit.Strategy, m int) *vinit.State {

@@ -9,7 +9,7 @@ import (
 	vinit "github.com/velora-go/velora/init"
 )
 
-var meanStrategies = []vinit.Strategy{vinit.FirstBatchMean(), vinit.BatchMean(), vinit.RunningMean(0.9)}
+var meanStrategies = []vinit.Strategy{vinit.FirstBatchMean(), vinit.BatchMean(), vinit.RunningMean(0.9), vinit.EMA(0.9)}
 
 // aroundMean returns 2*pairs sub-tokens w+e and w-e (e random), one per row, whose mean
 // is w up to rounding.
@@ -133,12 +133,13 @@ func TestRunningMeanTwoBatches(t *testing.T) {
 	}
 }
 
-func TestRunningMeanBadDecay(t *testing.T) {
+func TestDecayOutsideZeroOne(t *testing.T) {
 	for _, decay := range []float64{-0.1, 1, 1.5, math.NaN(), math.Inf(1)} {
-		s := vinit.RunningMean(decay)
-		var st vinit.State
-		wantErr(t, s.Init(&st, 4), fmt.Sprint(decay), "[0, 1)")
-		sameState(t, st, vinit.State{})
+		for _, s := range []vinit.Strategy{vinit.RunningMean(decay), vinit.EMA(decay)} {
+			var st vinit.State
+			wantErr(t, s.Init(&st, 4), fmt.Sprint(decay), "[0, 1)")
+			sameState(t, st, vinit.State{})
+		}
 	}
 }
 
@@ -223,5 +224,16 @@ func TestObserveRestoredState(t *testing.T) {
 	st = restored()
 	before = cloneState(*st)
 	wantErr(t, vinit.RunningMean(2).Observe(st, b), "decay 2")
+	sameState(t, *st, before)
+
+	// EMA mixes the restored v with the batch: 0.5·(0, 1) + 0.5·(3, 4) = (1.5, 2.5).
+	st = restored()
+	observe(t, vinit.EMA(0.5), st, b)
+	if want := normalised([]float64{1.5, 2.5}); !near(st.V, want, 1e-15) || st.Running != nil {
+		t.Errorf("EMA on a restored state: V = %v, Running = %v, want %v, nil", st.V, st.Running, want)
+	}
+	st = &vinit.State{V: []float64{1, 0, 0}}
+	before = cloneState(*st)
+	wantErr(t, vinit.EMA(0.5).Observe(st, vinit.Batch{F64: []float64{1, 2}, Width: 2, M: 2}), "sub-token size 2", "projection's 3")
 	sameState(t, *st, before)
 }

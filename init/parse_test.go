@@ -16,13 +16,15 @@ func TestParse(t *testing.T) {
 		{"batch_mean", vinit.BatchMean()},
 		{"batch_average", vinit.BatchMean()},
 		{"running_mean_0.9", vinit.RunningMean(0.9)},
-		{"ema_0.9", vinit.RunningMean(0.9)},
-		{"ema_0.99", vinit.RunningMean(0.99)},
-		{"ema_0", vinit.RunningMean(0)},
-		{"ema_1e-3", vinit.RunningMean(0.001)},
+		{"ema_0.9", vinit.EMA(0.9)},
+		{"ema_0.99", vinit.EMA(0.99)},
+		{"ema_0", vinit.EMA(0)},
+		{"ema_1e-3", vinit.EMA(0.001)},
 		{"svd", vinit.SVD()},
 		{"random", vinit.Random(0)},
-		{"uniform", vinit.Random(0)},
+		{"uniform", vinit.Uniform(0)},
+		{"none", vinit.Uniform(0)},
+		{"uniform_5", vinit.Uniform(5)},
 		{"random_42", vinit.Random(42)},
 		{"random_-3", vinit.Random(-3)},
 		{"  SVD ", vinit.SVD()},
@@ -42,8 +44,9 @@ func TestParse(t *testing.T) {
 func TestParseRoundTrip(t *testing.T) {
 	for _, s := range []vinit.Strategy{
 		vinit.Random(0), vinit.Random(-9), vinit.Random(1 << 62), vinit.SVD(),
-		vinit.FirstBatchMean(), vinit.BatchMean(),
+		vinit.Uniform(0), vinit.Uniform(-9), vinit.FirstBatchMean(), vinit.BatchMean(),
 		vinit.RunningMean(0), vinit.RunningMean(0.9), vinit.RunningMean(0.123456789012345), vinit.RunningMean(1e-9),
+		vinit.EMA(0), vinit.EMA(0.9), vinit.EMA(0.123456789012345), vinit.EMA(1e-9),
 	} {
 		got, err := vinit.Parse(s.String())
 		if err != nil {
@@ -68,6 +71,7 @@ func TestParseErrors(t *testing.T) {
 		{"ema_x", []string{`"ema_x"`, `"x"`}},
 		{"ema_1", []string{`"ema_1"`, "decay 1", "[0, 1)"}},
 		{"ema_-0.5", []string{"decay -0.5"}},
+		{"uniform_x", []string{`"uniform_x"`, "not an integer"}},
 		{"running_mean_nan", []string{"decay NaN"}},
 		{"random_x", []string{`"random_x"`, "not an integer"}},
 		{"random_1.5", []string{`"random_1.5"`}},

@@ -44,3 +44,27 @@ func TestRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestUniform(t *testing.T) {
+	for _, m := range []int{1, 2, 8, 64} {
+		for _, seed := range []int64{0, 1, -7} {
+			s := vinit.Uniform(seed)
+			st := newState(t, s, m)
+			// The documented recipe: m draws of rand.Float64 from the seed, normalised.
+			rnd := rand.New(rand.NewSource(seed))
+			u := make([]float64, m)
+			for i := range u {
+				u[i] = rnd.Float64()
+			}
+			if want := normalised(u); !near(st.V, want, 1e-15) {
+				t.Errorf("Uniform(%d), m=%d: V = %v, want %v", seed, m, st.V, want)
+			}
+			if again := newState(t, s, m); !near(again.V, st.V, 0) {
+				t.Errorf("Uniform(%d), m=%d: not reproducible: %v then %v", seed, m, st.V, again.V)
+			}
+			if other := newState(t, vinit.Uniform(seed+1), m); m > 1 && near(other.V, st.V, 1e-6) {
+				t.Errorf("Uniform(%d) and Uniform(%d), m=%d: same V %v", seed, seed+1, m, st.V)
+			}
+		}
+	}
+}

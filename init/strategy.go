@@ -10,7 +10,7 @@ import (
 // State is what one projection remembers between batches.
 type State struct {
 	V       []float64 // the current unit vector v (length M); nil until initialised
-	Running []float64 // a strategy's running statistic (RunningMean's unnormalised mean); nil if unused
+	Running []float64 // a strategy's running statistic (RunningMean's unnormalised mean); nil if unused (EMA's state is V)
 	Batches int       // forward batches observed so far
 
 	m int // sub-token size given to Init; 0 before Init

@@ -76,9 +76,10 @@ type VeLoRAConfig struct {
 	// has M = ceil(D/G). It overrides SubTokenSize and is overridden by
 	// SubTokenSizes.
 	NumGroups []int `json:"num_groups"`
-	// Init names how v is chosen (see package vinit: batch_average_once,
-	// batch_average, ema_0.9, svd, random). Default batch_average_once, the
-	// first batch's mean.
+	// Init names how v is chosen (see package vinit: the reference's
+	// batch_average_once, batch_average, ema_<decay>, svd, uniform, and
+	// vinit's own running_mean_<decay>, random_<seed>). Default
+	// batch_average_once, the first batch's mean.
 	Init string `json:"init_type"`
 	// Scale multiplies the compressed weight gradient (velora_scale).
 	// Default 1.
