@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -85,6 +86,71 @@ func LoadSafetensors(path string, params *Params, prefix string, dt tensor.Dtype
 		}
 	}
 	return setAll(params, loaded, dt, path)
+}
+
+// LoadSafetensorsExact reads a safetensors file written by SaveSafetensors
+// back into the parameters params already holds, in dtype dt: each of them,
+// trainable or frozen, must be in the file under prefix, with its shape, and
+// the file may hold no other key under prefix. This is what resuming a
+// training run needs: a parameter the file lacks would keep its random
+// initial value, and a key the model has no parameter for means the file is
+// another model's. Errors name the file and the missing or unknown keys.
+func LoadSafetensorsExact(path string, params *Params, prefix string, dt tensor.Dtype) error {
+	tensors, _, err := checkpoint.Read(path)
+	if err != nil {
+		return errors.Wrap(err, "layers")
+	}
+	loaded := map[string]*tensor.Dense{}
+	var unknown []string
+	for k, v := range tensors {
+		name, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		if params.Get(name) == nil {
+			unknown = append(unknown, k)
+			continue
+		}
+		if hfLayout(name, v.Shape()) {
+			t, err := tensor.Transpose(v)
+			if err != nil {
+				return errors.Wrapf(err, "layers: loading %s: key %q", path, k)
+			}
+			v = t.(*tensor.Dense)
+		}
+		loaded[name] = v
+	}
+	var missing []string
+	for _, n := range params.Names() {
+		if _, ok := loaded[n]; !ok {
+			missing = append(missing, prefix+n)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		return errors.Errorf("layers: loading %s: it lacks %d of the model's %d parameters: %s", path, len(missing), len(params.Names()), quoteSome(missing))
+	case len(unknown) > 0:
+		return errors.Errorf("layers: loading %s: %d key(s) the model has no parameter for: %s", path, len(unknown), quoteSome(unknown))
+	}
+	return setAll(params, loaded, dt, path)
+}
+
+// quoteSome lists names, sorted and quoted, the first five of them and
+// then how many more.
+func quoteSome(names []string) string {
+	sort.Strings(names)
+	var b strings.Builder
+	for i, n := range names {
+		if i == 5 {
+			fmt.Fprintf(&b, " and %d more", len(names)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", n)
+	}
+	return b.String()
 }
 
 // setAll stores loaded values in params, converted to dt, checking the

@@ -83,6 +83,52 @@ func TestLoadSafetensorsErrors(t *testing.T) {
 	}
 }
 
+// TestLoadSafetensorsExact checks that a reload needs every parameter the
+// model has, in the file, and no other key: LoadSafetensors adds what it
+// finds and leaves the rest, which let a resumed run keep a random weight.
+func TestLoadSafetensorsExact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.safetensors")
+	value := func(shape ...int) *tensor.Dense {
+		data := make([]float64, tensor.Shape(shape).TotalSize())
+		for i := range data {
+			data[i] = float64(i + 1)
+		}
+		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+	}
+	model := func(names ...string) *Params {
+		p := NewParams()
+		for _, n := range names {
+			p.Set(n, tensor.New(tensor.WithShape(2, 3), tensor.WithBacking(make([]float64, 6))))
+		}
+		return p
+	}
+	saved := NewParams()
+	saved.Set("a.weight", value(2, 3))
+	saved.Set("b.weight", value(2, 3))
+	if err := SaveSafetensors(path, saved, nil, PEFTPrefix, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, test := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"a.weight", "b.weight", "c.weight"}, `lacks 1 of the model's 3 parameters: "base_model.model.c.weight"`},
+		{[]string{"a.weight"}, `1 key(s) the model has no parameter for: "base_model.model.b.weight"`},
+	} {
+		err := LoadSafetensorsExact(path, model(test.names...), PEFTPrefix, tensor.Float64)
+		if err == nil || !strings.Contains(err.Error(), test.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("model %v: %v, want an error naming %s and containing %q", test.names, err, path, test.want)
+		}
+	}
+	p := model("a.weight", "b.weight")
+	if err := LoadSafetensorsExact(path, p, PEFTPrefix, tensor.Float64); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a.weight", "b.weight"} {
+		same(t, n, p.Get(n).Data().([]float64), saved.Get(n).Data().([]float64), 0)
+	}
+}
+
 // writeTinyViTNPZ writes random weights for tinyViT in ViT-B_16.npz's key
 // layout and returns them.
 func writeTinyViTNPZ(t *testing.T, path string, drop string) map[string]*tensor.Dense {
