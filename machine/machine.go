@@ -17,11 +17,11 @@ type Machine struct {
 	updates  []*update // fused parameter updates, in parameter order; nil unless fused
 
 	vals   []gorgonia.Value // per position: the value, while someone may still read it
-	bufs   []*buffer        // per position: the buffer that value lives in
 	left   []int            // per position: reads still to come in this run
 	onCopy []copyState      // per position: whether the op may run on a pooled copy
 	args   []gorgonia.Value // scratch for an op's arguments
 	mem    memory
+	ledger *ledger // the bytes of the run, over mem
 	heap   heapSampler
 	stats  Stats
 }
@@ -30,7 +30,6 @@ type Machine struct {
 type update struct {
 	param, grad int // positions
 	solver      gorgonia.Solver
-	done        bool // stepped in this run
 }
 
 // New prepares a machine that computes outputs: the cost, the gradients gorgonia.Grad
@@ -44,7 +43,7 @@ func New(g *gorgonia.ExprGraph, outputs gorgonia.Nodes, opts ...Option) (*Machin
 			return nil, err
 		}
 	}
-	p, err := newPlan(g, outputs)
+	p, err := newPlan(g, outputs, c.keep)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +51,6 @@ func New(g *gorgonia.ExprGraph, outputs gorgonia.Nodes, opts ...Option) (*Machin
 		plan:     p,
 		nanWatch: c.nanWatch,
 		vals:     make([]gorgonia.Value, len(p.nodes)),
-		bufs:     make([]*buffer, len(p.nodes)),
 		left:     make([]int, len(p.nodes)),
 		onCopy:   make([]copyState, len(p.nodes)),
 		heap:     newHeapSampler(),
@@ -62,6 +60,7 @@ func New(g *gorgonia.ExprGraph, outputs gorgonia.Nodes, opts ...Option) (*Machin
 			return nil, err
 		}
 	}
+	m.ledger = newLedger(p, &m.mem, m.updates)
 	return m, nil
 }
 
@@ -133,6 +132,7 @@ func (m *Machine) RunAll() error {
 		RuntimeHeapPeak: m.heap.peak,
 		PooledBytes:     m.mem.pooled,
 		Nodes:           len(m.plan.steps),
+		Recomputed:      m.plan.recomputed,
 		Runs:            m.stats.Runs + 1,
 	}
 	return nil
@@ -146,9 +146,10 @@ func (m *Machine) loadLeaves() error {
 		if v == nil {
 			return errors.Errorf("machine: input %q has no value; bind one with gorgonia.Let", n.Name())
 		}
-		m.mem.evict(v.Uintptr(), v.Uintptr()+v.MemSize())
+		lo, hi := span(v)
+		m.mem.evict(lo, hi)
 		m.vals[i] = v
-		m.bufs[i], _ = m.mem.add(v, m.plan.cat[i], m.plan.readers[i], m.plan.output[i], true)
+		m.ledger.leaf(i, lo, hi, v)
 	}
 	m.mem.notePeak(nil)
 	return nil
@@ -168,20 +169,21 @@ func (m *Machine) step(i int) error {
 	if v == nil {
 		return errors.Errorf("machine: node %q (op %v) returned no value", n.Name(), n.Op())
 	}
-	b, fresh := m.mem.add(v, m.plan.cat[i], m.plan.readers[i], m.plan.output[i], false)
+	lo, hi := span(v)
+	b, fresh := m.ledger.computed(i, lo, hi, v)
+	m.plan.observe(i, m.ledger, b, fresh)
 	if fresh && pooled {
 		m.mem.claim(b, keyOf(n.Dtype(), n.Shape()))
 	}
 	if fresh && m.nanWatch && hasNaNOrInf(v) {
 		return errors.Errorf("machine: node %q (op %v) produced NaN or Inf", n.Name(), n.Op())
 	}
-	m.vals[i], m.bufs[i] = v, b
-	m.mem.notePeak(n)
+	m.vals[i] = v
+	m.ledger.argsRead(i)
 	for _, c := range m.plan.children[i] {
 		m.left[c]--
-		m.mem.read(m.bufs[c])
 		if m.left[c] == 0 && !m.plan.output[c] && !m.plan.isLeaf(c) {
-			m.vals[c], m.bufs[c] = nil, nil
+			m.vals[c] = nil
 		}
 	}
 	return nil
@@ -190,17 +192,16 @@ func (m *Machine) step(i int) error {
 // fireUpdates steps every parameter whose gradient is computed once nothing reads the
 // parameter or the gradient any more, then frees the gradient.
 func (m *Machine) fireUpdates() error {
-	for _, u := range m.updates {
-		if u.done || m.vals[u.grad] == nil || m.bufs[u.grad].root().reads > 0 || m.bufs[u.param].root().reads > 0 {
+	for k, u := range m.updates {
+		if !m.ledger.due(k) {
 			continue
 		}
 		p := m.plan.nodes[u.param]
 		if err := u.solver.Step([]gorgonia.ValueGrad{paramGrad{node: p, grad: m.vals[u.grad]}}); err != nil {
 			return errors.Wrapf(err, "machine: fused update of %q", p.Name())
 		}
-		u.done = true
-		m.mem.unhold(m.bufs[u.grad])
-		m.vals[u.grad], m.bufs[u.grad] = nil, nil
+		m.ledger.consumed(k)
+		m.vals[u.grad] = nil
 	}
 	return nil
 }
@@ -208,12 +209,9 @@ func (m *Machine) fireUpdates() error {
 // release ends the last run: its values go to the pool and every count starts again.
 func (m *Machine) release() {
 	m.mem.reset()
+	m.ledger.start()
 	clear(m.vals)
-	clear(m.bufs)
 	copy(m.left, m.plan.readers)
-	for _, u := range m.updates {
-		u.done = false
-	}
 }
 
 // Reset returns the values the last run kept for its outputs to the buffer pool. RunAll
@@ -272,6 +270,9 @@ type paramGrad struct {
 func (p paramGrad) Value() gorgonia.Value         { return p.node.Value() }
 func (p paramGrad) Grad() (gorgonia.Value, error) { return p.grad, p.err }
 func (p paramGrad) Name() string                  { return p.node.Name() }
+
+// span is the memory v occupies.
+func span(v gorgonia.Value) (lo, hi uintptr) { return v.Uintptr(), v.Uintptr() + v.MemSize() }
 
 func shapesOf(vs []gorgonia.Value) []tensor.Shape {
 	out := make([]tensor.Shape, len(vs))

@@ -81,11 +81,10 @@ type poolKey struct {
 	n  int
 }
 
-// add registers v. A value whose memory overlaps live buffers joins them (merging them if
-// it spans several); otherwise it starts a new buffer, and fresh reports that.
-func (mem *memory) add(v gorgonia.Value, cat category, reads int, hold, pinned bool) (b *buffer, fresh bool) {
-	lo := v.Uintptr()
-	hi := lo + v.MemSize()
+// add registers a value in the memory [lo, hi); owner is the value, or nil when a plan is
+// only counted. A value whose memory overlaps live buffers joins them (merging them if it
+// spans several); otherwise it starts a new buffer, and fresh reports that.
+func (mem *memory) add(lo, hi uintptr, owner gorgonia.Value, cat category, reads int, hold, pinned bool) (b *buffer, fresh bool) {
 	for k := 0; k < len(mem.live); k++ {
 		o := mem.live[k]
 		if !o.overlaps(lo, hi) {
@@ -99,7 +98,7 @@ func (mem *memory) add(v gorgonia.Value, cat category, reads int, hold, pinned b
 		k-- // o's slot now holds the buffer that was last
 	}
 	if b == nil {
-		b = &buffer{lo: lo, hi: hi, cat: cat, owner: v, slot: len(mem.live)}
+		b = &buffer{lo: lo, hi: hi, cat: cat, owner: owner, slot: len(mem.live)}
 		mem.live = append(mem.live, b)
 		mem.account(b, 1)
 		fresh = true

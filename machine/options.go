@@ -11,6 +11,7 @@ type Option func(*config) error
 type config struct {
 	nanWatch  bool
 	newSolver func() gorgonia.Solver
+	keep      func(*gorgonia.Node) bool // WithRecompute's
 }
 
 // WithNaNWatch makes RunAll stop at the first node whose value holds a NaN or an

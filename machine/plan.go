@@ -18,11 +18,20 @@ type plan struct {
 	leaves   []int       // positions of the nodes without children, parameters first
 	steps    []int       // positions of the computed nodes, in run order
 	grads    map[int]int // a parameter's position -> the position of its gradient output
+
+	// What PlannedPeak counts with: per position, the bytes of a value with memory of its
+	// own, or the argument whose memory the value shares (-1: none). Predicted from the
+	// nodes' types and ops at New, then what each run observed.
+	bytes []int64
+	alias []int
+
+	recomputed int // positions WithRecompute added; they follow the graph's nodes
 }
 
 // newPlan collects the ancestors of outputs, the parameters whose gradients are among the
-// outputs, classifies every value and schedules the computed nodes.
-func newPlan(g *gorgonia.ExprGraph, outputs gorgonia.Nodes) (*plan, error) {
+// outputs, classifies every value and schedules the computed nodes. A non-nil keep
+// chooses the forward values to recompute for the backward pass (see WithRecompute).
+func newPlan(g *gorgonia.ExprGraph, outputs gorgonia.Nodes, keep func(*gorgonia.Node) bool) (*plan, error) {
 	if g == nil {
 		return nil, errors.New("machine: nil graph")
 	}
@@ -60,6 +69,10 @@ func newPlan(g *gorgonia.ExprGraph, outputs gorgonia.Nodes) (*plan, error) {
 	}
 	p.classify(outputs)
 	p.schedule()
+	p.predictMemory()
+	if keep != nil {
+		p.recompute(keep)
+	}
 	return p, nil
 }
 

@@ -37,8 +37,9 @@ type Stats struct {
 	// PooledBytes is what the buffer pool holds at the end of the run.
 	PooledBytes int64
 
-	Nodes int // nodes computed per run
-	Runs  int // runs completed since New
+	Nodes      int // node evaluations per run, recomputations included
+	Recomputed int // evaluations WithRecompute added: forward values computed again for the backward pass
+	Runs       int // runs completed since New
 }
 
 // heapSampler tracks the runtime's heap-object bytes across a run.

@@ -36,7 +36,8 @@ func retainedBytes(g *gorgonia.ExprGraph) int64 {
 	var mem memory
 	for _, n := range g.AllNodes() {
 		if v := n.Value(); v != nil {
-			mem.add(v, inputs, 0, false, true)
+			lo, hi := span(v)
+			mem.add(lo, hi, v, inputs, 0, false, true)
 		}
 	}
 	return mem.total

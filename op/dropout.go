@@ -62,6 +62,10 @@ func (o *dropoutOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v@%p", o, o.stream
 
 func (o *dropoutOp) Hashcode() uint32 { return hashOf(o) }
 
+// Stateful marks the op as drawing a new mask on every forward run, so that package
+// machine never recomputes it (machine.StatefulOp).
+func (o *dropoutOp) Stateful() {}
+
 func (o *dropoutOp) String() string {
 	return fmt.Sprintf("Dropout{p=%g, seed=%d, grad=%t}", o.p, o.stream.seed, o.grad)
 }
