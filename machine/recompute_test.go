@@ -15,7 +15,9 @@ func keepNothing(*gorgonia.Node) bool { return false }
 
 // keepMatMuls keeps the results of gorgonia's matrix products and recomputes everything
 // else, as a selective policy does.
-func keepMatMuls(n *gorgonia.Node) bool { return reflect.TypeOf(n.Op()).String() == "gorgonia.linAlgBinOp" }
+func keepMatMuls(n *gorgonia.Node) bool {
+	return reflect.TypeOf(n.Op()).String() == "gorgonia.linAlgBinOp"
+}
 
 // TestRecomputeMatchesTapeMachine runs every test graph with recomputation and wants the
 // cost and every gradient bit for bit those of TapeMachine, on three runs (the later ones
