@@ -11,6 +11,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 )
@@ -216,6 +217,115 @@ func TestResume(t *testing.T) {
 			again, err := Train(c, s, v, Options{})
 			if err != nil || again.ValPPL != resumed.ValPPL || again.ResumedFrom != 4 {
 				t.Errorf("resuming a finished run: %v, perplexity %v from step %d, want %v from step 4", err, again.ValPPL, again.ResumedFrom, resumed.ValPPL)
+			}
+		})
+	}
+}
+
+// TestResumeNeedsTheWholeCheckpoint damages copies of a checkpoint: a
+// parameter left out, a parameter the model does not have, an unknown key in
+// state.json, a v for a projection the model does not have, a projection's v
+// left out. Each resume must fail before training, naming what is wrong.
+// Before, a missing lm_head.weight was initialised at random and the run
+// "resumed at step 1".
+func TestResumeNeedsTheWholeCheckpoint(t *testing.T) {
+	c := smallConfig(t)
+	c.Methods, c.Steps, c.CheckpointEvery = []string{"velora"}, 2, 1
+	s, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := methodVariant(c, s.Rank, "velora")
+	if _, err := Train(c, s, v, Options{stopAfter: 1}); err != errInterrupted {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	good := filepath.Join(c.CheckpointDir, v.Key)
+	const paramsFile = "params-000001.safetensors"
+	editParams := func(edit func(map[string]*tensor.Dense)) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			path := filepath.Join(dir, paramsFile)
+			tensors, meta, err := checkpoint.Read(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			edit(tensors)
+			if err := checkpoint.Write(path, tensors, meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	editState := func(edit func(map[string]json.RawMessage, map[string][]float64)) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "state.json")
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st map[string]json.RawMessage
+			var vectors map[string][]float64
+			if err := json.Unmarshal(data, &st); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(st["velora_v"], &vectors); err != nil || len(vectors) != 8 {
+				t.Fatalf("velora_v %s: %v, want v and down of 4 layers", st["velora_v"], err)
+			}
+			edit(st, vectors)
+			if st["velora_v"], err = json.Marshal(vectors); err != nil {
+				t.Fatal(err)
+			}
+			if data, err = json.Marshal(st); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, test := range []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		want   string
+	}{
+		{"missing parameter", editParams(func(m map[string]*tensor.Dense) { delete(m, "lm_head.weight") }),
+			`lacks 1 of the model's 39 parameters: "lm_head.weight"`},
+		{"unknown parameter", editParams(func(m map[string]*tensor.Dense) { m["model.layers.9.mlp.down_proj.weight"] = m["lm_head.weight"] }),
+			`1 key(s) the model has no parameter for: "model.layers.9.mlp.down_proj.weight"`},
+		{"unknown state key", editState(func(st map[string]json.RawMessage, _ map[string][]float64) {
+			st["optimizer_state"] = json.RawMessage(`{}`)
+		}),
+			`unknown field "optimizer_state"`},
+		{"unknown projection", editState(func(_ map[string]json.RawMessage, vs map[string][]float64) {
+			vs["model.layers.9.mlp.down_proj"] = vs["model.layers.0.mlp.down_proj"]
+		}), `"model.layers.9.mlp.down_proj"`},
+		{"missing v", editState(func(_ map[string]json.RawMessage, vs map[string][]float64) {
+			delete(vs, "model.layers.0.mlp.down_proj")
+		}),
+			`"model.layers.0.mlp.down_proj"`},
+	} {
+		t.Run(test.name, func(t *testing.T) {
+			d := c
+			d.CheckpointDir, d.Resume = t.TempDir(), true
+			dir := filepath.Join(d.CheckpointDir, v.Key)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{paramsFile, "state.json"} {
+				data, err := os.ReadFile(filepath.Join(good, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			test.damage(t, dir)
+			var log bytes.Buffer
+			res, err := Train(d, s, v, Options{Log: &log})
+			if err == nil || !strings.Contains(err.Error(), test.want) || !strings.Contains(err.Error(), "resume") {
+				t.Errorf("resume: %v (resumed from %d, %d steps), want an error containing %q", err, res.ResumedFrom, res.Steps, test.want)
+			}
+			if strings.Contains(log.String(), "resumed at") {
+				t.Errorf("log says it resumed:\n%s", log.String())
 			}
 		})
 	}

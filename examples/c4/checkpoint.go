@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/op"
 )
 
 // A checkpoint is a folder per variant, CheckpointDir/<key>, holding
@@ -110,31 +112,66 @@ func (r *run) save() error {
 	return nil
 }
 
-// loadCheckpoint reads the checkpoint in dir into params, or returns nil
-// when there is none. A checkpoint made with another configuration is an
-// error naming the first field that differs.
-func loadCheckpoint(dir string, params *layers.Params, want map[string]json.RawMessage) (*checkpointState, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+// loadCheckpoint reads the checkpoint in r's folder into its built model,
+// or returns nil when there is none. Everything must fit the model: a
+// checkpoint made with another configuration is an error naming the first
+// field that differs, and every parameter (trainable or frozen) and every
+// VeLoRA projection's v must be in the checkpoint, with nothing the model
+// does not have, and state.json may hold no key this program does not write.
+func (r *run) loadCheckpoint() (*checkpointState, error) {
+	dir := r.dir()
+	path := filepath.Join(dir, "state.json")
+	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, errors.Wrap(err, "c4: resume")
+		return nil, errors.Wrap(err, "resume")
 	}
 	var st checkpointState
-	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, errors.Wrapf(err, "c4: resume: %s/state.json", dir)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return nil, errors.Wrapf(err, "resume: %s, expected a state file this program wrote", path)
 	}
-	if err := sameConfig(st.Config, want); err != nil {
-		return nil, errors.Wrapf(err, "c4: resume: %s", dir)
+	if err := sameConfig(st.Config, r.fingerprint()); err != nil {
+		return nil, errors.Wrapf(err, "resume: %s", dir)
 	}
-	if len(st.Result.Losses) != st.Step {
-		return nil, errors.Errorf("c4: resume: %s/state.json: step %d with %d losses", dir, st.Step, len(st.Result.Losses))
+	if len(st.Result.Losses) != st.Step || st.Step < 1 || st.Step > r.total {
+		return nil, errors.Errorf("resume: %s: step %d with %d losses, expected 1 to %d steps and a loss for each", path, st.Step, len(st.Result.Losses), r.total)
 	}
-	if err := layers.LoadSafetensors(filepath.Join(dir, st.Params), params, "", tensor.Float32, nil); err != nil {
-		return nil, errors.Wrap(err, "c4: resume")
+	if err := sameModules(st.Vectors, r.builder.Projections()); err != nil {
+		return nil, errors.Wrapf(err, "resume: %s", path)
+	}
+	if err := layers.LoadSafetensorsExact(filepath.Join(dir, st.Params), r.params, "", tensor.Float32); err != nil {
+		return nil, errors.Wrap(err, "resume")
 	}
 	return &st, nil
+}
+
+// sameModules checks that a checkpoint holds a v for each of the model's
+// VeLoRA projections and for no other module.
+func sameModules(saved map[string][]float64, model map[string]*op.Projection) error {
+	var missing, unknown []string
+	for m := range model {
+		if _, ok := saved[m]; !ok {
+			missing = append(missing, m)
+		}
+	}
+	for m := range saved {
+		if _, ok := model[m]; !ok {
+			unknown = append(unknown, m)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(unknown)
+	switch {
+	case len(missing) > 0:
+		return errors.Errorf("velora_v lacks the v of the model's VeLoRA projection(s) %q", missing)
+	case len(unknown) > 0:
+		return errors.Errorf("velora_v holds a v for %q, which the model has no VeLoRA projection of", unknown)
+	}
+	return nil
 }
 
 // sameConfig reports the first field where a checkpoint's configuration
@@ -171,10 +208,8 @@ func compact(raw json.RawMessage) string {
 // and the results so far.
 func (r *run) restore(st *checkpointState) error {
 	for module, p := range r.builder.Projections() {
-		if v, ok := st.Vectors[module]; ok {
-			if err := p.SetVector(v); err != nil {
-				return err
-			}
+		if err := p.SetVector(st.Vectors[module]); err != nil { // loadCheckpoint checked that each is there
+			return err
 		}
 	}
 	atEpochEnd := r.epochSteps > 0 && st.Step%r.epochSteps == 0

@@ -112,25 +112,23 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
 		}
 	}
-	var ck *checkpointState
-	if cfg.Resume {
-		var err error
-		if ck, err = loadCheckpoint(r.dir(), r.params, r.fingerprint()); err != nil {
-			return r.res, err
-		}
-		if ck == nil {
-			fmt.Fprintf(opts.log(), "%s: no checkpoint in %s, starting from step 0\n", v.Label, r.dir())
-		}
-	}
 	defer r.close()
 	if err := r.build(); err != nil {
 		return r.res, errors.Wrapf(err, "c4: %s", v.Label)
 	}
-	if ck != nil {
-		if err := r.restore(ck); err != nil {
-			return r.res, errors.Wrapf(err, "c4: %s: resuming from %s", v.Label, r.dir())
+	if cfg.Resume {
+		ck, err := r.loadCheckpoint()
+		if err != nil {
+			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
 		}
-		fmt.Fprintf(opts.log(), "%s: resumed at step %d of %d from %s (optimizer state restarts: see README)\n", v.Label, ck.Step, r.total, r.dir())
+		if ck == nil {
+			fmt.Fprintf(opts.log(), "%s: no checkpoint in %s, starting from step 0\n", v.Label, r.dir())
+		} else {
+			if err := r.restore(ck); err != nil {
+				return r.res, errors.Wrapf(err, "c4: %s: resuming from %s", v.Label, r.dir())
+			}
+			fmt.Fprintf(opts.log(), "%s: resumed at step %d of %d from %s (optimizer state restarts: see README)\n", v.Label, ck.Step, r.total, r.dir())
+		}
 	}
 	if err := r.loop(); err != nil {
 		return r.res, err
