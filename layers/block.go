@@ -15,9 +15,22 @@ type sublayer struct {
 	apply        layerFunc
 }
 
+// Block is one transformer block of a built model, as a recomputation policy sees it:
+// the residual stream enters at Input and leaves at Output; Residuals are its values from
+// Input to Output, both included (h after each residual sum).
+type Block struct {
+	Name          string // the module prefix, "model.layers.3"
+	Input, Output *gorgonia.Node
+	Residuals     gorgonia.Nodes
+}
+
+// Blocks returns the transformer blocks built so far, in order.
+func (b *Builder) Blocks() []Block { return append([]Block(nil), b.blocks...) }
+
 // preNormBlock is the transformer block both models share:
 // h ← h + f(norm(h)) for each sublayer in turn (attention, then the MLP).
 func preNormBlock(b *Builder, prefix string, h *gorgonia.Node, norm layerFunc, parts ...sublayer) (*gorgonia.Node, error) {
+	block := Block{Name: prefix, Input: h, Residuals: gorgonia.Nodes{h}}
 	for _, p := range parts {
 		x, err := norm(b, prefix+"."+p.norm, h)
 		if err != nil {
@@ -29,6 +42,9 @@ func preNormBlock(b *Builder, prefix string, h *gorgonia.Node, norm layerFunc, p
 		if h, err = gorgonia.Add(h, x); err != nil {
 			return nil, errors.Wrapf(err, "layers: %s.%s residual", prefix, p.module)
 		}
+		block.Residuals = append(block.Residuals, h)
 	}
+	block.Output = h
+	b.blocks = append(b.blocks, block)
 	return h, nil
 }

@@ -22,6 +22,7 @@ type Builder struct {
 	nodes       map[string]*gorgonia.Node
 	learnables  gorgonia.Nodes
 	projections map[string]*op.Projection
+	blocks      []Block
 }
 
 // NewBuilder returns a builder on a new graph. dt is float32 or float64;

@@ -53,6 +53,14 @@ func (m *Machine) PlannedPeak() int64 {
 	return mem.peak.total
 }
 
+// A ViewOp returns a view of one of its arguments, the one ViewOf names: its value lives
+// in that argument's memory and adds no bytes. PlannedPeak needs to know; gorgonia's
+// Reshape and Iop need not say.
+type ViewOp interface {
+	gorgonia.Op
+	ViewOf() int
+}
+
 // reshapeOp is the type of gorgonia's Reshape op (unexported), whose result is a view of
 // a tensor argument.
 var reshapeOp = reflect.TypeOf(gorgonia.Must(gorgonia.Reshape(
@@ -69,7 +77,9 @@ func (p *plan) predictMemory() {
 		if p.isLeaf(i) {
 			continue
 		}
-		switch n.Op().(type) {
+		switch o := n.Op().(type) {
+		case ViewOp:
+			p.alias[i] = o.ViewOf()
 		case gorgonia.Iop:
 			p.alias[i] = 0
 		default:

@@ -385,6 +385,9 @@ func (o attentionGradPartOp) CallsExtern() bool { return false }
 
 func (o attentionGradPartOp) OverwritesInput() int { return -1 }
 
+// ViewOf says that the result lives in argument 0's memory (machine.ViewOp).
+func (o attentionGradPartOp) ViewOf() int { return 0 }
+
 func (o attentionGradPartOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
 func (o attentionGradPartOp) Hashcode() uint32 { return hashOf(o) }

@@ -1,0 +1,30 @@
+package op
+
+import (
+	"reflect"
+
+	"gorgonia.org/gorgonia"
+)
+
+// Cheap reports whether n's op does work in proportion to the size of its value and
+// multiplies no matrices: this package's norms, SwiGLU, GELU, rotary embeddings, bias,
+// scale-and-shift, column cuts and class tokens, and gorgonia's element-wise ops,
+// reductions and reshapes. Recomputing such a value for the backward pass costs little
+// time, which is what a selective recomputation policy (machine.WithRecompute) looks for.
+// Products, attention, VeLoRA's compression, dropout and the loss are not cheap.
+func Cheap(n *gorgonia.Node) bool {
+	switch o := n.Op().(type) {
+	case *normOp, *swigluOp, *geluOp, *ropeOp, *biasOp, *scaleShiftOp, *columnsOp, *classTokenOp:
+		return true
+	default:
+		return cheapGorgonia[reflect.TypeOf(o).String()]
+	}
+}
+
+// cheapGorgonia names gorgonia's cheap op types, which it does not export.
+var cheapGorgonia = map[string]bool{
+	"gorgonia.elemBinOp":   true,
+	"gorgonia.elemUnaryOp": true,
+	"gorgonia.sumOp":       true,
+	"gorgonia.reshapeOp":   true,
+}
