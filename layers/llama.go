@@ -88,13 +88,19 @@ func ParseLLaMAConfig(data []byte, source string) (LLaMAConfig, error) {
 	return c, errors.Wrapf(c.Validate(), "layers: %s", source)
 }
 
-// Validate checks that the shape is consistent.
+// Validate checks that the shape is consistent and the float fields finite
+// and not negative (zero means the default).
 func (c LLaMAConfig) Validate() error {
+	if err := firstError(
+		CheckFloat("layers", "llama rms_norm_eps", c.RMSNormEps, c.RMSNormEps >= 0, "a finite number ≥ 0 (0 means 1e-06)"),
+		CheckFloat("layers", "llama rope_theta", c.RopeTheta, c.RopeTheta >= 0, "a finite number ≥ 0 (0 means 10000)"),
+		CheckFloat("layers", "llama initializer_range", c.InitializerRange, c.InitializerRange >= 0, "a finite number ≥ 0 (0 means 0.02)"),
+	); err != nil {
+		return err
+	}
 	switch {
 	case c.Hidden <= 0 || c.Intermediate <= 0 || c.Heads <= 0 || c.Layers <= 0 || c.Vocab <= 0 || c.MaxSeq <= 0:
 		return errors.Errorf("layers: llama config %+v has a size ≤ 0", c)
-	case c.RMSNormEps < 0 || c.RopeTheta < 0 || c.InitializerRange < 0:
-		return errors.Errorf("layers: llama config %+v has a negative eps, rope theta or initializer range", c)
 	case c.Hidden%c.Heads != 0:
 		return errors.Errorf("layers: llama hidden size %d is not divisible by %d heads", c.Hidden, c.Heads)
 	case (c.Hidden/c.Heads)%2 != 0:

@@ -42,13 +42,14 @@ func (l *LoRA) Scaling() float64 {
 
 // Validate checks the configuration against a model's projection names.
 func (l *LoRA) Validate(available []string) error {
-	switch {
-	case l.Rank <= 0:
+	if l.Rank <= 0 {
 		return errors.Errorf("layers: lora rank %d, expected a positive rank", l.Rank)
-	case l.Alpha < 0:
-		return errors.Errorf("layers: lora alpha %g, expected a positive number (0 means the rank)", l.Alpha)
-	case !(l.Dropout >= 0 && l.Dropout < 1):
-		return errors.Errorf("layers: lora dropout %g, expected a value in [0, 1)", l.Dropout)
+	}
+	if err := firstError(
+		CheckFloat("layers", "lora_alpha", l.Alpha, l.Alpha >= 0, "a finite number ≥ 0 (0 means the rank)"),
+		CheckFloat("layers", "lora_dropout", l.Dropout, l.Dropout >= 0 && l.Dropout < 1, "a value in [0, 1)"),
+	); err != nil {
+		return err
 	}
 	if _, err := ResolveNames(l.Targets, available, nil); err != nil {
 		return errors.Wrap(err, "lora targets")

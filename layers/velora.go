@@ -72,7 +72,7 @@ func (v *VeLoRA) strategy() (vinit.Strategy, error) {
 
 // Validate checks the selection against the projection names of a model
 // (LLaMAProjections or ViTProjections): every name exists, sizes are
-// positive, the strategy parses, the scale is not negative.
+// positive, the strategy parses, the scale is finite and not negative.
 func (v *VeLoRA) Validate(available []string) error {
 	if v == nil {
 		return nil
@@ -93,8 +93,8 @@ func (v *VeLoRA) Validate(available []string) error {
 			return errors.Errorf("layers: velora sub-token size given for %q, which is not one of %s", name, strings.Join(available, ", "))
 		}
 	}
-	if v.Scale < 0 {
-		return errors.Errorf("layers: velora scale %g, expected a positive number (0 means 1)", v.Scale)
+	if err := CheckFloat("layers", "velora_scale", v.Scale, v.Scale >= 0, "a finite number ≥ 0 (0 means 1)"); err != nil {
+		return err
 	}
 	_, err := v.strategy()
 	return err

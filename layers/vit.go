@@ -44,7 +44,8 @@ func (c ViTConfig) eps() float64 {
 	return c.LayerNormE
 }
 
-// Validate checks that the shape is consistent.
+// Validate checks that the shape is consistent and the LayerNorm eps finite
+// and not negative (zero means the default).
 func (c ViTConfig) Validate() error {
 	switch {
 	case c.ImageSize <= 0 || c.PatchSize <= 0 || c.Channels <= 0 || c.Hidden <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.MLP <= 0 || c.Classes <= 0:
@@ -53,10 +54,8 @@ func (c ViTConfig) Validate() error {
 		return errors.Errorf("layers: vit image size %d is not divisible by the patch size %d", c.ImageSize, c.PatchSize)
 	case c.Hidden%c.Heads != 0:
 		return errors.Errorf("layers: vit width %d is not divisible by %d heads", c.Hidden, c.Heads)
-	case c.LayerNormE < 0:
-		return errors.Errorf("layers: vit layer norm eps %g, expected ≥ 0", c.LayerNormE)
 	}
-	return nil
+	return CheckFloat("layers", "vit layer_norm_eps", c.LayerNormE, c.LayerNormE >= 0, "a finite number ≥ 0 (0 means 1e-06)")
 }
 
 // ViT is a Vision Transformer classifier built for one batch size.

@@ -1,0 +1,34 @@
+package layers
+
+import (
+	"math"
+
+	"github.com/pkg/errors"
+)
+
+// CheckFloat checks a float setting: it returns nil when x is finite and inRange (the
+// caller's test of x) holds, and otherwise an error that names the setting and its
+// value and says what was expected, after the caller's package prefix:
+//
+//	CheckFloat("layers", "lora_alpha", x, x >= 0, "a finite number ≥ 0")
+//	// layers: lora_alpha is NaN: expected a finite number ≥ 0
+//
+// It is the one check of float settings in layers and, through peft.CheckFloat, in peft
+// and the examples' flags, so NaN and ±Inf, which pass a test like x < 0, are refused
+// everywhere. It lives here, the lowest package with settings, so that both can use it.
+func CheckFloat(prefix, name string, x float64, inRange bool, want string) error {
+	if inRange && !math.IsNaN(x) && !math.IsInf(x, 0) {
+		return nil
+	}
+	return errors.Errorf("%s: %s is %v: expected %s", prefix, name, x, want)
+}
+
+// firstError returns the first non-nil error of errs.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
