@@ -20,7 +20,7 @@ type zipEntry struct {
 }
 
 // zipFile builds a zip archive of entries, in order.
-func zipFile(t *testing.T, entries ...zipEntry) []byte {
+func zipFile(t testing.TB, entries ...zipEntry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -182,7 +182,10 @@ func TestReadNPZErrors(t *testing.T) {
 		wants []string
 	}{
 		{"not a zip", []byte("PK but not really a zip archive"), []string{"not a valid zip file"}},
-		{"truncated zip", archive[:len(archive)/2], []string{"not a valid zip file"}},
+		{"empty", nil, []string{"empty file (0 bytes)", "not a valid zip file"}},
+		{"truncated zip", archive[:len(archive)/2], []string{"truncated: the file's", "bytes start a zip archive but lack its end",
+			"(was the file cut short?)", "not a valid zip file"}},
+		{"truncated in its end", archive[:len(archive)-3], []string{"truncated: the file's", "not a valid zip file"}},
 		{"checksum", corrupt, []string{`key "w"`, "checksum error"}},
 		{"not .npy", zipFile(t, zipEntry{name: "README.txt"}), []string{`entry "README.txt" is not a .npy file`}},
 		{"duplicate", zipFile(t, zipEntry{name: "w.npy", data: good}, zipEntry{name: "w.npy", data: good}),
