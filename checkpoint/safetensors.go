@@ -131,18 +131,25 @@ func readSafetensors(path string) (map[string]*tensor.Dense, map[string]string, 
 	if err != nil {
 		return nil, nil, err
 	}
-	header, err := readHeader(f, fi.Size())
+	return decodeSafetensors(f, fi.Size())
+}
+
+// decodeSafetensors reads a safetensors file of size bytes from r. It allocates
+// nothing that the file's size does not bound: the header length and every tensor's
+// data_offsets are checked against it first.
+func decodeSafetensors(r io.ReaderAt, size int64) (map[string]*tensor.Dense, map[string]string, error) {
+	header, err := readHeader(r, size)
 	if err != nil {
 		return nil, nil, err
 	}
-	spans, metadata, err := parseHeader(header, fi.Size()-8-int64(len(header)))
+	spans, metadata, err := parseHeader(header, size-8-int64(len(header)))
 	if err != nil {
 		return nil, nil, err
 	}
 	tensors := make(map[string]*tensor.Dense, len(spans))
 	for _, s := range spans {
 		data := make([]byte, s.end-s.begin)
-		if _, err := f.ReadAt(data, 8+int64(len(header))+s.begin); err != nil {
+		if _, err := r.ReadAt(data, 8+int64(len(header))+s.begin); err != nil {
 			return nil, nil, errors.Wrapf(err, "tensor %q", s.name)
 		}
 		tensors[s.name] = newDense(s.kind, s.shape, data)
@@ -152,12 +159,12 @@ func readSafetensors(path string) (map[string]*tensor.Dense, map[string]string, 
 
 // readHeader reads the header length and the JSON header of a file of size
 // bytes.
-func readHeader(f *os.File, size int64) ([]byte, error) {
+func readHeader(r io.ReaderAt, size int64) ([]byte, error) {
 	if size < 8 {
 		return nil, errors.Errorf("truncated: %d bytes, shorter than the 8-byte header length", size)
 	}
 	var prefix [8]byte
-	if _, err := f.ReadAt(prefix[:], 0); err != nil {
+	if _, err := r.ReadAt(prefix[:], 0); err != nil {
 		return nil, err
 	}
 	n := binary.LittleEndian.Uint64(prefix[:])
@@ -165,7 +172,7 @@ func readHeader(f *os.File, size int64) ([]byte, error) {
 		return nil, errors.Errorf("header length %d beyond the file size of %d bytes", n, size)
 	}
 	header := make([]byte, n)
-	if _, err := f.ReadAt(header, 8); err != nil {
+	if _, err := r.ReadAt(header, 8); err != nil {
 		return nil, err
 	}
 	return header, nil
