@@ -14,13 +14,17 @@ import (
 // content, not the extension) into RGB values in [0, 1]: (H, W, 3). A grey image
 // repeats its value in the three channels and an alpha channel is dropped, as PIL's
 // convert("RGB") does. It also returns the height and width. Its errors name the
-// image but carry no package prefix: the caller adds the list line.
+// image (and say so when it is a directory) but carry no package prefix: the caller
+// adds the list line.
 func readRGB(fsys fs.FS, name string) (pix []float32, h, w int, err error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, 0, 0, pathError("image", name, err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, 0, 0, errors.Errorf("image %s is a directory, not an image file", name)
+	}
 	img, _, err := image.Decode(f)
 	if err != nil {
 		return nil, 0, 0, errors.Wrapf(err, "decode image %s", name)

@@ -82,7 +82,7 @@ func TestReadRGB(t *testing.T) {
 		{"missing.png", "image missing.png: file does not exist"},
 		{"text.jpg", "decode image text.jpg: image: unknown format"},
 		{"truncated.png", "decode image truncated.png"},
-		{"folder", "decode image folder"},
+		{"folder", "image folder is a directory, not an image file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, _, err := readRGB(fsys, c.name)

@@ -45,7 +45,8 @@ func (s *Split) Image(i int) []float32 {
 // For a real tree, pass os.DirFS(root); for the embedded suite, Default(). Errors name
 // the file, and the list line where there is one: a missing list file or image, a
 // malformed line, a list with no image, a label outside [0, classes) of the task (see Tasks for where the
-// class count comes from), an image that is not a JPEG or PNG.
+// class count comes from), a directory where an image should be, an image that is
+// not a JPEG or PNG.
 func Load(fsys fs.FS, task, split string, cfg Config) (*Split, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
