@@ -53,7 +53,7 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 			}
 		}
 	}
-	wantRows := map[int]int{tableLayers: 8, tableSubTokens: 5, tableFineTune: 4, tableExecutor: 3, tablePlain: 2, tableViTMethods: 11, tableLLaMAMethods: 10}
+	wantRows := map[int]int{tableLayers: 8, tableSubTokens: 5, tableFineTune: 4, tableExecutor: 3, tablePlain: 2, tableViTMethods: 11, tableLLaMAMethods: 10, tableRecompute: 6}
 	if len(r.Tables) != len(wantRows) {
 		t.Fatalf("%d tables, want %d", len(r.Tables), len(wantRows))
 	}
@@ -75,6 +75,29 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 			if math.IsNaN(row.Loss) || row.Loss <= 0 {
 				t.Errorf("%s / %s: loss %v", table.Title, row.Name, row.Loss)
 			}
+		}
+		if table.Number == tableRecompute {
+			checkRecomputeTable(t, table)
+		}
+	}
+}
+
+// checkRecomputeTable wants recomputation to change the numbers it may and no other:
+// the same losses, fewer activation bytes, and added evaluations.
+func checkRecomputeTable(t *testing.T, table Table) {
+	rows := map[string]Row{}
+	for _, r := range table.Rows {
+		rows[r.Name] = r
+	}
+	none, vd := rows["none"], rows["vd"]
+	for _, c := range []struct {
+		name string
+		base Row
+	}{{"checkpoint per block", none}, {"selective recompute", none}, {"vd + selective", vd}} {
+		r := rows[c.name]
+		if r.Loss != c.base.Loss || r.Recomputed == 0 || r.Memory.Activations >= c.base.Memory.Activations {
+			t.Errorf("%s: loss %v, %d recomputed, activations %d; against %s: loss %v, activations %d",
+				c.name, r.Loss, r.Recomputed, r.Memory.Activations, c.base.Name, c.base.Loss, c.base.Memory.Activations)
 		}
 	}
 }

@@ -106,6 +106,7 @@ func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes, want []bool) (R
 		tableLayers: model(layerTable), tableSubTokens: model(subTokenTable), tableFineTune: model(fineTuneTable),
 		tableExecutor: model(executorTable), tablePlain: model(kernelTable),
 		tableViTMethods: method(methods.ViT), tableLLaMAMethods: method(methods.LLaMA.LLaMA),
+		tableRecompute: model(recomputeTable),
 	}
 	for number := 1; number < len(tableNames); number++ {
 		if !want[number] {

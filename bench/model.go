@@ -55,6 +55,9 @@ type Setup struct {
 	Config  peft.Config
 	Exec    Executor
 	Kernels layers.Kernels // the block ops; the zero value is the fused ops
+
+	// Recompute, when not nil, is the recomputation policy (train.WithRecompute).
+	Recompute func([]layers.Block) func(*gorgonia.Node) bool
 }
 
 // Row is one measured configuration.
@@ -67,6 +70,7 @@ type Row struct {
 	Loss         float64
 	Compressions int // VeLoRA projections
 	Trainable    int // trainable scalar parameters
+	Recomputed   int // node evaluations recomputation adds to a step
 }
 
 // batch is one batch of the embedded corpus, bytes packed into rows.
@@ -152,11 +156,15 @@ func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps
 		opts = append(opts, train.WithFusedUpdate(newSolver))
 		solver = nil
 	}
+	if u.Recompute != nil {
+		opts = append(opts, train.WithRecompute(u.Recompute))
+	}
 	t, err := train.New(b, loss, solver, opts...)
 	if err != nil {
 		return row, err
 	}
 	defer t.Close()
+	planned := t.Machine.PlannedPeak()
 	row.KeptByOp = keptByOp(b.G, loss)
 	for i := 0; i < warmup; i++ {
 		if _, err := t.Step(); err != nil {
@@ -170,6 +178,11 @@ func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps
 		}
 	}
 	row.StepSeconds = time.Since(start).Seconds() / float64(steps)
+	st := t.Machine.Stats()
+	if st.PeakBytes != planned {
+		return row, errors.Errorf("%s: the step's peak is %d bytes, but the machine planned %d", u.Name, st.PeakBytes, planned)
+	}
+	row.Recomputed = st.Recomputed
 	if row.Memory, err = t.Memory(); err != nil {
 		return row, err
 	}

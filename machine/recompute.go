@@ -12,7 +12,7 @@ import (
 // no change to the graph; the gradients are those of a run without it, bit for bit, when
 // every op is a function of its arguments (a StatefulOp is never recomputed).
 //
-// keep is asked once per forward value that the backward pass reads. Keeping only the
+// keep is asked once per computed forward value. Keeping only the
 // boundaries of the transformer blocks is torch.utils.checkpoint's usual per-block policy;
 // keeping all but the cheap element-wise and norm results is Megatron-LM's selective one.
 // Package layers builds both from a model's blocks. Stats().Recomputed counts the
@@ -49,19 +49,16 @@ func (p *plan) recompute(keep func(*gorgonia.Node) bool) {
 	for i := range lastForward {
 		lastForward[i] = -1
 	}
-	readBack := make([]bool, n) // read by a node outside the forward pass
 	for _, i := range p.steps {
-		for _, c := range p.children[i] {
-			if p.cat[i] == activations {
+		if p.cat[i] == activations {
+			for _, c := range p.children[i] {
 				lastForward[c] = max(lastForward[c], when[i])
-			} else {
-				readBack[c] = true
 			}
 		}
 	}
 	dropped := make([]bool, n)
 	for _, i := range p.steps {
-		if p.cat[i] == activations && readBack[i] && !p.output[i] && !isStateful(p.nodes[i]) {
+		if p.cat[i] == activations && !p.output[i] && !isStateful(p.nodes[i]) {
 			dropped[i] = !keep(p.nodes[i])
 		}
 	}

@@ -33,8 +33,9 @@ type Trainer struct {
 type Option func(*options)
 
 type options struct {
-	fused func() gorgonia.Solver
-	extra int64
+	fused     func() gorgonia.Solver
+	extra     int64
+	recompute func([]layers.Block) func(*gorgonia.Node) bool
 }
 
 // WithFusedUpdate steps each parameter with its own solver from newSolver
@@ -42,6 +43,13 @@ type options struct {
 // gradients of all layers never coexist.
 func WithFusedUpdate(newSolver func() gorgonia.Solver) Option {
 	return func(o *options) { o.fused = newSolver }
+}
+
+// WithRecompute recomputes forward values for the backward pass
+// (machine.WithRecompute), keeping those that policy, given the model's
+// blocks, keeps: layers.CheckpointBlocks or layers.RecomputeCheap.
+func WithRecompute(policy func([]layers.Block) func(*gorgonia.Node) bool) Option {
+	return func(o *options) { o.recompute = policy }
 }
 
 // WithExtraBytes adds memory the graph does not hold to the parameters'
@@ -73,6 +81,9 @@ func New(b *layers.Builder, loss *gorgonia.Node, solver gorgonia.Solver, opts ..
 	if o.fused != nil {
 		mopts = append(mopts, machine.WithFusedUpdate(o.fused))
 		solver = nil
+	}
+	if o.recompute != nil {
+		mopts = append(mopts, machine.WithRecompute(o.recompute(b.Blocks())))
 	}
 	m, err := machine.New(b.G, append(gorgonia.Nodes{loss}, grads...), mopts...)
 	if err != nil {

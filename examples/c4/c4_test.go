@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
-	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 )
 
@@ -332,7 +332,8 @@ func TestResumeNeedsTheWholeCheckpoint(t *testing.T) {
 }
 
 // TestResumeRefusesOtherConfig checks that a checkpoint is not continued
-// with another learning rate.
+// with another seed (any field of the fingerprint; the learning rate is not
+// one: TestDivergenceStopsAndKeepsTheLastGoodCheckpoint).
 func TestResumeRefusesOtherConfig(t *testing.T) {
 	c := smallConfig(t)
 	c.Methods, c.Steps, c.CheckpointEvery = []string{"full"}, 2, 1
@@ -344,53 +345,101 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 	if _, err := Train(c, s, v, Options{stopAfter: 1}); err != errInterrupted {
 		t.Fatalf("interrupted run: %v", err)
 	}
-	c.Resume, c.LR = true, c.LR/2
+	c.Resume, c.Seed = true, 1
 	_, err = Train(c, s, v, Options{})
-	if err == nil || !strings.Contains(err.Error(), "lr = 0.01, this run has 0.005") {
-		t.Errorf("resume with another lr: %v, want an error naming lr", err)
+	if err == nil || !strings.Contains(err.Error(), "seed = 0, this run has 1") {
+		t.Errorf("resume with another seed: %v, want an error naming seed", err)
 	}
 }
 
-// TestDivergedKeepsCheckpoint drives the loss to NaN with an absurd
-// learning rate and checks the message and that the last checkpoint is the
-// last good step's, intact and finite.
-func TestDivergedKeepsCheckpoint(t *testing.T) {
-	c := smallConfig(t)
-	c.Methods, c.Steps, c.CheckpointEvery, c.LR, c.Warmup = []string{"full"}, 20, 1, 1e12, 0
-	rep, err := Run(c, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rep.Results[0]
-	if r.Diverged == "" || !strings.Contains(r.Diverged, "is intact in") || len(rep.Diverged()) != 1 {
-		t.Fatalf("result %+v, want a divergence naming the intact checkpoint", r)
-	}
-	var st checkpointState
-	data, err := os.ReadFile(filepath.Join(c.CheckpointDir, "full", "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Step != r.Steps {
-		t.Errorf("checkpoint at step %d, the last good step is %d", st.Step, r.Steps)
-	}
-	params := layers.NewParams()
-	if err := layers.LoadSafetensors(filepath.Join(c.CheckpointDir, "full", st.Params), params, "", tensor.Float32, nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range params.Names() {
-		for _, x := range params.Get(name).Data().([]float32) {
-			if math.IsNaN(float64(x)) {
-				t.Fatalf("checkpoint parameter %s holds NaN", name)
+// TestDivergenceStopsAndKeepsTheLastGoodCheckpoint drives the loss up with
+// absurd learning rates: 1e6 sends it far above its start without a NaN (the
+// run used to finish with "Val. PPL +Inf" and checkpoints of blown-up
+// weights, exit 0), 1e12 to NaN. The run must stop with a message that
+// suggests a lower -lr, keep the last checkpoint whose weights were good,
+// and that checkpoint must resume, with the lower learning rate, to a
+// sensible perplexity.
+func TestDivergenceStopsAndKeepsTheLastGoodCheckpoint(t *testing.T) {
+	for _, lr := range []float64{1e6, 1e12} {
+		t.Run(fmt.Sprint("lr=", lr), func(t *testing.T) {
+			c := smallConfig(t)
+			// The warm-up's first step has learning rate 0 and the second 1/10 of lr:
+			// step 1's checkpoint is good and step 2's weights are blown up.
+			c.Methods, c.Steps, c.CheckpointEvery, c.LR, c.Warmup = []string{"full"}, 20, 1, lr, 10
+			rep, err := Run(c, Options{})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			r := rep.Results[0]
+			if len(rep.Diverged()) != 1 || !strings.Contains(r.Diverged, "diverged at step") ||
+				!strings.Contains(r.Diverged, "is intact in") || !strings.Contains(r.Diverged, "Try a lower -lr") {
+				t.Fatalf("result %+v, want a divergence naming the intact checkpoint and advising a lower -lr", r)
+			}
+			var buf bytes.Buffer
+			rep.Print(&buf)
+			if !strings.Contains(buf.String(), "diverged (step") {
+				t.Errorf("table does not say the run diverged:\n%s", buf.String())
+			}
+			var st checkpointState
+			data, err := os.ReadFile(filepath.Join(c.CheckpointDir, "full", "state.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Step < 1 || st.Step > r.Steps || st.Step >= r.DivergedAt {
+				t.Errorf("checkpoint at step %d, the run did %d steps and diverged at %d", st.Step, r.Steps, r.DivergedAt)
+			}
+			c.Resume, c.LR = true, 1e-3
+			var log bytes.Buffer
+			res, err := Train(c, rep.Config.setup(t), methodVariant(c, 16, "full"), Options{Log: &log})
+			if err != nil {
+				t.Fatalf("resume with -lr 1e-3: %v", err)
+			}
+			// A byte model that predicts uniformly has perplexity 259; the blown-up
+			// weights give +Inf or 1e10 and more.
+			if res.ResumedFrom != st.Step || res.Diverged != "" || !(res.ValPPL > 1 && res.ValPPL < 300) {
+				t.Errorf("resumed from %d (want %d), diverged %q, perplexity %v, want below 300", res.ResumedFrom, st.Step, res.Diverged, res.ValPPL)
+			}
+			if !strings.Contains(log.String(), "-lr 0.001") {
+				t.Errorf("the log does not say the learning rate changed:\n%s", log.String())
+			}
+		})
 	}
-	var buf bytes.Buffer
-	rep.Print(&buf)
-	if !strings.Contains(buf.String(), "diverged (step") {
-		t.Errorf("table does not say the run diverged:\n%s", buf.String())
+}
+
+// setup resolves c for a test.
+func (c Config) setup(t *testing.T) Setup {
+	t.Helper()
+	s, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestDivergenceRule pins the rule: a loss diverges when it is NaN or
+// infinite, or above 10× the mean of the first 5 steps' losses (of those
+// there are, before the sixth).
+func TestDivergenceRule(t *testing.T) {
+	for _, test := range []struct {
+		losses []float64
+		loss   float64
+		want   bool
+	}{
+		{nil, 1e9, false}, // the first step has no start to compare with
+		{nil, math.NaN(), true},
+		{nil, math.Inf(1), true},
+		{[]float64{5, 6}, 54.9, false}, // start 5.5
+		{[]float64{5, 6}, 55.1, true},
+		{[]float64{5, 5, 5, 5, 5, 40}, 49, false}, // start 5: only the first five count
+		{[]float64{5, 5, 5, 5, 5, 40}, 51, true},
+		{[]float64{5, 5, 5, 5, 5}, math.Inf(-1), true},
+	} {
+		if got := diverged(test.losses, test.loss); (got != "") != test.want {
+			t.Errorf("losses %v then %v: %q, want diverged %v", test.losses, test.loss, got, test.want)
+		}
 	}
 }
 

@@ -43,6 +43,10 @@ type checkpointState struct {
 	Result Result `json:"result"`
 	// Optimizer says what became of the optimizer's state.
 	Optimizer string `json:"optimizer"`
+	// LR is the peak learning rate of the run that wrote the checkpoint. It is
+	// not part of Config: a resume may change it, as a diverged run's message
+	// advises.
+	LR float64 `json:"lr"`
 	// Config is the configuration that decides the run's course; a resume with
 	// another one is refused.
 	Config map[string]json.RawMessage `json:"config"`
@@ -55,7 +59,8 @@ func (r *run) dir() string { return filepath.Join(r.cfg.CheckpointDir, r.variant
 
 // fingerprint is the configuration that decides a variant's course: the
 // Config without the fields that only say what to run or where to write,
-// and the variant.
+// and the variant. The peak learning rate is left out too, so that a run
+// that diverged can resume from its last checkpoint with a lower one.
 func (r *run) fingerprint() map[string]json.RawMessage {
 	c := r.cfg
 	c.Methods, c.Resume, c.CheckpointEvery, c.CheckpointDir, c.JSON, c.PNG = nil, false, 0, "", "", ""
@@ -73,6 +78,7 @@ func (r *run) fingerprint() map[string]json.RawMessage {
 			out[k] = v
 		}
 	}
+	delete(out, "lr")
 	return out
 }
 
@@ -89,7 +95,7 @@ func (r *run) save() error {
 		return errors.Wrap(err, "checkpoint")
 	}
 	st := checkpointState{Step: step, Params: name, Cursor: r.stream.Position(), Vectors: map[string][]float64{},
-		Result: r.res, Optimizer: optimizerNote, Config: r.fingerprint()}
+		Result: r.res, Optimizer: optimizerNote, LR: r.cfg.LR, Config: r.fingerprint()}
 	for module, p := range r.builder.Projections() {
 		if v := p.Vector(); v != nil {
 			st.Vectors[module] = v

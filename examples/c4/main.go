@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/pkg/errors"
 )
@@ -54,7 +55,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loss curves:", path)
 	}
 	if d := rep.Diverged(); len(d) > 0 {
-		fail(errors.Errorf("%d run(s) diverged: %v", len(d), d))
+		fail(errors.Errorf("c4: %d run(s) diverged:\n%s", len(d), strings.Join(d, "\n")))
 	}
 }
 

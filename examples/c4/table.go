@@ -12,7 +12,7 @@ func mib(n int64) string { return fmt.Sprintf("%.2f", float64(n)/(1<<20)) }
 // ppl is a row's validation perplexity, or why it has none.
 func ppl(r Result) string {
 	if r.Diverged != "" {
-		return fmt.Sprintf("diverged (step %d)", r.Steps+1)
+		return fmt.Sprintf("diverged (step %d)", r.DivergedAt)
 	}
 	return fmt.Sprintf("%.2f", r.ValPPL)
 }

@@ -41,8 +41,10 @@ type Result struct {
 	Epochs []EpochResult `json:"epochs,omitempty"`
 	// ResumedFrom is the step the run continued from (0: a fresh start).
 	ResumedFrom int `json:"resumed_from,omitempty"`
-	// Diverged says why the run stopped early, "" when it finished.
-	Diverged string `json:"diverged,omitempty"`
+	// Diverged says why the run stopped early, "" when it finished;
+	// DivergedAt is the step it stopped at.
+	Diverged   string `json:"diverged,omitempty"`
+	DivergedAt int    `json:"diverged_at,omitempty"`
 }
 
 // EpochResult is the validation after one pass over the training data.
@@ -53,7 +55,7 @@ type EpochResult struct {
 	ValPPL  float64 `json:"val_ppl"`
 }
 
-// DivergedError is returned when a training loss is NaN or infinite.
+// DivergedError is returned when a run diverges (see diverged).
 type DivergedError struct{ Message string }
 
 func (e *DivergedError) Error() string { return e.Message }
@@ -101,8 +103,8 @@ type run struct {
 }
 
 // Train runs one variant to the end (or from its checkpoint on, with
-// Resume), then evaluates it. A NaN or infinite loss stops it with a
-// *DivergedError and a Result that says so.
+// Resume), then evaluates it. A run that diverges (see diverged) stops with
+// a *DivergedError and a Result that says so, its last checkpoint intact.
 func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 	runtime.GC() // the previous variant's garbage should not count in this one's heap figure
 	r := &run{cfg: cfg, setup: s, variant: v, opts: opts, params: layers.NewParams(),
@@ -127,7 +129,11 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 			if err := r.restore(ck); err != nil {
 				return r.res, errors.Wrapf(err, "c4: %s: resuming from %s", v.Label, r.dir())
 			}
-			fmt.Fprintf(opts.log(), "%s: resumed at step %d of %d from %s (optimizer state restarts: see README)\n", v.Label, ck.Step, r.total, r.dir())
+			lr := ""
+			if ck.LR != cfg.LR {
+				lr = fmt.Sprintf(" with -lr %g (the checkpoint's steps used %g)", cfg.LR, ck.LR)
+			}
+			fmt.Fprintf(opts.log(), "%s: resumed at step %d of %d from %s%s (optimizer state restarts: see README)\n", v.Label, ck.Step, r.total, r.dir(), lr)
 		}
 	}
 	if err := r.loop(); err != nil {
@@ -137,7 +143,15 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 	if err != nil {
 		return r.res, errors.Wrapf(err, "c4: %s: validation", v.Label)
 	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return r.res, r.diverge(r.res.Steps, fmt.Sprintf("the validation loss is %v; the parameters were not saved", loss))
+	}
 	r.res.ValLoss, r.res.ValPPL, r.res.ValTokens = loss, math.Exp(loss), n
+	if cfg.CheckpointEvery > 0 && r.lastSaved < r.res.Steps { // the last step's checkpoint, once its validation passed
+		if err := r.save(); err != nil {
+			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+		}
+	}
 	return r.res, nil
 }
 
@@ -235,7 +249,13 @@ func (r *run) loop() error {
 		r.solver.SetLearningRate(peft.CosineSchedule(step, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio))
 		loss, err := r.trainer.Step()
 		if err != nil {
-			return r.stopped(step, loss, err)
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return r.diverge(step+1, fmt.Sprintf("the training loss is %v; the step was not applied", loss))
+			}
+			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
+		}
+		if why := diverged(r.res.Losses, loss); why != "" {
+			return r.diverge(step+1, "the training loss "+why)
 		}
 		r.res.Seconds += time.Since(start).Seconds()
 		r.res.Tokens += int64(batch.Tokens)
@@ -251,9 +271,9 @@ func (r *run) loop() error {
 				return err
 			}
 		}
-		if r.cfg.CheckpointEvery > 0 && ((step+1)%r.cfg.CheckpointEvery == 0 || step+1 == r.total) {
-			if err := r.save(); err != nil {
-				return errors.Wrapf(err, "c4: %s", r.variant.Label)
+		if r.cfg.CheckpointEvery > 0 && (step+1)%r.cfg.CheckpointEvery == 0 && step+1 < r.total { // Train saves the last after validation
+			if err := r.checkedSave(step + 1); err != nil {
+				return err
 			}
 		}
 		if step+1 == r.opts.stopAfter {
@@ -279,25 +299,80 @@ func (r *run) endEpoch(step int) error {
 	if err != nil {
 		return errors.Wrapf(err, "c4: %s: validation after epoch %d", r.variant.Label, step/r.epochSteps)
 	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return r.diverge(step, fmt.Sprintf("the validation loss after epoch %d is %v", step/r.epochSteps, loss))
+	}
 	r.res.Epochs = append(r.res.Epochs, EpochResult{Epoch: step / r.epochSteps, Step: step, ValLoss: loss, ValPPL: math.Exp(loss)})
 	return nil
 }
 
-// stopped turns a failed step into the run's error: a *DivergedError when
-// the loss is not finite.
-func (r *run) stopped(step int, loss float64, err error) error {
-	if !math.IsNaN(loss) && !math.IsInf(loss, 0) {
-		return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
+// A run diverges when a loss is NaN or infinite, or when a training loss is
+// more than divergeFactor times the run's start: the mean loss of its first
+// startSteps steps (of the steps before, while there are fewer). A sound
+// run's loss starts near log(vocabulary), its highest, and falls; at ten
+// times that the weights are blown up and do not come back (with -lr 1e6 the
+// loss climbs to 1e13 without a NaN). The rule is checked on every step's
+// loss, and on the loss of a checkpoint's weights on the step's batch before
+// they are written, so that a checkpoint never holds diverged weights; a
+// validation loss is checked for NaN and infinity.
+const (
+	startSteps    = 5
+	divergeFactor = 10
+)
+
+// diverged says how loss, the loss after the steps whose losses are given,
+// breaks the rule above ("is NaN", "is 1.2e+13, more than ..."), or "" when
+// it does not.
+func diverged(losses []float64, loss float64) string {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Sprintf("is %v", loss)
 	}
-	msg := fmt.Sprintf("%s: the training loss is %v at step %d (learning rate %.3g); the run stopped there, its parameters as after step %d",
-		r.variant.Label, loss, step+1, peft.CosineSchedule(step, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio), step)
+	n := min(len(losses), startSteps)
+	if n == 0 {
+		return ""
+	}
+	start := 0.0
+	for _, l := range losses[:n] {
+		start += l
+	}
+	start /= float64(n)
+	if loss > divergeFactor*start {
+		return fmt.Sprintf("is %.4g, more than %d× the run's start, %.4g (the mean loss of its first %d steps)", loss, divergeFactor, start, n)
+	}
+	return ""
+}
+
+// checkedSave writes the checkpoint of step after checking the new weights
+// with a forward pass on the step's batch: weights that break the rule are
+// not written and the run stops.
+func (r *run) checkedSave(step int) error {
+	loss, err := r.trainer.Eval()
+	if err != nil {
+		return errors.Wrapf(err, "c4: %s: checking step %d's parameters", r.variant.Label, step)
+	}
+	if why := diverged(r.res.Losses, loss); why != "" {
+		return r.diverge(step, "with the step's update applied, the loss on its batch "+why+"; those parameters were not saved")
+	}
+	return errors.Wrapf(r.save(), "c4: %s", r.variant.Label)
+}
+
+// diverge stops the run at step for the reason what: a *DivergedError whose
+// message gives the learning rate, the last checkpoint (intact: only checked
+// weights are written) and what to try.
+func (r *run) diverge(step int, what string) error {
+	lr := peft.CosineSchedule(min(step, r.total)-1, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio)
+	msg := fmt.Sprintf("%s: diverged at step %d (learning rate %.3g of peak -lr %g): %s.", r.variant.Label, step, lr, r.cfg.LR, what)
 	switch {
 	case r.lastSaved > 0:
-		msg += fmt.Sprintf("; the last checkpoint, step %d, is intact in %s", r.lastSaved, r.dir())
+		msg += fmt.Sprintf(" The last checkpoint, step %d, is intact in %s.", r.lastSaved, r.dir())
 	case r.cfg.CheckpointEvery > 0:
-		msg += "; no checkpoint had been written yet"
+		msg += " No checkpoint had been written yet."
 	}
-	msg += ". Try a lower -lr or a longer -warmup."
-	r.res.Diverged = msg
+	msg += fmt.Sprintf(" Try a lower -lr, such as %g", r.cfg.LR/10)
+	if r.lastSaved > 0 {
+		msg += " (-resume continues from the checkpoint with a changed -lr)"
+	}
+	msg += "."
+	r.res.Diverged, r.res.DivergedAt = msg, step
 	return &DivergedError{Message: msg}
 }
