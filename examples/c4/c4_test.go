@@ -514,6 +514,24 @@ func TestResolveErrors(t *testing.T) {
 	}
 }
 
+// TestDefaultIsThe60MScript checks the defaults that DefaultConfig calls the
+// paper's recipe against the reference's scripts/pretrain_llama_60m.sh
+// (roymiles/VeLoRA): --lr 0.01, --velora_layers 'vd', --num_groups 64,86 (M = 512/64
+// = 8 on v, 1376/86 = 16 on down), --init_type batch_average_once, --velora_scale 1.5,
+// and training_utils' cosine floor --min_lr_ratio 0.1; and that the scale reaches
+// the VeLoRA row.
+func TestDefaultIsThe60MScript(t *testing.T) {
+	c := DefaultConfig()
+	if c.LR != 0.01 || c.VeLoRALayers != "vd" || c.SubTokenSizes["v"] != 8 || c.SubTokenSizes["down"] != 16 ||
+		c.VeLoRAInit != "batch_average_once" || c.VeLoRAScale != 1.5 || c.MinLRRatio != 0.1 {
+		t.Errorf("defaults lr %v, layers %q, sizes %v, init %q, scale %v, floor %v; the 60M script has 0.01, vd, v=8 down=16, batch_average_once, 1.5, 0.1",
+			c.LR, c.VeLoRALayers, c.SubTokenSizes, c.VeLoRAInit, c.VeLoRAScale, c.MinLRRatio)
+	}
+	if v := methodVariant(c, 16, "velora").PEFT.VeLoRA; v == nil || v.Scale != 1.5 {
+		t.Errorf("the VeLoRA row's configuration %+v, want scale 1.5", v)
+	}
+}
+
 func TestSettingLabel(t *testing.T) {
 	c := DefaultConfig()
 	groups := c.veLoRA("vd", "")

@@ -98,7 +98,9 @@ var TinyLLaMA = layers.LLaMAConfig{
 
 // DefaultConfig is the default run: the paper's recipe (AdamW, cosine to 0.1
 // of the peak after a 10% warm-up, VeLoRA on v and down with the 60M
-// script's sub-token sizes 8 and 16) on a tiny model and a short budget.
+// script's sub-token sizes 8 and 16 and gradient scale 1.5) on a tiny model
+// and a short budget. The 60M script is scripts/pretrain_llama_60m.sh of the
+// reference code (github.com/roymiles/VeLoRA).
 func DefaultConfig() Config {
 	return Config{
 		Model:      "tiny",
@@ -123,8 +125,8 @@ func DefaultConfig() Config {
 		SubTokenSizes: map[string]int{"q": 8, "k": 8, "v": 8, "down": 16},
 		SubTokenSize:  16,
 		VeLoRAInit:    "batch_average_once",
-		VeLoRAScale:   1,
-		Epochs:        4, // Table 5a's four epochs
+		VeLoRAScale:   1.5, // the 60M script's --velora_scale (its 130M script uses 1.0)
+		Epochs:        4,   // Table 5a's four epochs
 	}
 }
 

@@ -44,7 +44,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.StringVar(&subtoken, "subtoken", subtoken, "VeLoRA sub-token size M per projection, name=M pairs")
 	fs.IntVar(&c.SubTokenSize, "subtoken-default", c.SubTokenSize, "VeLoRA sub-token size of projections -subtoken does not name")
 	fs.StringVar(&c.VeLoRAInit, "velora-init", c.VeLoRAInit, "how v is chosen: batch_average_once, batch_average, ema_0.9, svd, random")
-	fs.Float64Var(&c.VeLoRAScale, "velora-scale", c.VeLoRAScale, "factor on VeLoRA's weight gradient")
+	fs.Float64Var(&c.VeLoRAScale, "velora-scale", c.VeLoRAScale, "factor on VeLoRA's compressed weight gradient (the 60M script's --velora_scale)")
 	fs.StringVar(&c.Ablate, "ablate", c.Ablate, "ablation instead of Table 4: layers (Table 6), subtoken (5b), init (5c), epochs (5a)")
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training data with -ablate epochs")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "save a checkpoint every N steps (0: never)")
