@@ -352,6 +352,49 @@ func TestResumeRefusesOtherConfig(t *testing.T) {
 	}
 }
 
+// TestResumeReadsCheckpointsWithTheLRInTheConfig resumes a checkpoint laid
+// out as before -resume accepted another -lr: the learning rate in the
+// configuration, none beside it. It was refused ("lr = 0.01, this run has ").
+func TestResumeReadsCheckpointsWithTheLRInTheConfig(t *testing.T) {
+	c := smallConfig(t)
+	c.Methods, c.Steps, c.CheckpointEvery = []string{"full"}, 2, 1
+	s := c.setup(t)
+	v := methodVariant(c, s.Rank, "full")
+	if _, err := Train(c, s, v, Options{stopAfter: 1}); err != errInterrupted {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	path := filepath.Join(c.CheckpointDir, v.Key, "state.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]json.RawMessage
+	var config map[string]json.RawMessage
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(st["config"], &config); err != nil {
+		t.Fatal(err)
+	}
+	config["lr"] = st["lr"]
+	delete(st, "lr")
+	if st["config"], err = json.Marshal(config); err != nil {
+		t.Fatal(err)
+	}
+	if data, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.Resume, c.LR = true, c.LR/2
+	var log bytes.Buffer
+	res, err := Train(c, s, v, Options{Log: &log})
+	if err != nil || res.ResumedFrom != 1 || !strings.Contains(log.String(), "with -lr 0.005 (the checkpoint's steps used 0.01)") {
+		t.Errorf("resume: %v, from step %d, log %q; want step 1 and the log naming both learning rates", err, res.ResumedFrom, log.String())
+	}
+}
+
 // TestDivergenceStopsAndKeepsTheLastGoodCheckpoint drives the loss up with
 // absurd learning rates: 1e6 sends it far above its start without a NaN (the
 // run used to finish with "Val. PPL +Inf" and checkpoints of blown-up

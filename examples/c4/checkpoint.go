@@ -140,6 +140,12 @@ func (r *run) loadCheckpoint() (*checkpointState, error) {
 	if err := dec.Decode(&st); err != nil {
 		return nil, errors.Wrapf(err, "resume: %s, expected a state file this program wrote", path)
 	}
+	if raw, ok := st.Config["lr"]; ok { // written before -resume accepted another -lr
+		if err := json.Unmarshal(raw, &st.LR); err != nil {
+			return nil, errors.Wrapf(err, "resume: %s: lr", path)
+		}
+		delete(st.Config, "lr")
+	}
 	if err := sameConfig(st.Config, r.fingerprint()); err != nil {
 		return nil, errors.Wrapf(err, "resume: %s", dir)
 	}
@@ -195,6 +201,12 @@ func sameConfig(got, want map[string]json.RawMessage) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if g, w := compact(got[k]), compact(want[k]); g != w {
+			if g == "" {
+				g = "(not set)"
+			}
+			if w == "" {
+				w = "(not set)"
+			}
 			return errors.Errorf("the checkpoint was made with %s = %s, this run has %s", k, g, w)
 		}
 	}

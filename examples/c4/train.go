@@ -368,11 +368,10 @@ func (r *run) diverge(step int, what string) error {
 	case r.cfg.CheckpointEvery > 0:
 		msg += " No checkpoint had been written yet."
 	}
-	msg += fmt.Sprintf(" Try a lower -lr, such as %g", r.cfg.LR/10)
+	msg += fmt.Sprintf(" Try a lower -lr: a tenth of this one (%g) or less; the default is %g.", r.cfg.LR/10, DefaultConfig().LR)
 	if r.lastSaved > 0 {
-		msg += " (-resume continues from the checkpoint with a changed -lr)"
+		msg += " -resume continues from the checkpoint with a changed -lr."
 	}
-	msg += "."
 	r.res.Diverged, r.res.DivergedAt = msg, step
 	return &DivergedError{Message: msg}
 }
