@@ -53,6 +53,14 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 			}
 		}
 	}
+	if len(r.Budgets) != len(budgetFractions) {
+		t.Fatalf("%d budget rows, want %d", len(r.Budgets), len(budgetFractions))
+	}
+	for _, b := range r.Budgets {
+		if b.Measured.Memory.Peak > b.Budget || b.Measured.Memory.Peak != b.Choice.PeakBytes {
+			t.Errorf("budget %d: %v measured %d bytes, planned %d", b.Budget, b.Choice, b.Measured.Memory.Peak, b.Choice.PeakBytes)
+		}
+	}
 	wantRows := map[int]int{tableLayers: 8, tableSubTokens: 5, tableFineTune: 4, tableExecutor: 3, tablePlain: 2, tableViTMethods: 11, tableLLaMAMethods: 10, tableRecompute: 6}
 	if len(r.Tables) != len(wantRows) {
 		t.Fatalf("%d tables, want %d", len(r.Tables), len(wantRows))

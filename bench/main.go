@@ -86,6 +86,7 @@ type Report struct {
 	Ops        []OpRow
 	Split      *Split
 	Tables     []Table
+	Budgets    []BudgetRow
 }
 
 // run measures the tables that want selects (by number) and prints each as
@@ -132,6 +133,15 @@ func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes, want []bool) (R
 			}
 			r.Split = &sp
 			printSplit(w, number, sp)
+		case tableBudget:
+			none, err := cachedMeasure(cache, Setup{Name: "none", Config: full("", 0)}, s)
+			if err != nil {
+				return r, err
+			}
+			if r.Budgets, err = budgetTable(s); err != nil {
+				return r, err
+			}
+			printBudgets(w, number, r.Budgets, none)
 		default:
 			t, err := tables[number]()
 			if err != nil {

@@ -99,11 +99,17 @@ func measure(u Setup, s Sizes) (Row, error) {
 // buildLLaMA builds the LLaMA of s with the setup's config and kernels, on
 // the first batch of the embedded corpus, and returns its loss.
 func buildLLaMA(u Setup, s Sizes) (*layers.Builder, *gorgonia.Node, error) {
+	return buildLLaMAWith(u, s, nil)
+}
+
+// buildLLaMAWith is buildLLaMA taking the weights params has and adding
+// those it lacks (nil: new ones).
+func buildLLaMAWith(u Setup, s Sizes, params *layers.Params) (*layers.Builder, *gorgonia.Node, error) {
 	adapter, err := peft.Apply(u.Config, s.LLaMA)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := layers.NewBuilder(nil, tensor.Float32, adapter, 1)
+	b, err := layers.NewBuilder(params, tensor.Float32, adapter, 1)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -25,6 +25,7 @@ const (
 	tableViTMethods
 	tableLLaMAMethods
 	tableRecompute
+	tableBudget
 )
 
 // tableNames names each table, by number, in -tables' help and errors.
@@ -32,7 +33,7 @@ var tableNames = [...]string{
 	tableGEMM: "GEMM", tableOps: "op level", tableLayers: "layer selection", tableSplit: "step split",
 	tableSubTokens: "sub-token size", tableFineTune: "fine-tuning", tableExecutor: "executor",
 	tablePlain: "fused vs plain ops", tableViTMethods: "PEFT methods on a ViT", tableLLaMAMethods: "PEFT methods on a LLaMA",
-	tableRecompute: "recomputation",
+	tableRecompute: "recomputation", tableBudget: "memory budgets",
 }
 
 // tableList is every table's number and name.

@@ -7,7 +7,7 @@ import (
 )
 
 func TestParseTables(t *testing.T) {
-	all := []int{tableGEMM, tableOps, tableLayers, tableSplit, tableSubTokens, tableFineTune, tableExecutor, tableViTMethods, tableLLaMAMethods, tableRecompute}
+	all := []int{tableGEMM, tableOps, tableLayers, tableSplit, tableSubTokens, tableFineTune, tableExecutor, tableViTMethods, tableLLaMAMethods, tableRecompute, tableBudget}
 	for _, c := range []struct {
 		list  string
 		plain bool
@@ -15,7 +15,7 @@ func TestParseTables(t *testing.T) {
 	}{
 		{"", false, all},
 		{" ", false, all},
-		{"", true, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
+		{"", true, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
 		{"1,2", false, []int{1, 2}},
 		{" 3 , 1,3", false, []int{1, 3}},
 		{"8", false, []int{8}},
@@ -42,8 +42,8 @@ func TestParseTables(t *testing.T) {
 func TestParseTablesRejects(t *testing.T) {
 	for _, c := range []struct{ list, bad string }{
 		{"0", `"0"`},
-		{"12", `"12"`},
-		{"1,13", `"13"`},
+		{"13", `"13"`},
+		{"1,14", `"14"`},
 		{"-1", `"-1"`},
 		{"1,,2", `""`},
 		{"two", `"two"`},

@@ -16,7 +16,7 @@ import (
 // VeLoRA compresses, what is recomputed, whether the update is fused. The planner weighs
 // choices by their exact planned peak and by time.
 type Choice struct {
-	VeLoRA       string // the projections VeLoRA compresses (VeLoRAConfig.Layers); "" for none
+	VeLoRA       string // what VeLoRA compresses: "" nothing, "default" VeLoRAConfig's default, else a VeLoRAConfig.Layers list
 	SubTokenSize int    // VeLoRA's M; 0 without VeLoRA
 	Recompute    string // "", "selective" (layers.RecomputeCheap) or "blocks" (layers.CheckpointBlocks)
 	Fused        bool   // the fused update: each parameter steps once its gradient exists
@@ -25,16 +25,23 @@ type Choice struct {
 	StepSeconds float64 // one timed step after one untimed; 0 when not timed
 }
 
-// Recompute policies by the names Choice uses.
-var recomputePolicies = map[string]func([]layers.Block) func(*gorgonia.Node) bool{
-	"selective": layers.RecomputeCheap,
-	"blocks":    layers.CheckpointBlocks,
+// RecomputePolicy returns the recomputation policy a Choice names: layers.RecomputeCheap
+// for "selective", layers.CheckpointBlocks for "blocks", nil for "".
+func RecomputePolicy(name string) func([]layers.Block) func(*gorgonia.Node) bool {
+	return map[string]func([]layers.Block) func(*gorgonia.Node) bool{
+		"selective": layers.RecomputeCheap,
+		"blocks":    layers.CheckpointBlocks,
+	}[name]
 }
 
 func (c Choice) String() string {
 	parts := []string{"no VeLoRA"}
-	if c.VeLoRA != "" {
-		parts[0] = fmt.Sprintf("VeLoRA on %q at M = %d", c.VeLoRA, c.SubTokenSize)
+	switch c.VeLoRA {
+	case "":
+	case "default":
+		parts[0] = fmt.Sprintf("VeLoRA on its default projections at M = %d", c.SubTokenSize)
+	default:
+		parts[0] = fmt.Sprintf("VeLoRA on %s at M = %d", c.VeLoRA, c.SubTokenSize)
 	}
 	switch c.Recompute {
 	case "selective":
@@ -62,6 +69,10 @@ type PlanRequest struct {
 	// Timed is how many of the fitting candidates, taken in the order of Candidates, are
 	// timed; the fastest wins. Zero takes the first fitting candidate untimed.
 	Timed int
+	// Planned, when not nil, are the candidates of an earlier PlanResult for the same
+	// model and method, whose planned peaks Plan then reuses instead of building every
+	// candidate again.
+	Planned []Choice
 }
 
 // PlanResult is the planner's answer: the choice, and every candidate with its planned
@@ -87,30 +98,24 @@ func Plan(req PlanRequest) (PlanResult, error) {
 	if req.Budget <= 0 || req.Timed < 0 {
 		return res, errors.Errorf("peft: plan: budget %d bytes and %d timed, expected a positive budget and a count ≥ 0", req.Budget, req.Timed)
 	}
-	var fitting []int
-	smallest := -1
-	var invalid error
-	for _, c := range Candidates(req.Config, req.Arch) {
-		if _, err := Apply(c.config(req.Config), req.Arch); err != nil {
-			invalid = err // a selection this method or model cannot take
-			continue
-		}
-		peak, err := plannedPeak(req, c)
-		if err != nil {
-			return res, errors.Wrapf(err, "peft: plan: %v", c)
-		}
-		c.PeakBytes = peak
-		res.Candidates = append(res.Candidates, c)
-		k := len(res.Candidates) - 1
-		if smallest < 0 || peak < res.Candidates[smallest].PeakBytes {
-			smallest = k
-		}
-		if peak <= req.Budget {
-			fitting = append(fitting, k)
+	if req.Planned != nil {
+		res.Candidates = append([]Choice(nil), req.Planned...)
+	} else {
+		var err error
+		if res.Candidates, err = planAll(req); err != nil {
+			return res, err
 		}
 	}
-	if smallest < 0 {
-		return res, errors.Wrap(invalid, "peft: plan: no candidate is valid")
+	var fitting []int
+	smallest := 0
+	for k, c := range res.Candidates {
+		c.StepSeconds = 0
+		if c.PeakBytes < res.Candidates[smallest].PeakBytes {
+			smallest = k
+		}
+		if c.PeakBytes <= req.Budget {
+			fitting = append(fitting, k)
+		}
 	}
 	if len(fitting) == 0 {
 		s := res.Candidates[smallest]
@@ -129,6 +134,28 @@ func Plan(req PlanRequest) (PlanResult, error) {
 	}
 	res.Choice = res.Candidates[best]
 	return res, nil
+}
+
+// planAll plans the peak of every candidate the method and model can take.
+func planAll(req PlanRequest) ([]Choice, error) {
+	var out []Choice
+	var invalid error
+	for _, c := range Candidates(req.Config, req.Arch) {
+		if _, err := Apply(c.Config(req.Config), req.Arch); err != nil {
+			invalid = err // a selection this method or model cannot take
+			continue
+		}
+		peak, err := plannedPeak(req, c)
+		if err != nil {
+			return nil, errors.Wrapf(err, "peft: plan: %v", c)
+		}
+		c.PeakBytes = peak
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, errors.Wrap(invalid, "peft: plan: no candidate is valid")
+	}
+	return out, nil
 }
 
 // Candidates lists the choices Plan considers for a method on an architecture, the
@@ -157,8 +184,8 @@ func Candidates(cfg Config, arch layers.Architecture) []Choice {
 	return out
 }
 
-// config is the method's Config with the choice's VeLoRA.
-func (c Choice) config(base Config) Config {
+// Config returns the method's Config with the choice's VeLoRA.
+func (c Choice) Config(base Config) Config {
 	if c.VeLoRA == "" {
 		return base
 	}
@@ -172,7 +199,7 @@ func (c Choice) config(base Config) Config {
 
 // trainer builds the candidate's model and its AdamW trainer.
 func trainer(req PlanRequest, c Choice) (*train.Trainer, int64, error) {
-	b, loss, err := req.Build(c.config(req.Config))
+	b, loss, err := req.Build(c.Config(req.Config))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -187,7 +214,7 @@ func trainer(req PlanRequest, c Choice) (*train.Trainer, int64, error) {
 		solver = nil
 	}
 	if c.Recompute != "" {
-		opts = append(opts, train.WithRecompute(recomputePolicies[c.Recompute]))
+		opts = append(opts, train.WithRecompute(RecomputePolicy(c.Recompute)))
 	}
 	var extra int64
 	if lora, ok := b.Adapter.(*layers.LoRA); ok {
@@ -229,4 +256,4 @@ func timeStep(req PlanRequest, c Choice) (float64, error) {
 	return time.Since(start).Seconds(), nil
 }
 
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
