@@ -3,6 +3,7 @@ package c4
 import (
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pkg/errors"
 )
@@ -63,6 +64,11 @@ func newSentencePiece(data []byte) (*SentencePiece, error) {
 	}, nil
 }
 
+// maxPieceChars is the longest piece spm_train can make: its max_sentencepiece_length
+// must lie in [1, 512] (trainer_interface.cc). Refusing longer pieces bounds the work
+// of encoding: the segmentation tries every piece length at every character.
+const maxPieceChars = 512
+
 // checkSupported refuses what this implementation does not do, and special ids that
 // name the wrong pieces.
 func checkSupported(m spModel) error {
@@ -76,9 +82,12 @@ func checkSupported(m spModel) error {
 		return errors.New("treat_whitespace_as_suffix is not supported")
 	}
 	n := int64(len(m.pieces))
-	for _, p := range m.pieces {
+	for id, p := range m.pieces {
 		if p.kind == spUserDefined {
 			return errors.Errorf("user-defined piece %q: user-defined pieces are not supported", p.text)
+		}
+		if n := utf8.RuneCountInString(p.text); p.kind == spNormal && n > maxPieceChars {
+			return errors.Errorf("piece %d is %d characters long; SentencePiece's trainer makes none longer than %d", id, n, maxPieceChars)
 		}
 	}
 	switch {

@@ -174,6 +174,8 @@ func TestLoadSentencePieceErrors(t *testing.T) {
 		{"eos not control", withTrainer(42, 4), "end-of-sentence id 4 is not a control piece of 7"},
 		{"unk not unknown", withTrainer(40, 3), "unknown id 3 is not the unknown piece of 7"},
 		{"pad out of range", withTrainer(43, 7), "pad id 7 is not a control piece of 7"},
+		{"piece too long", appendField(handModel(), 1, appendField(appendField(nil, 1, strings.Repeat("é", 513)), 3, 1)),
+			"piece 7 is 513 characters long; SentencePiece's trainer makes none longer than 512"},
 		{"short character map", appendField(handModel(), 3, appendField(nil, 2, []byte{1, 0, 0})), "precompiled character map of 3 bytes is too short"},
 	}
 	for _, c := range cases {
