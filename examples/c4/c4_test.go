@@ -525,6 +525,8 @@ func TestBadFlagValues(t *testing.T) {
 		{"-velora-scale", "-Inf", "c4: -velora-scale is -Inf"},
 		{"-velora-layers", ",", `c4: -velora-layers "," selects no projection`},
 		{"-velora-layers", " , ", `c4: -velora-layers " , " selects no projection`},
+		{"-memory-budget", "NaN", `c4: -memory-budget "NaN", expected a positive size`},
+		{"-memory-budget", "-5MiB", `c4: -memory-budget "-5MiB", expected a positive size`},
 	} {
 		_, err := parseFlags([]string{c.flag, c.value}, &bytes.Buffer{})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
@@ -588,9 +590,46 @@ func TestSettingLabel(t *testing.T) {
 		{methodVariant(c, 16, "galore"), "r=16"},
 		{Variant{PEFT: peft.Config{Method: peft.MethodFull, VeLoRA: groups}}, "v M=1, down M=3"}, // D/64 of 64 and 192
 		{Variant{PEFT: peft.Config{Method: peft.MethodFull, VeLoRA: &peft.VeLoRAConfig{Layers: "q"}}}, "q M=16"},
+		{Variant{PEFT: peft.Config{Method: peft.MethodFull, VeLoRA: &peft.VeLoRAConfig{Layers: "q"}}, Recompute: "blocks", Fused: true}, "q M=16; recompute blocks; fused update"},
+		{Variant{PEFT: peft.Config{Method: peft.MethodFull}, Recompute: "selective"}, "recompute selective"},
 	} {
 		if got := settingLabel(test.v, 16, TinyLLaMA); got != test.want {
 			t.Errorf("%+v: %q, want %q", test.v, got, test.want)
 		}
+	}
+}
+
+// TestMemoryBudget adds the planned row to a Table 4 run: its measured peak must be the
+// one planned, within the budget, with the planner's reasons in the report; a budget
+// below every candidate is an error that gives the smallest peak, and the flag refuses
+// an ablation.
+func TestMemoryBudget(t *testing.T) {
+	c := smallConfig(t)
+	c.Methods = []string{"full"}
+	c.CheckpointDir = ""
+	full, err := Run(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.MemoryBudget = full.Results[0].Memory.Peak * 3 / 4
+	rep, err := Run(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkResults(t, rep, 2)
+	planned := rep.Results[1]
+	if planned.Key != "planned" || planned.Memory.Peak > c.MemoryBudget || !strings.Contains(rep.Plan, "chose") {
+		t.Fatalf("planned row %s: peak %d bytes for a budget of %d; plan %q", planned.Key, planned.Memory.Peak, c.MemoryBudget, rep.Plan)
+	}
+	if !strings.Contains(rep.Plan, "planned peak "+mib(planned.Memory.Peak)+" MiB") {
+		t.Errorf("measured peak %s MiB, the plan says %q", mib(planned.Memory.Peak), rep.Plan)
+	}
+	c.MemoryBudget = 1 << 10
+	if _, err := Run(c, Options{}); err == nil || !strings.Contains(err.Error(), "the smallest planned peak is") {
+		t.Errorf("a 1 KiB budget: err = %v, want one giving the smallest peak", err)
+	}
+	c.MemoryBudget, c.Ablate = 1<<20, "layers"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "not to -ablate layers") {
+		t.Errorf("with -ablate: err = %v", err)
 	}
 }

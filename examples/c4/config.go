@@ -65,6 +65,10 @@ type Config struct {
 	VeLoRAInit    string         `json:"velora_init"`  // how v is chosen (package vinit's names)
 	VeLoRAScale   float64        `json:"velora_scale"` // factor on the compressed weight gradient
 
+	// MemoryBudget, when positive, adds a row to the Table 4 run: the full-rank step
+	// that peft.Plan fits into this many bytes (VeLoRA, recomputation, fused update).
+	MemoryBudget int64 `json:"memory_budget"`
+
 	// Ablate is "" for the Table 4 run, or layers, subtoken, init or epochs.
 	Ablate string `json:"ablate"`
 	// Epochs is the number of passes of Ablate "epochs".
@@ -165,6 +169,10 @@ func (c Config) Validate() error {
 		return errors.Errorf("c4: %d epochs, expected a positive count", c.Epochs)
 	case c.VeLoRALayers != "" && strings.Trim(c.VeLoRALayers, ", ") == "":
 		return errors.Errorf("c4: -velora-layers %q selects no projection", c.VeLoRALayers)
+	case c.MemoryBudget < 0:
+		return errors.Errorf("c4: memory budget %d bytes, expected a positive size (0: no planned row)", c.MemoryBudget)
+	case c.MemoryBudget > 0 && c.Ablate != "":
+		return errors.Errorf("c4: -memory-budget adds a row to the Table 4 run, not to -ablate %s", c.Ablate)
 	case c.Ablate != "" && !contains(Ablations, c.Ablate):
 		return errors.Errorf("c4: ablation %q, expected one of %s", c.Ablate, strings.Join(Ablations, ", "))
 	}

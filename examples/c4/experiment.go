@@ -20,6 +20,8 @@ type Report struct {
 	Model   layers.LLaMAConfig `json:"model"`
 	Rank    int                `json:"rank"`
 	Results []Result           `json:"results"`
+	// Plan says what -memory-budget's planner chose and why ("" without it).
+	Plan string `json:"plan,omitempty"`
 	// Seconds is the wall time of the whole run, evaluation included.
 	Seconds float64 `json:"seconds"`
 }
@@ -107,6 +109,14 @@ func Run(c Config, opts Options) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if c.MemoryBudget > 0 {
+		v, why, err := plannedVariant(c, s)
+		if err != nil {
+			return rep, err
+		}
+		fmt.Fprintln(opts.log(), why)
+		vs, rep.Plan = append(vs, v), why
+	}
 	start := time.Now()
 	for _, v := range vs {
 		res, err := Train(c, s, v, opts)
@@ -136,6 +146,9 @@ func (r Report) Print(w io.Writer) {
 	switch r.Ablate {
 	case "":
 		printTable4(w, r)
+		if r.Plan != "" {
+			fmt.Fprintf(w, "\n%s\n", r.Plan)
+		}
 	case "epochs":
 		printEpochs(w, r)
 	default:

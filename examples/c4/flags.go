@@ -21,6 +21,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 		fs.PrintDefaults()
 	}
 	methods := strings.Join(c.Methods, ",")
+	budget := ""
 	subtoken := formatSizes(c.SubTokenSizes)
 	fs.StringVar(&c.Model, "config", c.Model, "model: tiny, a shipped config (llama_60m, llama_130m) or a HuggingFace LLaMA config.json")
 	fs.StringVar(&c.Data, "data", c.Data, "C4 data: a directory like allenai/c4's en/, or comma-separated shards (c4-validation.* ones are the validation split); empty: the embedded Brown corpus")
@@ -45,6 +46,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.IntVar(&c.SubTokenSize, "subtoken-default", c.SubTokenSize, "VeLoRA sub-token size of projections -subtoken does not name")
 	fs.StringVar(&c.VeLoRAInit, "velora-init", c.VeLoRAInit, "how v is chosen: batch_average_once, batch_average, ema_0.9, svd, random")
 	fs.Float64Var(&c.VeLoRAScale, "velora-scale", c.VeLoRAScale, "factor on VeLoRA's compressed weight gradient (the 60M script's --velora_scale)")
+	fs.StringVar(&budget, "memory-budget", budget, "add a row: the full-rank step peft.Plan fits into this size (e.g. 20MiB), choosing VeLoRA, recomputation and the fused update")
 	fs.StringVar(&c.Ablate, "ablate", c.Ablate, "ablation instead of Table 4: layers (Table 6), subtoken (5b), init (5c), epochs (5a)")
 	fs.IntVar(&c.Epochs, "epochs", c.Epochs, "passes over the training data with -ablate epochs")
 	fs.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "save a checkpoint every N steps (0: never)")
@@ -60,6 +62,11 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	}
 	c.Methods = splitList(methods)
 	var err error
+	if budget != "" {
+		if c.MemoryBudget, err = parseByteSize("-memory-budget", budget); err != nil {
+			return c, err
+		}
+	}
 	if c.SubTokenSizes, err = parseSizes(subtoken); err != nil {
 		return c, err
 	}

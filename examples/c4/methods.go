@@ -27,6 +27,10 @@ type Variant struct {
 	PEFT  peft.Config // how the model is built
 	// Optimizer is "adamw", "galore" or "flora".
 	Optimizer string
+	// Recompute names peft.RecomputePolicy's policy ("" for none); Fused steps each
+	// parameter as soon as its gradient exists (AdamW only).
+	Recompute string
+	Fused     bool
 }
 
 // solver is a gorgonia.Solver whose learning rate a schedule sets.
@@ -86,15 +90,26 @@ func attentionOrMLP(name string, shape tensor.Shape) bool {
 }
 
 // settingLabel describes a row's method setting: the rank, or VeLoRA's
-// projections and sub-token sizes on model m.
+// projections and sub-token sizes on model m, then its recomputation and
+// fused update.
 func settingLabel(v Variant, rank int, m layers.LLaMAConfig) string {
+	var parts []string
 	switch {
 	case v.PEFT.Method == peft.MethodLoRA, v.Optimizer == "galore", v.Optimizer == "flora":
-		return fmt.Sprintf("r=%d", rank)
+		parts = append(parts, fmt.Sprintf("r=%d", rank))
 	case v.PEFT.VeLoRA != nil:
-		return veLoRALabel(v.PEFT.VeLoRA, m)
+		parts = append(parts, veLoRALabel(v.PEFT.VeLoRA, m))
 	}
-	return "-"
+	if v.Recompute != "" {
+		parts = append(parts, "recompute "+v.Recompute)
+	}
+	if v.Fused {
+		parts = append(parts, "fused update")
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // veLoRALabel names the projections VeLoRA compresses and their sub-token

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
+	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
@@ -92,6 +93,7 @@ type run struct {
 	builder *layers.Builder
 	model   *layers.LLaMA
 	solver  solver
+	fused   []solver // with a fused update: each parameter's own solver
 	trainer *train.Trainer
 	stream  *c4.Stream
 	// epochSteps is the length of an epoch in steps, 0 for one endless stream.
@@ -171,7 +173,7 @@ func (r *run) build() error {
 	if r.solver, err = newSolver(r.cfg, r.variant, r.setup.Rank); err != nil {
 		return err
 	}
-	if r.trainer, err = train.New(r.builder, r.model.Loss, r.solver); err != nil {
+	if r.trainer, err = train.New(r.builder, r.model.Loss, r.solver, r.trainOptions()...); err != nil {
 		return err
 	}
 	data := r.dataConfig(r.cfg.Seed)
@@ -193,6 +195,43 @@ func (r *run) build() error {
 	}
 	r.stream, err = c4.NewStream(r.setup.Train, r.setup.Tokenizer, data)
 	return err
+}
+
+// trainOptions are the variant's recomputation and fused update. A fused update gives
+// every parameter a solver like r.solver, which the schedule then sets with it.
+func (r *run) trainOptions() []train.Option {
+	var opts []train.Option
+	if r.variant.Recompute != "" {
+		opts = append(opts, train.WithRecompute(peft.RecomputePolicy(r.variant.Recompute)))
+	}
+	if r.variant.Fused {
+		opts = append(opts, train.WithFusedUpdate(func() gorgonia.Solver {
+			s, _ := newSolver(r.cfg, r.variant, r.setup.Rank) // r.solver was made alike without error
+			r.fused = append(r.fused, s)
+			return s
+		}))
+	}
+	return opts
+}
+
+// setLearningRate sets the learning rate of every solver of the run.
+func (r *run) setLearningRate(lr float64) {
+	r.solver.SetLearningRate(lr)
+	for _, s := range r.fused {
+		s.SetLearningRate(lr)
+	}
+}
+
+// memory is the trainer's figure with the fused solvers' state, which it does not see.
+func (r *run) memory() (train.Memory, error) {
+	m, err := r.trainer.Memory()
+	for _, s := range r.fused {
+		if sz, ok := s.(train.StateSizer); ok {
+			m.Optimizer += sz.StateBytes()
+			m.Peak += sz.StateBytes()
+		}
+	}
+	return m, err
 }
 
 // close releases what build made, as far as it got.
@@ -246,7 +285,7 @@ func (r *run) loop() error {
 		if err := r.model.SetBatch(batch.Inputs, batch.Targets); err != nil {
 			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
 		}
-		r.solver.SetLearningRate(peft.CosineSchedule(step, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio))
+		r.setLearningRate(peft.CosineSchedule(step, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio))
 		loss, err := r.trainer.Step()
 		if err != nil {
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -263,7 +302,7 @@ func (r *run) loop() error {
 		r.res.Steps = step + 1
 		r.res.TokensPerSec = float64(r.res.Tokens) / r.res.Seconds
 		bar.update(step+1, loss, r.res.TokensPerSec)
-		if r.res.Memory, err = r.trainer.Memory(); err != nil {
+		if r.res.Memory, err = r.memory(); err != nil {
 			return errors.Wrapf(err, "c4: %s", r.variant.Label)
 		}
 		if r.epochSteps > 0 && (step+1)%r.epochSteps == 0 {
