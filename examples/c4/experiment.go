@@ -77,7 +77,7 @@ func Variants(c Config, s Setup) ([]Variant, error) {
 	case "init": // Table 5c
 		out = append(out, full)
 		for _, init := range []struct{ key, label, name string }{
-			{"random", "Random", fmt.Sprintf("random_%d", c.Seed)},
+			{"random", "Random", fmt.Sprintf("uniform_%d", c.Seed)}, // the reference's random v: normalize(rand)
 			{"svd", "SVD", "svd"},
 			{"first-batch-mean", "Fixed average (first batch)", "batch_average_once"},
 			{"running-mean", "Running average (EMA 0.9)", "ema_0.9"},

@@ -44,7 +44,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.StringVar(&c.VeLoRALayers, "velora-layers", c.VeLoRALayers, "projections VeLoRA compresses (shorthand q, k, v, d)")
 	fs.StringVar(&subtoken, "subtoken", subtoken, "VeLoRA sub-token size M per projection, name=M pairs")
 	fs.IntVar(&c.SubTokenSize, "subtoken-default", c.SubTokenSize, "VeLoRA sub-token size of projections -subtoken does not name")
-	fs.StringVar(&c.VeLoRAInit, "velora-init", c.VeLoRAInit, "how v is chosen: batch_average_once, batch_average, ema_0.9, svd, random")
+	fs.StringVar(&c.VeLoRAInit, "velora-init", c.VeLoRAInit, "how v is chosen (package vinit's names): batch_average_once, batch_average, ema_<decay>, running_mean_<decay>, svd, uniform, random")
 	fs.Float64Var(&c.VeLoRAScale, "velora-scale", c.VeLoRAScale, "factor on VeLoRA's compressed weight gradient (the 60M script's --velora_scale)")
 	fs.StringVar(&budget, "memory-budget", budget, "add a row: the full-rank step peft.Plan fits into this size (e.g. 20MiB), choosing VeLoRA, recomputation and the fused update")
 	fs.StringVar(&c.Ablate, "ablate", c.Ablate, "ablation instead of Table 4: layers (Table 6), subtoken (5b), init (5c), epochs (5a)")
