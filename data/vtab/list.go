@@ -42,7 +42,8 @@ func readList(fsys fs.FS, task, split string) ([]entry, error) {
 	}
 	var entries []entry
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
+	n := 1
+	for ; sc.Scan(); n++ {
 		text := sc.Text()
 		fields := strings.Fields(text)
 		if len(fields) == 0 {
@@ -61,7 +62,9 @@ func readList(fsys fs.FS, task, split string) ([]entry, error) {
 		}
 		entries = append(entries, entry{path: img, label: label, line: n})
 	}
-	if err := sc.Err(); err != nil {
+	if err := sc.Err(); err == bufio.ErrTooLong {
+		return nil, errors.Errorf("vtab: %s:%d: line longer than %d bytes, not \"<image path> <label>\"", name, n, bufio.MaxScanTokenSize)
+	} else if err != nil {
 		return nil, errors.Wrapf(err, "vtab: %s", name)
 	}
 	return entries, nil

@@ -3,6 +3,7 @@ package vtab
 import (
 	"io/fs"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -42,6 +43,7 @@ func TestReadListErrors(t *testing.T) {
 		{"outside the folder", "../x/a.jpg 1", `vtab: t/train800.txt:2: image path "../x/a.jpg" does not name a file inside the task folder`},
 		{"absolute", "/a.jpg 1", `vtab: t/train800.txt:2: image path "/a.jpg" does not name a file inside the task folder`},
 		{"the folder itself", "images/.. 1", `vtab: t/train800.txt:2: image path "images/.." does not name a file inside the task folder`},
+		{"line too long", strings.Repeat("x", 70000) + " 1", `vtab: t/train800.txt:2: line longer than 65536 bytes, not "<image path> <label>"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fsys := fstest.MapFS{"t/train800.txt": {Data: lines("images/ok.jpg 0", c.line)}}
