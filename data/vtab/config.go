@@ -39,9 +39,14 @@ type Config struct {
 	// Limit, when positive, loads only the first Limit examples of the list (after
 	// checking every line), for quick runs on large test splits. Zero loads them all.
 	Limit int
+	// Classes, when positive, is the task's class count: every label must lie in
+	// [0, Classes). It must agree with the count of a task VTAB-1k defines and with the
+	// task's ClassesFile where there is one. Zero takes the count from those, and a
+	// task that has neither is an error.
+	Classes int
 }
 
-// Validate reports a negative Size or Limit, and a Norm with a non-finite value or a
+// Validate reports a negative Size, Limit or Classes, and a Norm with a non-finite value or a
 // zero std (only the all-zero Normalization, which means ImageNet, may have one).
 func (c Config) Validate() error {
 	if c.Size < 0 {
@@ -49,6 +54,9 @@ func (c Config) Validate() error {
 	}
 	if c.Limit < 0 {
 		return errors.Errorf("vtab: limit %d is negative", c.Limit)
+	}
+	if c.Classes < 0 {
+		return errors.Errorf("vtab: class count %d is negative", c.Classes)
 	}
 	if c.Norm == (Normalization{}) {
 		return nil

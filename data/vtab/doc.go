@@ -17,6 +17,12 @@
 // os.DirFS(root) for a tree on disk, [Default] for the embedded suite; the same code
 // reads both.
 //
+// A task's class count, the width of the classifier head, comes from VTAB-1k's table
+// for its 19 tasks (and the embedded suite's), or from a [ClassesFile], classes.txt
+// beside the lists with one class name per line, or from [Config.Classes]; where two
+// of them give one, they must agree. It is never guessed from the labels, so a label
+// outside [0, classes) is an error naming the list and the line.
+//
 // # Images
 //
 // Images are JPEG or PNG of any size, grey or colour. [Load] decodes them all at once

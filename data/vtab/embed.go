@@ -9,12 +9,14 @@ import (
 )
 
 // Upstream is the folder of the embedded suite that holds its pre-training set, in
-// the layout of a task folder with the lists UpstreamTrain and UpstreamVal. Tasks does
-// not list it: it has no train800val200.txt.
+// the layout of a task folder with the lists UpstreamTrain and UpstreamVal, labelled
+// with the digit: UpstreamClasses classes, which Load needs in Config.Classes (the
+// folder has no ClassesFile). Tasks does not list it: it has no train800val200.txt.
 const (
-	Upstream      = "upstream"
-	UpstreamTrain = "train" // 3000 digits
-	UpstreamVal   = "val"   // 500 digits
+	Upstream        = "upstream"
+	UpstreamTrain   = "train" // 3000 digits
+	UpstreamVal     = "val"   // 500 digits
+	UpstreamClasses = 10
 )
 
 //go:embed suite.zip

@@ -35,7 +35,11 @@ var defaultSplits = sync.OnceValues(func() (map[string]*Split, error) {
 	}
 	for task, names := range lists {
 		for _, name := range names {
-			s, err := Load(Default(), task, name, Config{Size: 28, Norm: Unit})
+			cfg := Config{Size: 28, Norm: Unit}
+			if task == Upstream {
+				cfg.Classes = UpstreamClasses
+			}
+			s, err := Load(Default(), task, name, cfg)
 			if err != nil {
 				return nil, err
 			}

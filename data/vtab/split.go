@@ -52,7 +52,7 @@ func Load(fsys fs.FS, task, split string, cfg Config) (*Split, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	info, err := taskInfo(fsys, task)
+	classes, from, err := classCount(fsys, task, cfg.Classes)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +64,9 @@ func Load(fsys fs.FS, task, split string, cfg Config) (*Split, error) {
 		return nil, errors.Errorf("vtab: list file %s holds no images", listPath(task, split))
 	}
 	for _, e := range entries {
-		if e.label >= info.Classes {
-			return nil, errors.Errorf("vtab: %s:%d: label %d out of range [0, %d) of task %s",
-				listPath(task, split), e.line, e.label, info.Classes, task)
+		if e.label >= classes {
+			return nil, errors.Errorf("vtab: %s:%d: label %d out of range [0, %d) of task %s (class count from %s)",
+				listPath(task, split), e.line, e.label, classes, task, from)
 		}
 	}
 	if cfg.Limit > 0 && cfg.Limit < len(entries) {
@@ -75,7 +75,7 @@ func Load(fsys fs.FS, task, split string, cfg Config) (*Split, error) {
 	s := &Split{
 		Task:    task,
 		Name:    split,
-		Classes: info.Classes,
+		Classes: classes,
 		Size:    cfg.Size,
 		Images:  make([]float32, len(entries)*cfg.Size*cfg.Size*Channels),
 		Labels:  make([]int, len(entries)),

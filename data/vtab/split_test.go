@@ -163,7 +163,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing list", "svhn", "val200", Config{}, "vtab: list file svhn/val200.txt: ", true},
 		{"missing image", "svhn", "no_image", Config{}, "vtab: svhn/no_image.txt:2: image svhn/images/b.png: ", true},
 		{"malformed line", "svhn", "malformed", Config{}, `vtab: svhn/malformed.txt:3: want "<image path> <label>", got "images/a.png"`, false},
-		{"label out of range", "svhn", "range", Config{}, "vtab: svhn/range.txt:2: label 10 out of range [0, 10) of task svhn", false},
+		{"label out of range", "svhn", "range", Config{}, "vtab: svhn/range.txt:2: label 10 out of range [0, 10) of task svhn (class count from VTAB-1k's table)", false},
 		{"not an image", "svhn", "text", Config{}, "vtab: svhn/text.txt:1: decode image svhn/images/text.jpg: image: unknown format", false},
 		{"truncated image", "svhn", "cut", Config{}, "vtab: svhn/cut.txt:2: decode image svhn/images/cut.jpg: unexpected EOF", false},
 		{"directory", "svhn", "dir", Config{}, "vtab: svhn/dir.txt:2: image svhn/images/dir.jpg is a directory, not an image file", false},
@@ -185,10 +185,72 @@ func TestLoadErrors(t *testing.T) {
 		})
 	}
 
-	// An unknown task counts its classes over every list, so the label 2 of
-	// train800val200.txt is in range: test.txt has a 3.
-	s, err := Load(fsys, "mine", Train800Val200, Config{Size: 4})
-	if err != nil || s.Classes != 4 {
-		t.Errorf("unknown task: error %v, want none and 4 classes", err)
+}
+
+// TestLoadClassCount checks where Load takes a task's class count from: VTAB-1k's
+// table, classes.txt beside the lists, or Config.Classes, never the labels, so that a
+// typo in a label (99 in a 10-class folder) is an error naming the list and line
+// instead of a 100-class head.
+func TestLoadClassCount(t *testing.T) {
+	png := encodePNG(t, flat(5, 7, color.NRGBA{A: 255}))
+	list := lines("images/a.png 0", "images/a.png 2", "images/a.png 1")
+	typo := lines("images/a.png 0", "images/a.png 99", "images/a.png 1")
+	fsys := os.DirFS(writeTree(t, map[string][]byte{
+		"svhn/images/a.png":        png,
+		"svhn/train800val200.txt":  typo,
+		"mine/images/a.png":        png,
+		"mine/train800val200.txt":  list,
+		"mine/typo.txt":            typo,
+		"mine/classes.txt":         []byte("cat\r\n\n  dog  \nhorse"), // blank lines and spaces do not count
+		"bare/images/a.png":        png,
+		"bare/train800val200.txt":  list,
+		"dup/train800val200.txt":   list,
+		"dup/classes.txt":          lines("cat", "dog", "cat"),
+		"none/train800val200.txt":  list,
+		"none/classes.txt":         []byte("\n \n"),
+		"kitti/images/a.png":       png,
+		"kitti/train800val200.txt": list,
+		"kitti/classes.txt":        lines("0-8 m", "8-20 m", "20-40 m", "over 40 m"),
+		"cifar/train800val200.txt": list,
+		"cifar/classes.txt":        lines("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+	}))
+	for _, c := range []struct {
+		name, task, split string
+		classes           int
+		want              int    // the class count, when msg is empty
+		msg               string // the error
+	}{
+		{"from classes.txt", "mine", Train800Val200, 0, 3, ""},
+		{"Config.Classes agrees with classes.txt", "mine", Train800Val200, 3, 3, ""},
+		{"from Config.Classes", "bare", Train800Val200, 5, 5, ""},
+		{"classes.txt agrees with VTAB-1k", "kitti", Train800Val200, 0, 4, ""},
+		{"typo in a label, classes.txt", "mine", "typo", 0, 0,
+			"vtab: mine/typo.txt:2: label 99 out of range [0, 3) of task mine (class count from mine/classes.txt)"},
+		{"typo in a label, VTAB-1k's table", "svhn", Train800Val200, 0, 0,
+			"vtab: svhn/train800val200.txt:2: label 99 out of range [0, 10) of task svhn (class count from VTAB-1k's table)"},
+		{"typo in a label, Config.Classes", "bare", Train800Val200, 2, 0,
+			"vtab: bare/train800val200.txt:2: label 2 out of range [0, 2) of task bare (class count from Config.Classes)"},
+		{"no class count", "bare", Train800Val200, 0, 0,
+			"vtab: task bare has no class count: it is not a VTAB-1k task and has no bare/classes.txt; " +
+				"write the names of its classes there, one per line in label order, or set Config.Classes"},
+		{"Config.Classes disagrees", "mine", Train800Val200, 4, 0, "vtab: task mine: Config.Classes is 4, but mine/classes.txt gives 3"},
+		{"Config.Classes disagrees with VTAB-1k", "svhn", Train800Val200, 100, 0, "vtab: task svhn: Config.Classes is 100, but VTAB-1k's table gives 10"},
+		{"classes.txt disagrees with VTAB-1k", "cifar", Train800Val200, 0, 0,
+			"vtab: cifar/classes.txt names 10 classes, but cifar has 100 in VTAB-1k: a folder that holds another data set needs a name of its own"},
+		{"duplicate class", "dup", Train800Val200, 0, 0, `vtab: dup/classes.txt:3: class "cat" is already on line 1`},
+		{"no class in classes.txt", "none", Train800Val200, 0, 0, "vtab: none/classes.txt names no class: want one class name per line"},
+		{"negative Config.Classes", "mine", Train800Val200, -1, 0, "vtab: class count -1 is negative"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Load(fsys, c.task, c.split, Config{Size: 4, Classes: c.classes})
+			switch {
+			case c.msg == "" && err != nil:
+				t.Fatal(err)
+			case c.msg == "" && s.Classes != c.want:
+				t.Errorf("%d classes, want %d", s.Classes, c.want)
+			case c.msg != "" && (err == nil || err.Error() != c.msg):
+				t.Errorf("error %v\nwant  %s", err, c.msg)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package vtab
 
 import (
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 
@@ -22,8 +23,19 @@ const (
 type Task struct {
 	Name    string // folder name, e.g. "cifar"
 	Group   Group  // "" for a folder this package does not know
-	Classes int    // labels run from 0 to Classes-1
+	Classes int    // labels run from 0 to Classes-1; 0 when nothing gives the count
 }
+
+// ClassesFile is the file in a task folder, beside the lists, that gives the classes
+// of a task VTAB-1k does not define: one class name per line, in label order (the
+// first name is label 0's class). Blank lines are skipped, white space around a name
+// is not part of it, and no name may appear twice; the class count is the number of
+// names. For example, a folder whose lists use the labels 0, 1 and 2:
+//
+//	cat
+//	dog
+//	horse
+const ClassesFile = "classes.txt"
 
 // catalogue holds the 19 VTAB-1k folders under the names NOAH's downloader writes and
 // SSF, FacT and Hydra read, with FacT's class counts, in the order of their tables;
@@ -58,9 +70,11 @@ var catalogue = []Task{
 // train800val200.txt list. The folders it knows, the 19 of VTAB-1k and the three of
 // the embedded suite, come first with the group and class count of their data set:
 // natural, specialized, then structured, each group in the order of the VTAB-1k
-// tables. Other folders follow by name, without a group, their class count one more
-// than the largest label in any of their list files (*.txt). A root with no task
-// folder is an error.
+// tables. Other folders follow by name, without a group, with the class count of
+// their ClassesFile, or 0 when they have none (Load then needs Config.Classes). The
+// class count is never guessed from the labels: a typo in a label would change it. A
+// root with no task folder is an error, and so is a ClassesFile that names no class,
+// names one twice, or disagrees with the count of a task this package knows.
 func Tasks(fsys fs.FS) ([]Task, error) {
 	dirs, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -74,7 +88,7 @@ func Tasks(fsys fs.FS) ([]Task, error) {
 		if _, err := fs.Stat(fsys, listPath(d.Name(), Train800Val200)); err != nil {
 			continue
 		}
-		t, err := taskInfo(fsys, d.Name())
+		t, _, err := taskInfo(fsys, d.Name())
 		if err != nil {
 			return nil, err
 		}
@@ -98,32 +112,75 @@ func rank(t Task) int {
 	return g*len(catalogue) + slices.IndexFunc(catalogue, func(c Task) bool { return c.Name == t.Name })
 }
 
-// taskInfo describes the task folder name: from the catalogue when it knows the name,
-// otherwise from the labels of every list file in the folder.
-func taskInfo(fsys fs.FS, name string) (Task, error) {
+// taskInfo describes the task folder name, from the catalogue when it knows the name,
+// and from its ClassesFile when it has one (the two must agree), and says where the
+// class count comes from. Classes is 0 when neither gives it.
+func taskInfo(fsys fs.FS, name string) (Task, string, error) {
+	if _, err := fs.Stat(fsys, name); err != nil {
+		return Task{}, "", errors.WithMessage(pathError("task folder", name, err), "vtab")
+	}
+	t, from := Task{Name: name}, ""
 	if i := slices.IndexFunc(catalogue, func(c Task) bool { return c.Name == name }); i >= 0 {
-		return catalogue[i], nil
+		t, from = catalogue[i], "VTAB-1k's table"
 	}
-	files, err := fs.ReadDir(fsys, name)
+	file := path.Join(name, ClassesFile)
+	n, err := readClasses(fsys, file)
+	switch {
+	case err != nil:
+		return Task{}, "", err
+	case n > 0 && t.Classes > 0 && n != t.Classes:
+		return Task{}, "", errors.Errorf("vtab: %s names %d classes, but %s has %d in VTAB-1k: "+
+			"a folder that holds another data set needs a name of its own", file, n, name, t.Classes)
+	case n > 0:
+		t.Classes, from = n, file
+	}
+	return t, from, nil
+}
+
+// readClasses returns the number of class names in a ClassesFile, or 0 when there is
+// no such file.
+func readClasses(fsys fs.FS, name string) (int, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
 	if err != nil {
-		return Task{}, errors.WithMessage(pathError("task folder", name, err), "vtab")
+		return 0, errors.WithMessage(pathError("classes file", name, err), "vtab")
 	}
-	t := Task{Name: name}
-	for _, f := range files {
-		split, ok := strings.CutSuffix(f.Name(), ".txt")
-		if !ok || f.IsDir() {
+	seen := map[string]int{} // line of each name
+	for i, line := range strings.Split(string(data), "\n") {
+		class := strings.TrimSpace(line)
+		if class == "" {
 			continue
 		}
-		entries, err := readList(fsys, name, split)
-		if err != nil {
-			return Task{}, err
+		if first, dup := seen[class]; dup {
+			return 0, errors.Errorf("vtab: %s:%d: class %q is already on line %d", name, i+1, class, first)
 		}
-		for _, e := range entries {
-			t.Classes = max(t.Classes, e.label+1)
-		}
+		seen[class] = i + 1
 	}
-	if t.Classes == 0 {
-		return Task{}, errors.Errorf("vtab: task folder %s: no labelled example in any list file (*.txt)", name)
+	if len(seen) == 0 {
+		return 0, errors.Errorf("vtab: %s names no class: want one class name per line", name)
 	}
-	return t, nil
+	return len(seen), nil
+}
+
+// classCount returns the class count of a task and where it comes from: given
+// (Config.Classes) when positive, which must then agree with the count of the
+// catalogue or the ClassesFile where they give one, else theirs. Nothing giving one is
+// an error that says how to give it.
+func classCount(fsys fs.FS, task string, given int) (int, string, error) {
+	t, from, err := taskInfo(fsys, task)
+	switch {
+	case err != nil:
+		return 0, "", err
+	case given > 0 && t.Classes > 0 && given != t.Classes:
+		return 0, "", errors.Errorf("vtab: task %s: Config.Classes is %d, but %s gives %d", task, given, from, t.Classes)
+	case given > 0:
+		return given, "Config.Classes", nil
+	case t.Classes == 0:
+		return 0, "", errors.Errorf("vtab: task %s has no class count: it is not a VTAB-1k task and has no %s; "+
+			"write the names of its classes there, one per line in label order, or set Config.Classes",
+			task, path.Join(task, ClassesFile))
+	}
+	return t.Classes, from, nil
 }

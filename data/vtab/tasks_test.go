@@ -14,9 +14,10 @@ func TestTasks(t *testing.T) {
 		"svhn/train800val200.txt":    list("3"),
 		"eurosat/train800val200.txt": list("1"),
 		"cifar/train800val200.txt":   list("99"),
-		// Unknown folders: one more than the largest label in any list file.
+		// Unknown folders: the count of classes.txt, or 0 without one, whatever the labels.
 		"zebra/train800val200.txt": list("2"),
 		"zebra/test.txt":           list("6"),
+		"zebra/classes.txt":        {Data: lines("a", "b", "c", "d", "e", "f", "g")},
 		"zebra/notes.md":           {Data: []byte("not a list")},
 		"apple/train800val200.txt": list("0"),
 		// Not task folders.
@@ -34,7 +35,7 @@ func TestTasks(t *testing.T) {
 		{"svhn", Natural, 10},
 		{"eurosat", Specialized, 10},
 		{"kitti", Structured, 4},
-		{"apple", "", 1},
+		{"apple", "", 0},
 		{"zebra", "", 7},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -50,12 +51,14 @@ func TestTasksErrors(t *testing.T) {
 	}{
 		{"no task folder", fstest.MapFS{"a/train.txt": {Data: lines("images/a.jpg 0")}},
 			"vtab: no task folder: no folder at the root holds train800val200.txt"},
-		{"bad line in another list", fstest.MapFS{
+		{"classes.txt disagrees with VTAB-1k", fstest.MapFS{
+			"svhn/train800val200.txt": {Data: lines("images/a.jpg 0")},
+			"svhn/classes.txt":        {Data: lines("zero", "one")},
+		}, "vtab: svhn/classes.txt names 2 classes, but svhn has 10 in VTAB-1k: a folder that holds another data set needs a name of its own"},
+		{"empty classes.txt", fstest.MapFS{
 			"a/train800val200.txt": {Data: lines("images/a.jpg 0")},
-			"a/test.txt":           {Data: lines("images/a.jpg 0", "images/b.jpg")},
-		}, `vtab: a/test.txt:2: want "<image path> <label>", got "images/b.jpg"`},
-		{"empty lists", fstest.MapFS{"a/train800val200.txt": {Data: []byte("\n")}},
-			"vtab: task folder a: no labelled example in any list file (*.txt)"},
+			"a/classes.txt":        {Data: []byte("\n")},
+		}, "vtab: a/classes.txt names no class: want one class name per line"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Tasks(c.fsys)

@@ -149,6 +149,9 @@ func newModel(c Config, params *layers.Params, pc peft.Config, classes, batch in
 func Pretrain(c Config, upstream fs.FS, source string, log *progress) (*layers.Params, error) {
 	start := time.Now()
 	cfg := vtab.Config{Size: c.Model.ImageSize}
+	if source == "embedded" {
+		cfg.Classes = vtab.UpstreamClasses // a tree's own upstream folder has a classes.txt
+	}
 	trainSet, err := vtab.Load(upstream, vtab.Upstream, vtab.UpstreamTrain, cfg)
 	if err != nil {
 		return nil, errors.Wrap(err, "vtab: pre-training set")

@@ -21,6 +21,10 @@ type Config struct {
 	Cache      string // file of the pre-trained backbone; "" is one under os.UserCacheDir
 	Tasks      []string
 	Rows       []Row
+	// Classes is the class count of every task; 0 takes each task's from VTAB-1k's
+	// table or the classes.txt beside its lists (vtab.ClassesFile). Where both give
+	// one, they must agree.
+	Classes int
 
 	// Model is the backbone's shape (Classes is set per task). With a
 	// checkpoint it is ViT-B/16 at 224×224.
@@ -128,6 +132,8 @@ func (c Config) Validate() error {
 		return errors.Errorf("vtab: pre-training epochs %d, batch %d: expected ≥ 0, > 0", c.PretrainEpochs, c.PretrainBatch)
 	case c.TestLimit < 0:
 		return errors.Errorf("vtab: test limit %d, expected ≥ 0 (0 is the whole test split)", c.TestLimit)
+	case c.Classes < 0:
+		return errors.Errorf("vtab: -classes %d, expected ≥ 0 (0 takes each task's from VTAB-1k's table or its classes.txt)", c.Classes)
 	case c.Progress != "auto" && c.Progress != "on" && c.Progress != "off":
 		return errors.Errorf("vtab: progress %q, expected auto, on or off", c.Progress)
 	}
@@ -194,6 +200,11 @@ func (c Config) Print(w io.Writer) {
 	fmt.Fprintf(w, "data        %s\n", data)
 	fmt.Fprintf(w, "checkpoint  %s\n", ckpt)
 	fmt.Fprintf(w, "tasks       %s\n", tasks)
+	classes := "each task's, from VTAB-1k's table or its classes.txt"
+	if c.Classes > 0 {
+		classes = strconv.Itoa(c.Classes)
+	}
+	fmt.Fprintf(w, "classes     %s\n", classes)
 	fmt.Fprintf(w, "methods     %s\n", strings.Join(rows, ", "))
 	fmt.Fprintf(w, "model       ViT %d×%d images, patch %d, width %d, %d layers, %d heads, MLP %d, float32\n",
 		m.ImageSize, m.ImageSize, m.PatchSize, m.Hidden, m.Layers, m.Heads, m.MLP)

@@ -88,6 +88,7 @@ func parseFlags(args []string, usage io.Writer) (Config, error) {
 		}
 		return nil
 	})
+	flags.IntVar(&c.Classes, "classes", c.Classes, "class count of every task (0: each task's, from VTAB-1k's table or the classes.txt beside its lists, one class name per line)")
 	flags.Func("methods", "comma-separated rows: full, linear-probe, lora, qlora, ssf, hydra, each optionally +velora (default: the paper's nine)", func(s string) error {
 		rows, err := ParseRows(s)
 		c.Rows = rows

@@ -7,11 +7,12 @@ import (
 	"path/filepath"
 
 	"github.com/pkg/errors"
-	"github.com/velora-go/velora/checkpoint"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/velora-go/velora/checkpoint"
 )
 
 // WriteJSON writes the report to path atomically.

@@ -5,6 +5,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +55,7 @@ func Run(c Config, out, log io.Writer) (*Report, error) {
 		}
 		data = os.DirFS(c.Data)
 	}
-	tasks, err := selectTasks(data, c.Tasks)
+	tasks, err := selectTasks(data, c.Tasks, c.Classes)
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +72,8 @@ func Run(c Config, out, log io.Writer) (*Report, error) {
 	rep := &Report{Config: c, Tasks: tasks, Machine: thisMachine()}
 	var done int64
 	for i, task := range tasks {
-		cfg := vtab.Config{Size: c.Model.ImageSize, Limit: c.TestLimit}
-		trainSet, err := vtab.Load(data, task, vtab.Train800Val200, vtab.Config{Size: c.Model.ImageSize})
+		cfg := vtab.Config{Size: c.Model.ImageSize, Limit: c.TestLimit, Classes: c.Classes}
+		trainSet, err := vtab.Load(data, task, vtab.Train800Val200, vtab.Config{Size: c.Model.ImageSize, Classes: c.Classes})
 		if err != nil {
 			return nil, err
 		}
@@ -99,8 +101,10 @@ func Run(c Config, out, log io.Writer) (*Report, error) {
 	return rep, nil
 }
 
-// selectTasks checks the named tasks against the tree, or lists them all.
-func selectTasks(data fs.FS, names []string) ([]string, error) {
+// selectTasks checks the named tasks against the tree, or lists them all,
+// and checks that each has a class count: its own, or classes (-classes),
+// which must then agree with it.
+func selectTasks(data fs.FS, names []string, classes int) ([]string, error) {
 	all, err := vtab.Tasks(data)
 	if err != nil {
 		return nil, err
@@ -110,11 +114,18 @@ func selectTasks(data fs.FS, names []string) ([]string, error) {
 		known = append(known, t.Name)
 	}
 	if len(names) == 0 {
-		return known, nil
+		names = known
 	}
 	for _, n := range names {
-		if !contains(known, n) {
+		i := slices.Index(known, n)
+		switch {
+		case i < 0:
 			return nil, errors.Errorf("vtab: task %q is not in the data, which has %s", n, strings.Join(known, ", "))
+		case all[i].Classes == 0 && classes == 0:
+			return nil, errors.Errorf("vtab: task %s has no class count: it is not a VTAB-1k task and has no %s; "+
+				"write the names of its classes there, one per line in label order, or give -classes N", n, path.Join(n, vtab.ClassesFile))
+		case all[i].Classes > 0 && classes > 0 && all[i].Classes != classes:
+			return nil, errors.Errorf("vtab: -classes %d, but task %s has %d classes", classes, n, all[i].Classes)
 		}
 	}
 	return names, nil

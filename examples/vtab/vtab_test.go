@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"math/rand"
 	"os"
@@ -159,6 +161,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"-epochs", "0"}, "epochs 0"},
 		{[]string{"-rank", "lora=100"}, "rank 100"},
 		{[]string{"stray"}, "unexpected argument"},
+		{[]string{"-classes", "-1"}, "vtab: -classes -1, expected ≥ 0"},
 		{[]string{"-pretrain-lr", "NaN"}, "vtab: -pretrain-lr is NaN: expected a finite number > 0"},
 		{[]string{"-pretrain-lr", "+Inf"}, "vtab: -pretrain-lr is +Inf: expected a finite number > 0"},
 		{[]string{"-pretrain-lr", "0"}, "vtab: -pretrain-lr is 0"},
@@ -178,6 +181,55 @@ func TestUnknownTask(t *testing.T) {
 	err := run(c, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), `task "cifar" is not in the data`) {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestClassCount runs a folder that VTAB-1k does not define: its class count must
+// come from its classes.txt or -classes, not from its labels, so that a typo label
+// (99 in a 3-class folder) stops the run naming the list and line instead of making a
+// 100-class head, and a folder with no count stops it before any work.
+func TestClassCount(t *testing.T) {
+	var img bytes.Buffer
+	if err := png.Encode(&img, image.NewGray(image.Rect(0, 0, 28, 28))); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for name, data := range map[string]string{
+		"mine/images/a.png":       img.String(),
+		"mine/train800val200.txt": "images/a.png 0\nimages/a.png 2\nimages/a.png 1\n",
+		"mine/test.txt":           "images/a.png 1\n",
+		"typo/images/a.png":       img.String(),
+		"typo/train800val200.txt": "images/a.png 0\nimages/a.png 99\nimages/a.png 1\n",
+		"typo/test.txt":           "images/a.png 1\n",
+		"typo/classes.txt":        "cat\ndog\nhorse\n",
+	} {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := smoke(t)
+	c.Data, c.Rows, c.PretrainEpochs = root, c.Rows[:1], 0
+	for _, tc := range []struct {
+		tasks   []string
+		classes int
+		want    string // the error; "" for none
+	}{
+		{[]string{"mine"}, 0, "vtab: task mine has no class count: it is not a VTAB-1k task and has no mine/classes.txt; " +
+			"write the names of its classes there, one per line in label order, or give -classes N"},
+		{[]string{"typo"}, 0, "vtab: typo/train800val200.txt:2: label 99 out of range [0, 3) of task typo (class count from typo/classes.txt)"},
+		{[]string{"typo"}, 4, "vtab: -classes 4, but task typo has 3 classes"},
+		{[]string{"mine"}, 2, "vtab: mine/train800val200.txt:2: label 2 out of range [0, 2) of task mine (class count from Config.Classes)"},
+		{[]string{"mine"}, 3, ""},
+	} {
+		c.Tasks, c.Classes = tc.tasks, tc.classes
+		err := run(c, &bytes.Buffer{}, &bytes.Buffer{})
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {
+			t.Errorf("-tasks %s -classes %d: error %v\nwant %s", tc.tasks, tc.classes, err, tc.want)
+		}
 	}
 }
 
