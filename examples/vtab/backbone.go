@@ -43,6 +43,9 @@ func Backbone(c Config, data fs.FS, log *progress) (*layers.Params, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := removeTemps(path); err != nil { // left by a kill while caching
+		return nil, err
+	}
 	params, err := loadCached(c, path, key)
 	switch {
 	case err == nil:

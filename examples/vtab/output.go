@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pkg/errors"
 	"gonum.org/v1/plot"
@@ -15,6 +17,36 @@ import (
 	"github.com/velora-go/velora/checkpoint"
 )
 
+// removeTemps removes the temporary files that a kill during an atomic write
+// of one of paths (checkpoint.WriteAtomic) left beside it: "." + its name +
+// ".tmp" + digits. Only those of paths go, since their folders may be the
+// user's and hold other programs' files. Empty paths are skipped.
+func removeTemps(paths ...string) error {
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		entries, err := os.ReadDir(filepath.Dir(p))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return errors.Wrap(err, "vtab: removing temporary files")
+		}
+		prefix := "." + filepath.Base(p) + ".tmp"
+		for _, e := range entries {
+			digits, ok := strings.CutPrefix(e.Name(), prefix)
+			if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
+				continue
+			}
+			if err := os.Remove(filepath.Join(filepath.Dir(p), e.Name())); err != nil {
+				return errors.Wrap(err, "vtab: removing temporary files")
+			}
+		}
+	}
+	return nil
+}
+
 // WriteJSON writes the report to path atomically.
 func (r *Report) WriteJSON(path string) error {
 	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
@@ -23,6 +55,12 @@ func (r *Report) WriteJSON(path string) error {
 		return enc.Encode(r)
 	})
 }
+
+// The files Plot draws into its folder.
+const (
+	accuracyChart = "accuracy.png"
+	memoryChart   = "memory.png"
+)
 
 // Plot draws accuracy.png (bars per method, one per task and the mean) and
 // memory.png (each method's peak, stacked by what holds the bytes) into
@@ -63,7 +101,7 @@ func (r *Report) Plot(dir string) error {
 	acc.Legend.Top = true
 	acc.Y.Min, acc.Y.Max = 0, 125 // room above 100% for the legend
 	acc.NominalX(names...)
-	if err := save(acc, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, "accuracy.png")); err != nil {
+	if err := save(acc, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, accuracyChart)); err != nil {
 		return err
 	}
 
@@ -105,7 +143,7 @@ func (r *Report) Plot(dir string) error {
 	}
 	mem.Legend.Top = true
 	mem.NominalX(names...)
-	return save(mem, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, "memory.png"))
+	return save(mem, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, memoryChart))
 }
 
 // save writes p as a PNG, atomically.

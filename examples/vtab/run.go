@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +43,13 @@ type Line struct {
 func Run(c Config, out, log io.Writer) (*Report, error) {
 	start := time.Now()
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var charts []string
+	if c.PNG != "" {
+		charts = []string{filepath.Join(c.PNG, accuracyChart), filepath.Join(c.PNG, memoryChart)}
+	}
+	if err := removeTemps(append(charts, c.JSON)...); err != nil { // left by a kill during a write
 		return nil, err
 	}
 	data := vtab.Default()

@@ -123,6 +123,45 @@ func TestCorruptCacheIsRebuilt(t *testing.T) {
 	}
 }
 
+// TestRemovesTemps plants the temporary files that a kill during an atomic
+// write of the cache, the JSON and the charts leaves, and checks that a run
+// removes them and nothing else of their folders.
+func TestRemovesTemps(t *testing.T) {
+	c := smoke(t)
+	c.Rows, c.PretrainEpochs = c.Rows[:1], 0
+	c.JSON = filepath.Join(t.TempDir(), "results.json")
+	c.PNG = t.TempDir()
+	planted := []string{
+		filepath.Join(filepath.Dir(c.Cache), ".backbone.safetensors.tmp123"),
+		filepath.Join(filepath.Dir(c.JSON), ".results.json.tmp4567"),
+		filepath.Join(c.PNG, ".accuracy.png.tmp8"),
+		filepath.Join(c.PNG, ".memory.png.tmp90"),
+	}
+	others := []string{ // not ours, or not a temporary name
+		filepath.Join(filepath.Dir(c.JSON), ".notes.txt.tmp1"),
+		filepath.Join(c.PNG, ".accuracy.png.tmpx"),
+		filepath.Join(c.PNG, "accuracy.png.tmp1"),
+	}
+	for _, p := range append(planted, others...) {
+		if err := os.WriteFile(p, []byte("half a file"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run(c, &bytes.Buffer{}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range planted {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s is still there", p)
+		}
+	}
+	for _, p := range others {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
+	}
+}
+
 func TestFlags(t *testing.T) {
 	c, err := parseFlags([]string{"-methods", "lora,lora+velora", "-rank", "lora=8", "-subtoken", "lora+velora=32", "-lr", "1e-3,full=2e-4"}, &bytes.Buffer{})
 	if err != nil {
