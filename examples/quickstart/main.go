@@ -10,7 +10,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"log"
+	"os"
 	"math/rand"
 
 	"gorgonia.org/gorgonia"
@@ -30,37 +32,58 @@ const (
 )
 
 func main() {
+	if _, err := compare(os.Stdout, steps); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// comparison is what compare measured: each run's loss before the first step and after
+// the last, and each step's exact peak.
+type comparison struct {
+	plainFirst, plainLast, veloraFirst, veloraLast float64
+	plainPeak, veloraPeak                          int64
+}
+
+// compare trains both MLPs for n steps, printing the losses every 40 steps and the peaks.
+func compare(w io.Writer, n int) (comparison, error) {
+	var c comparison
 	rng := rand.New(rand.NewSource(1))
 	x, y := data(rng)
 	plain, err := newRun(x, y, false)
 	if err != nil {
-		log.Fatal(err)
+		return c, err
 	}
 	velora, err := newRun(x, y, true)
 	if err != nil {
-		log.Fatal(err)
+		return c, err
 	}
-	fmt.Printf("MLP: x (%d, %d) → %d × GELU(· w) (%d, %d) → w → (%d, %d), sub-token size %d, float64\n",
+	fmt.Fprintf(w, "MLP: x (%d, %d) → %d × GELU(· w) (%d, %d) → w → (%d, %d), sub-token size %d, float64\n",
 		tokens, width, blocks, tokens, hidden, tokens, outputs, subTokenSize)
-	fmt.Printf("a hidden layer's input kept for backward: plain %d bytes, VeLoRA z %d bytes (%dx less)\n\n",
+	fmt.Fprintf(w, "a hidden layer's input kept for backward: plain %d bytes, VeLoRA z %d bytes (%dx less)\n\n",
 		tokens*hidden*8, tokens*hidden/subTokenSize*8, subTokenSize)
-	fmt.Println("| step | plain loss | VeLoRA loss |")
-	fmt.Println("| ---: | ---: | ---: |")
-	for s := 0; s <= steps; s++ {
+	fmt.Fprintln(w, "| step | plain loss | VeLoRA loss |")
+	fmt.Fprintln(w, "| ---: | ---: | ---: |")
+	for s := 0; s <= n; s++ {
 		lp, err := plain.step()
 		if err != nil {
-			log.Fatal(err)
+			return c, err
 		}
 		lv, err := velora.step()
 		if err != nil {
-			log.Fatal(err)
+			return c, err
 		}
+		if s == 0 {
+			c.plainFirst, c.veloraFirst = lp, lv
+		}
+		c.plainLast, c.veloraLast = lp, lv
 		if s%40 == 0 {
-			fmt.Printf("| %d | %.5f | %.5f |\n", s, lp, lv)
+			fmt.Fprintf(w, "| %d | %.5f | %.5f |\n", s, lp, lv)
 		}
 	}
-	p, v := plain.machine.Stats().PeakBytes, velora.machine.Stats().PeakBytes
-	fmt.Printf("\npeak of a step under package machine (exact bytes): plain %d, VeLoRA %d (%.0f%% lower)\n", p, v, 100*(1-float64(v)/float64(p)))
+	c.plainPeak, c.veloraPeak = plain.machine.Stats().PeakBytes, velora.machine.Stats().PeakBytes
+	fmt.Fprintf(w, "\npeak of a step under package machine (exact bytes): plain %d, VeLoRA %d (%.0f%% lower)\n",
+		c.plainPeak, c.veloraPeak, 100*(1-float64(c.veloraPeak)/float64(c.plainPeak)))
+	return c, nil
 }
 
 // data returns Gaussian inputs and targets from a fixed random tanh MLP.
