@@ -76,3 +76,72 @@ func TestDropoutRejectsBadProbability(t *testing.T) {
 		t.Errorf("Dropout(p=0) = %v, %v; expected x itself", y, err)
 	}
 }
+
+// TestDropoutFloat32AndLispMachine runs the same dropout (seed, p, input) under
+// cost = Σ dropout(x)² three ways: TapeMachine in float64, TapeMachine in float32 and
+// LispMachine in float64. The first run of each draws the same mask, so each gradient must
+// be 2x/(1−p)² where the float64 run kept an entry and 0 where it dropped it (float32 to
+// its precision), and LispMachine's forward value x/(1−p) or 0.
+func TestDropoutFloat32AndLispMachine(t *testing.T) {
+	const p = 0.25
+	x64 := randomDense(rand.New(rand.NewSource(191)), tensor.Float64, 30, 20)
+	build := func(dt tensor.Dtype) (*gorgonia.ExprGraph, *gorgonia.Node, *gorgonia.Node, *gorgonia.Node) {
+		g := gorgonia.NewGraph()
+		xv := x64
+		if dt == tensor.Float32 {
+			f := make([]float32, x64.Size())
+			for i, v := range x64.Data().([]float64) {
+				f[i] = float32(v)
+			}
+			xv = tensor.New(tensor.WithShape(x64.Shape()...), tensor.WithBacking(f))
+		}
+		x := input(g, "x", xv)
+		out := gorgonia.Must(Dropout(x, p, 11))
+		cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(out))))
+		return g, x, out, cost
+	}
+	tapeGrad := func(dt tensor.Dtype) []float64 {
+		g, x, _, cost := build(dt)
+		gs, err := gorgonia.Grad(cost, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, g)
+		return float64s(t, gs[0].Value())
+	}
+	// LispMachine, forward only for the value (backward passes overwrite it) and whole for
+	// the gradient, each on a fresh copy, which draws the same mask.
+	lisp := func(opts ...gorgonia.VMOpt) (*gorgonia.Node, *gorgonia.Node) {
+		g, x, o, _ := build(tensor.Float64)
+		m := gorgonia.NewLispMachine(g, opts...)
+		defer m.Close()
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		return x, o
+	}
+	grad64, grad32 := tapeGrad(tensor.Float64), tapeGrad(tensor.Float32)
+	_, o := lisp(gorgonia.ExecuteFwdOnly())
+	x, _ := lisp()
+	gl, err := x.Grad()
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs, outLisp, gradLisp := x64.Data().([]float64), float64s(t, o.Value()), float64s(t, gl)
+	wantOut, wantGrad := make([]float64, len(xs)), make([]float64, len(xs))
+	dropped := 0
+	for i, xi := range xs {
+		if grad64[i] == 0 {
+			dropped++
+			continue
+		}
+		wantOut[i], wantGrad[i] = xi/(1-p), 2*xi/((1-p)*(1-p))
+	}
+	if dropped == 0 || dropped == len(xs) {
+		t.Fatalf("dropped %d of %d", dropped, len(xs))
+	}
+	closeTo(t, "float64 gradient", grad64, wantGrad, 1e-15)
+	closeTo(t, "float32 gradient", grad32, wantGrad, 1e-5)
+	closeTo(t, "LispMachine gradient", gradLisp, wantGrad, 1e-15)
+	closeTo(t, "LispMachine output", outLisp, wantOut, 1e-15)
+}
