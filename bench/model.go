@@ -25,7 +25,7 @@ type Sizes struct {
 	Steps  int // timed steps
 }
 
-// defaultSizes is the model: 4 layers, d = 256, intermediate 688,
+// defaultSizes is the bench's model: 4 layers, d = 256, intermediate 688,
 // 4 heads, sequences of 256, batch 8, on the byte vocabulary.
 func defaultSizes() Sizes {
 	return Sizes{LLaMA: layers.LLaMAConfig{Hidden: 256, Intermediate: 688, Heads: 4, Layers: 4, Vocab: c4.ByteTokenizer{}.VocabSize(),

@@ -9,7 +9,8 @@
 //
 //   - [FirstBatchMean] (first_batch_mean, the reference's batch_average_once, the paper's
 //     "fixed average" and its default): v = mean₁/‖mean₁‖, frozen afterwards.
-//   - [BatchMean] (batch_mean, the reference's batch_average, HuggingFace PEFT's default):
+//   - [BatchMean] (batch_mean, the reference's batch_average, the default of HuggingFace
+//     PEFT's VeLoRA variant, huggingface/peft, src/peft/tuners/lora/velora.py):
 //     vₙ = meanₙ/‖meanₙ‖, recomputed on every forward pass.
 //   - [EMA] (the reference's ema_<decay>): v₁ = mean₁/‖mean₁‖ and
 //     vₙ = uₙ/‖uₙ‖ with uₙ = decay·vₙ₋₁ + (1−decay)·meanₙ, the previous unit v mixed with
@@ -40,7 +41,8 @@
 //
 // v is always a float64 unit vector. Two cases never produce a NaN v:
 //   - a statistic that is exactly zero (an all-zero batch, or a zero mean) gives the
-//     all-ones direction 1/sqrt(M) in every element, as HuggingFace PEFT does;
+//     all-ones direction 1/sqrt(M) in every element, as HuggingFace PEFT's VeLoRA
+//     variant does (huggingface/peft, src/peft/tuners/lora/velora.py);
 //   - a NaN or ±Inf anywhere in a batch that Observe reads is an error naming the value
 //     and its position, and the State is left exactly as it was.
 package vinit

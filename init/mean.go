@@ -15,8 +15,9 @@ import (
 func FirstBatchMean() Strategy { return firstBatchMean{} }
 
 // BatchMean returns the strategy whose v is the normalised mean of the sub-tokens of the
-// latest batch, recomputed on every forward pass (HuggingFace PEFT's default). A zero
-// mean gives the all-ones direction.
+// latest batch, recomputed on every forward pass (the default init_type of HuggingFace
+// PEFT's VeLoRA variant, huggingface/peft, src/peft/tuners/lora/velora.py). A zero mean gives the all-ones
+// direction.
 func BatchMean() Strategy { return batchMean{} }
 
 // EMA returns the reference implementation's ema_<decay> strategy: the first batch sets

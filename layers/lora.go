@@ -16,7 +16,8 @@ import (
 // a = √5, B (r, out) zeros, so the model starts as the base model. With NF4
 // set the frozen base is stored in 4-bit NormalFloat (QLoRA, arXiv
 // 2305.14314). With VeLoRA set, A's input (after dropout) is what VeLoRA
-// compresses, as HuggingFace PEFT does.
+// compresses, as HuggingFace PEFT's VeLoRA variant does
+// (huggingface/peft, src/peft/tuners/lora/velora.py).
 type LoRA struct {
 	Rank    int      // r; must be positive
 	Alpha   float64  // lora_alpha; zero means Rank (scaling 1)

@@ -8,7 +8,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The training steps the issue measures, in float64: a 4-block SwiGLU MLP on T=1024
+// The training steps these benchmarks measure, in float64: a 4-block SwiGLU MLP on T=1024
 // tokens with D=128, F=512, and one attention block of the same width.
 var (
 	benchMLP       = swigluMLP(4, 1024, 128, 512)

@@ -9,7 +9,7 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// The paper-scale layer of the issue: 2048 tokens, 1024 → 1024, float32.
+// A paper-scale layer: 2048 tokens, 1024 → 1024, float32.
 const benchT, benchD, benchDout = 2048, 1024, 1024
 
 // Sinks keep the compiler from discarding the benchmarked work.

@@ -15,7 +15,8 @@
 // ever building x̂: grad_w[kM+m, j] = v[m] · (zᵀ g)[k, j], which costs M times
 // fewer multiply-adds than reconstructing first. The input gradient
 // grad_x = g wᵀ is exact. When M does not divide D, the last sub-token of
-// every row is zero-padded, as HuggingFace PEFT does, so any width works.
+// every row is zero-padded, as HuggingFace PEFT's VeLoRA variant does
+// (huggingface/peft, src/peft/tuners/lora/velora.py), so any width works.
 //
 // v lives in a Projection, an exported stateful op in the manner of
 // gorgonia's BatchNormOp: the caller creates it with NewProjection, chooses

@@ -132,8 +132,11 @@ func quantizeBlockwise(x []float32, size int, thresholds []float32) (codes []uin
 // NF4Weight is a frozen weight w: (D, Dout), the right operand of x @ w,
 // stored in QLoRA's 4-bit NormalFloat format with double quantisation
 // (Dettmers et al., "QLoRA: Efficient Finetuning of Quantized LLMs", arXiv
-// 2305.14314), bit for bit the layout of bitsandbytes' quantize_4bit with
-// quant_type "nf4", blocksize 64 and compress_statistics=True:
+// 2305.14314), in the layout of bitsandbytes' quantize_4bit with quant_type
+// "nf4", blocksize 64 and compress_statistics=True as its source describes it. The
+// tests check the published code values and a block worked by hand from this
+// description; they do not compare with bitsandbytes' own output, which needs its
+// Python package:
 //
 //   - Storage order is PyTorch's: an nn.Linear(D, Dout) holds its weight as
 //     (out, in) = (Dout, D) = wᵀ, and bitsandbytes flattens that row-major,

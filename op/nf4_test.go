@@ -402,3 +402,29 @@ func TestQuantizeNF4RejectsBadInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestNF4BlockWorkedByHand quantises w = [[0.5, -1], [0.1, 0.25]] and checks every stored
+// byte against the specification worked by hand, with the code values published in QLoRA
+// (arXiv 2305.14314, appendix E) and bitsandbytes' get_4bit_type("nf4"):
+//
+//   - storage order is wᵀ row-major: 0.5, 0.1, -1, 0.25, one block of 4, absmax 1;
+//   - 0.5 lies below the midpoint 0.50166 of codes 12 (0.44071) and 13 (0.56262): 12;
+//     0.1 below the midpoint 0.12026 of 8 (0.07958) and 9 (0.16093): 8; -1 is code 0;
+//     0.25 below the midpoint 0.29201 of 10 (0.24611) and 11 (0.33792): 10;
+//   - packed high nibble first: 12<<4|8 = 0xC8, 0<<4|10 = 0x0A;
+//   - the one absmax, 1, is the offset of double quantisation: its centred value 0 is
+//     stored at scale 0, and the absmax comes back as exactly 1.
+func TestNF4BlockWorkedByHand(t *testing.T) {
+	w := tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float32{0.5, -1, 0.1, 0.25}))
+	q := mustQuantize(t, w)
+	if len(q.codes) != 2 || q.codes[0] != 0xC8 || q.codes[1] != 0x0A {
+		t.Fatalf("packed codes % X, want C8 0A", q.codes)
+	}
+	if q.absmaxOffset != 1 || len(q.absmaxScales) != 1 || q.absmaxScales[0] != 0 {
+		t.Fatalf("absmax offset %v, scales %v, want 1 and [0]", q.absmaxOffset, q.absmaxScales)
+	}
+	published := []float32{0.44070982933044434, -1, 0.07958029955625534, 0.24611230194568634} // w's layout
+	if got := q.Dequantize().Data().([]float32); !slices.Equal(got, published) {
+		t.Fatalf("dequantised %v, want %v", got, published)
+	}
+}

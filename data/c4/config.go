@@ -7,7 +7,8 @@ import "github.com/pkg/errors"
 const IgnoreIndex = -100
 
 // Config says how a [Stream] turns documents into batches. The zero value is the
-// paper's pipeline (formats.md 3.2: GaLore's torchrun_main.py, reused by VeLoRA), with
+// paper's pipeline (GaLore's torchrun_main.py in jiaweizzhao/GaLore, reused by VeLoRA's
+// pretraining/dataloader.py), with
 // BatchSize and Seed as noted.
 type Config struct {
 	// SeqLen is the number of tokens per row. 0 means 256, the paper's --max_length.

@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"os"
 	"math/rand"
+	"os"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"

@@ -117,7 +117,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// ViTB16 is the shape of the ImageNet-21k ViT-B/16 checkpoint (formats.md 2.1).
+// ViTB16 is the shape of the ImageNet-21k ViT-B/16 checkpoint (ViT-B_16.npz of
+// google-research/vision_transformer, vit_jax/configs/models.py).
 var ViTB16 = layers.ViTConfig{ImageSize: 224, PatchSize: 16, Channels: 3, Hidden: 768, Layers: 12, Heads: 12, MLP: 3072, LayerNormE: 1e-6}
 
 // Validate checks the configuration and that every row it names can be

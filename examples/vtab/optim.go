@@ -6,7 +6,8 @@ import (
 
 // schedule is AdamW under a linear warm-up over the first tenth of the steps
 // and a cosine decay to MinLR·lr after it: the recipe of FacT and Hydra on
-// VTAB-1k (formats.md 1.6) with the paper's weight decay.
+// VTAB-1k (JieShibo/PETL-ViT FacT/vtab.py, extremebird/Hydra vtab1k/train.py) with the
+// paper's weight decay.
 type schedule struct {
 	*peft.AdamW
 	peak, minRatio float64

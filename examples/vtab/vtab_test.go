@@ -295,7 +295,8 @@ func TestCheckpoint(t *testing.T) {
 }
 
 // writeTinyNPZ writes random weights under the keys and in the Flax shapes
-// of ViT-B_16.npz (formats.md 2.2) for a ViT of the given shape.
+// of ViT-B_16.npz (google-research/vision_transformer; timm's _load_weights
+// reads the same names) for a ViT of the given shape.
 func writeTinyNPZ(t *testing.T, path string, image, patch, d, depth, mlp int) {
 	t.Helper()
 	rng := rand.New(rand.NewSource(1))
