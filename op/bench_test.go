@@ -101,3 +101,53 @@ func benchWeightGrad(b *testing.B, m int) {
 func BenchmarkWeightGrad_M8(b *testing.B)  { benchWeightGrad(b, 8) }
 func BenchmarkWeightGrad_M16(b *testing.B) { benchWeightGrad(b, 16) }
 func BenchmarkWeightGrad_M32(b *testing.B) { benchWeightGrad(b, 32) }
+
+// benchHalfZ times what a 16-bit z changes in a training step, compress in
+// the forward pass and the fused weight gradient in the backward, for z in
+// float32, bfloat16 and float16, the three in turn in every iteration, and
+// reports each format's time and its ratio to float32's.
+func benchHalfZ(b *testing.B, m int) {
+	rng := rand.New(rand.NewSource(3))
+	x, g := randomDense(rng, tensor.Float32, benchT, benchD), randomDense(rng, tensor.Float32, benchT, benchDout)
+	formats := []ZFormat{ZFull, ZBFloat16, ZFloat16}
+	type step struct {
+		compress   *compressOp
+		weightGrad *weightGradOp
+		z          *tensor.Dense
+	}
+	steps := make([]step, len(formats))
+	for i, f := range formats {
+		p := newProjection(b, gorgonia.NewGraph(), m, tensor.Float32, 1, WithZFormat(f))
+		steps[i] = step{&compressOp{p: p, width: benchD}, &weightGradOp{p: p, width: benchD, scale: 1}, zeros(p.ZDtype(), benchT, groups(benchD, m))}
+	}
+	gw := zeros(tensor.Float32, benchD, benchDout)
+	times := make([]time.Duration, len(formats))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, s := range steps {
+			v := s.compress.p.V().Value()
+			start := time.Now()
+			if _, err := s.compress.UsePreallocDo(s.z, x, v); err != nil {
+				b.Fatal(err)
+			}
+			var err error
+			if sinkValue, err = s.weightGrad.UsePreallocDo(gw, s.z, g, v); err != nil {
+				b.Fatal(err)
+			}
+			times[j] += time.Since(start)
+		}
+	}
+	for j, f := range formats {
+		name := "f32"
+		if f != ZFull {
+			name = f.String()
+			b.ReportMetric(float64(times[j])/float64(times[0]), name+"/f32")
+		}
+		b.ReportMetric(float64(times[j].Nanoseconds())/float64(b.N), name+"-ns/op")
+	}
+}
+
+func BenchmarkHalfZ_M8(b *testing.B)  { benchHalfZ(b, 8) }
+func BenchmarkHalfZ_M16(b *testing.B) { benchHalfZ(b, 16) }
+func BenchmarkHalfZ_M32(b *testing.B) { benchHalfZ(b, 32) }

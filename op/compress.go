@@ -16,7 +16,8 @@ import (
 //
 // On every forward pass the projection's strategy sees the batch first (and
 // may set v). The gradient with respect to x is Reconstruct of z's
-// gradient; v is frozen and gets none.
+// gradient; v is frozen and gets none. z has the projection's ZDtype: in a
+// 16-bit ZFormat it holds rounded bit patterns and has no gradient.
 func Compress(x *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 	return compress(x, p, true)
 }
@@ -45,7 +46,7 @@ type compressOp struct {
 
 func (o *compressOp) Arity() int { return 2 }
 
-func (o *compressOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2)) }
+func (o *compressOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(1), o.p.zType()) }
 
 func (o *compressOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	t, err := ds[0].DimSize(0)
@@ -60,7 +61,15 @@ func (o *compressOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 func (o *compressOp) Hashcode() uint32 { return hashOf(o) }
 
 func (o *compressOp) String() string {
-	return fmt.Sprintf("VeLoRACompress{%s, M=%d, D=%d, observe=%t}", o.p.node.Name(), o.p.m, o.width, o.observe)
+	return fmt.Sprintf("VeLoRACompress{%s, M=%d, D=%d, observe=%t%s}", o.p.node.Name(), o.p.m, o.width, o.observe, zSuffix(o.p))
+}
+
+// zSuffix names a 16-bit z format in an op's String (and so its hash).
+func zSuffix(p *Projection) string {
+	if p.z == ZFull {
+		return ""
+	}
+	return ", z=" + p.z.String()
 }
 
 func (o *compressOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -68,7 +77,7 @@ func (o *compressOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "compress")
 	}
-	return o.UsePreallocDo(zeros(x.Dtype(), x.Shape()[0], groups(o.width, o.p.m)), vs...)
+	return o.UsePreallocDo(zeros(o.p.ZDtype(), x.Shape()[0], groups(o.width, o.p.m)), vs...)
 }
 
 func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -79,8 +88,11 @@ func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value
 	if x.Dims() != 2 || x.Shape()[1] != o.width {
 		return nil, errors.Errorf("op: compress input has shape %v, expected (T, %d)", x.Shape(), o.width)
 	}
+	if x.Dtype() != o.p.Dtype() {
+		return nil, errors.Errorf("op: compress input has dtype %v, projection %q has %v", x.Dtype(), o.p.node.Name(), o.p.Dtype())
+	}
 	t, d := x.Shape()[0], o.width
-	z, err := checkPrealloc(prealloc, x.Dtype(), t, groups(d, o.p.m))
+	z, err := checkPrealloc(prealloc, o.p.ZDtype(), t, groups(d, o.p.m))
 	if err != nil {
 		return nil, errors.Wrap(err, "compress")
 	}
@@ -89,16 +101,16 @@ func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value
 			return nil, err
 		}
 	}
-	switch zd := z.Data().(type) {
+	switch xd := x.Data().(type) {
 	case []float64:
-		err = compressWith(zd, x.Data().([]float64), o.p, d)
+		err = compressWith(zValuesOf[float64](z, o.p.z), xd, o.p, d)
 	case []float32:
-		err = compressWith(zd, x.Data().([]float32), o.p, d)
+		err = compressWith(zValuesOf[float32](z, o.p.z), xd, o.p, d)
 	}
 	return z, err
 }
 
-func compressWith[T float](z, x []T, p *Projection, d int) error {
+func compressWith[T float](z zValues[T], x []T, p *Projection, d int) error {
 	v, err := vectorOf[T](p)
 	if err != nil {
 		return err
@@ -110,6 +122,9 @@ func compressWith[T float](z, x []T, p *Projection, d int) error {
 func (o *compressOp) DiffWRT(int) []bool { return []bool{true, false} }
 
 func (o *compressOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	if err := o.p.checkDifferentiable("compress"); err != nil {
+		return nil, err
+	}
 	gx, err := reconstruct(grad, o.p, o.width)
 	if err != nil {
 		return nil, errors.Wrap(err, "compress gradient")
@@ -118,6 +133,12 @@ func (o *compressOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 }
 
 func (o *compressOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	if o.p.z != ZFull {
+		// LispMachine differentiates every node between x and the cost,
+		// Linear's z too, though no reader passes a gradient to it: a reader
+		// that would (Reconstruct) refuses a 16-bit z in its own DoDiff.
+		return nil
+	}
 	g, err := output.Grad()
 	if err != nil {
 		return errors.Wrap(err, "compress gradient")

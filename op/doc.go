@@ -21,6 +21,10 @@
 // v lives in a Projection, an exported stateful op in the manner of
 // gorgonia's BatchNormOp: the caller creates it with NewProjection, chooses
 // how v is initialised (package vinit, folder init/) and reads or resets it.
+// WithZFormat(ZBFloat16) (or ZFloat16) keeps z in 16 bits, a tensor.Uint16
+// node of bit patterns that the ops reading z widen back: half of z's
+// bytes for a float32 model, for a weight-gradient error far below the
+// projection's own.
 //
 // Besides Linear the package has ScaleShift, the element-wise variant used
 // by SSF (out = x ⊙ w + b whose grad_w uses x̂), and FrozenLinear, the

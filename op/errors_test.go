@@ -25,6 +25,10 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 	vec := input(g, "vec", randomDense(rng, tensor.Float64, 8))
 	cube := gorgonia.NewTensor(g, tensor.Float64, 3, gorgonia.WithShape(2, 2, 8), gorgonia.WithName("cube"))
 	p := newProjection(t, g, 4, tensor.Float64, 1)
+	pb, err := NewProjection(g, 4, tensor.Float64, vinit.Random(1), "vb", WithZFormat(ZBFloat16))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name string
@@ -63,6 +67,16 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 		{"scale-shift weight of the wrong width", func() error { _, err := ScaleShift(x, wide, vec, p); return err }, "(9, 3)"},
 		{"gradient scale 0", func() error { _, err := Linear(x, w, p, WithGradScale(0)); return err }, "gradient scale 0"},
 		{"reconstruct of mismatched z", func() error { _, err := reconstruct(x, p, 5); return err }, "8 sub-tokens per row"},
+		{"float z for a bf16 projection", func() error { _, err := Reconstruct(x, pb); return err }, `dtype float64, expected uint16: projection "vb" keeps z as bf16 bits`},
+		{"bf16 z for a full projection", func() error { _, err := Reconstruct(gorgonia.Must(Compress(x, pb)), p); return err }, "dtype uint16, expected float64"},
+		{"weight gradient of a float32 g", func() error {
+			_, err := WeightGrad(gorgonia.Must(Compress(x, pb)), x32, pb, 8)
+			return err
+		}, "float32"},
+		{"unknown z format", func() error {
+			_, err := NewProjection(g, 4, tensor.Float64, nil, "p4", WithZFormat(3))
+			return err
+		}, "z format 3"},
 	}
 	for _, c := range cases {
 		err := c.err()

@@ -120,9 +120,9 @@ func numericGrad(t *testing.T, g *gorgonia.ExprGraph, cost, n *gorgonia.Node) []
 }
 
 // newProjection makes a projection with a random v from seed.
-func newProjection(t testing.TB, g *gorgonia.ExprGraph, m int, dt tensor.Dtype, seed int64) *Projection {
+func newProjection(t testing.TB, g *gorgonia.ExprGraph, m int, dt tensor.Dtype, seed int64, opts ...ProjectionOption) *Projection {
 	t.Helper()
-	p, err := NewProjection(g, m, dt, vinit.Random(seed), "v")
+	p, err := NewProjection(g, m, dt, vinit.Random(seed), "v", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

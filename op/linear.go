@@ -75,7 +75,7 @@ type linearOp struct {
 func (o *linearOp) Arity() int { return 4 }
 
 func (o *linearOp) Type() hm.Type {
-	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(2), tensorType(1), tensorType(2))
+	return hm.NewFnType(tensorType(2), o.p.zType(), tensorType(2), tensorType(1), tensorType(2))
 }
 
 func (o *linearOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -95,7 +95,7 @@ func (o *linearOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 func (o *linearOp) Hashcode() uint32 { return hashOf(o) }
 
 func (o *linearOp) String() string {
-	return fmt.Sprintf("VeLoRALinear{%s, M=%d, scale=%g, reconstruct=%t}", o.p.node.Name(), o.p.m, o.scale, o.reconstruct)
+	return fmt.Sprintf("VeLoRALinear{%s, M=%d, scale=%g, reconstruct=%t%s}", o.p.node.Name(), o.p.m, o.scale, o.reconstruct, zSuffix(o.p))
 }
 
 // product is the forward x @ w.
@@ -126,18 +126,22 @@ func (o *linearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 
 // WeightGrad is the weight gradient Linear's backward pass builds, as an
 // op of its own (for benchmarks and custom backward graphs): z: (T, K) =
-// Compress(x, p), g: (T, Dout) the output gradient → grad_w: (width,
-// Dout), width being x's D. By default the fused op; WithReconstruct
-// builds x̂ and multiplies; WithGradScale scales it.
+// Compress(x, p) of the projection's ZDtype, g: (T, Dout) the output
+// gradient → grad_w: (width, Dout), width being x's D. By default the
+// fused op; WithReconstruct builds x̂ and multiplies; WithGradScale scales
+// it.
 func WeightGrad(z, g *gorgonia.Node, p *Projection, width int, opts ...LinearOption) (*gorgonia.Node, error) {
 	if p == nil {
 		return nil, errors.New("op: velora weight gradient: projection is nil")
 	}
-	if err := checkMatrix(z, "z"); err != nil {
-		return nil, err
+	if err := checkZ(z, p); err != nil {
+		return nil, errors.Wrap(err, "velora weight gradient")
 	}
 	if err := checkMatrix(g, "output gradient"); err != nil {
 		return nil, err
+	}
+	if err := checkSameDtype(g, p.V()); err != nil {
+		return nil, errors.Wrap(err, "velora weight gradient")
 	}
 	o := &linearOp{p: p, scale: 1}
 	for _, opt := range opts {

@@ -29,11 +29,17 @@ type linearGraph struct {
 
 func buildLinear(t *testing.T, c linearCase, dt tensor.Dtype, xv *tensor.Dense, plain bool, opts ...LinearOption) *linearGraph {
 	t.Helper()
+	return buildLinearZ(t, c, dt, xv, plain, ZFull, opts...)
+}
+
+// buildLinearZ is buildLinear with z kept in format f.
+func buildLinearZ(t *testing.T, c linearCase, dt tensor.Dtype, xv *tensor.Dense, plain bool, f ZFormat, opts ...LinearOption) *linearGraph {
+	t.Helper()
 	rng := rand.New(rand.NewSource(11))
 	l := &linearGraph{g: gorgonia.NewGraph()}
 	l.x = input(l.g, "x", xv)
 	l.w = input(l.g, "w", randomDense(rng, dt, c.d, c.dout))
-	l.p = newProjection(t, l.g, c.m, dt, 13)
+	l.p = newProjection(t, l.g, c.m, dt, 13, WithZFormat(f))
 	var err error
 	if plain {
 		l.out, err = gorgonia.Mul(l.x, l.w)

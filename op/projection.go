@@ -24,13 +24,15 @@ type Projection struct {
 	state    vinit.State
 	value    *tensor.Dense // v, bound to node
 	node     *gorgonia.Node
-	frozen   bool // evaluation: batches are not shown to the strategy
+	frozen   bool    // evaluation: batches are not shown to the strategy
+	z        ZFormat // how Compress keeps z
 }
 
 // NewProjection adds v, a vector of length subTokenSize and dtype dt named
 // name, to g. The strategy s decides how v is initialised; nil means
-// vinit.FirstBatchMean(), the paper's default.
-func NewProjection(g *gorgonia.ExprGraph, subTokenSize int, dt tensor.Dtype, s vinit.Strategy, name string) (*Projection, error) {
+// vinit.FirstBatchMean(), the paper's default. WithZFormat keeps z in 16
+// bits.
+func NewProjection(g *gorgonia.ExprGraph, subTokenSize int, dt tensor.Dtype, s vinit.Strategy, name string, opts ...ProjectionOption) (*Projection, error) {
 	if g == nil {
 		return nil, errors.Errorf("op: projection %q: graph is nil", name)
 	}
@@ -50,6 +52,11 @@ func NewProjection(g *gorgonia.ExprGraph, subTokenSize int, dt tensor.Dtype, s v
 		s = vinit.FirstBatchMean()
 	}
 	p := &Projection{m: subTokenSize, strategy: s, value: zeros(dt, subTokenSize)}
+	for _, opt := range opts {
+		if err := opt(p); err != nil {
+			return nil, errors.Wrapf(err, "op: projection %q", name)
+		}
+	}
 	if err := s.Init(&p.state, subTokenSize); err != nil {
 		return nil, errors.Wrapf(err, "op: projection %q", name)
 	}
@@ -127,6 +134,9 @@ func (p *Projection) Reset() error {
 }
 
 func (p *Projection) String() string {
+	if p.z != ZFull {
+		return fmt.Sprintf("%s(M=%d, %v, z=%v)", p.node.Name(), p.m, p.strategy, p.z)
+	}
 	return fmt.Sprintf("%s(M=%d, %v)", p.node.Name(), p.m, p.strategy)
 }
 

@@ -16,13 +16,14 @@ import (
 //
 // When z is the output of Compress, x̂ has the compressed input's width D
 // (the zero padding of the last sub-token is cut off); otherwise its width
-// is K·M.
+// is K·M. z has the projection's ZDtype (a 16-bit z is widened; x̂ has v's
+// dtype).
 func Reconstruct(z *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 	if p == nil {
 		return nil, errors.New("op: reconstruct: projection is nil")
 	}
-	if err := checkMatrix(z, "reconstruct input"); err != nil {
-		return nil, err
+	if err := checkZ(z, p); err != nil {
+		return nil, errors.Wrap(err, "reconstruct")
 	}
 	width := z.Shape()[1] * p.m
 	if c, ok := z.Op().(*compressOp); ok {
@@ -34,7 +35,7 @@ func Reconstruct(z *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 // reconstruct builds x̂ of the given width, cutting the zero padding of the
 // last sub-token when M does not divide it.
 func reconstruct(z *gorgonia.Node, p *Projection, width int) (*gorgonia.Node, error) {
-	if err := checkSameDtype(z, p.V()); err != nil {
+	if err := checkZ(z, p); err != nil {
 		return nil, errors.Wrap(err, "reconstruct")
 	}
 	if k := z.Shape()[1]; k != groups(width, p.m) {
@@ -53,7 +54,7 @@ type reconstructOp struct {
 func (o *reconstructOp) Arity() int { return 2 }
 
 func (o *reconstructOp) Type() hm.Type {
-	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2))
+	return hm.NewFnType(o.p.zType(), tensorType(1), tensorType(2))
 }
 
 func (o *reconstructOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -69,39 +70,39 @@ func (o *reconstructOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 func (o *reconstructOp) Hashcode() uint32 { return hashOf(o) }
 
 func (o *reconstructOp) String() string {
-	return fmt.Sprintf("VeLoRAReconstruct{%s, M=%d, D=%d}", o.p.node.Name(), o.p.m, o.width)
+	return fmt.Sprintf("VeLoRAReconstruct{%s, M=%d, D=%d%s}", o.p.node.Name(), o.p.m, o.width, zSuffix(o.p))
 }
 
 func (o *reconstructOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, err := dense(vs[0])
+	z, err := zDense(vs[0], o.p)
 	if err != nil {
 		return nil, errors.Wrap(err, "reconstruct")
 	}
-	return o.UsePreallocDo(zeros(z.Dtype(), z.Shape()[0], o.width), vs...)
+	return o.UsePreallocDo(zeros(o.p.Dtype(), z.Shape()[0], o.width), vs...)
 }
 
 func (o *reconstructOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, err := dense(vs[0])
+	z, err := zDense(vs[0], o.p)
 	if err != nil {
 		return nil, errors.Wrap(err, "reconstruct")
 	}
 	if z.Dims() != 2 || z.Shape()[1] != groups(o.width, o.p.m) {
 		return nil, errors.Errorf("op: reconstruct: z has shape %v, expected (T, %d)", z.Shape(), groups(o.width, o.p.m))
 	}
-	xhat, err := checkPrealloc(prealloc, z.Dtype(), z.Shape()[0], o.width)
+	xhat, err := checkPrealloc(prealloc, o.p.Dtype(), z.Shape()[0], o.width)
 	if err != nil {
 		return nil, errors.Wrap(err, "reconstruct")
 	}
 	switch xd := xhat.Data().(type) {
 	case []float64:
-		err = reconstructWith(xd, z.Data().([]float64), o.p, o.width)
+		err = reconstructWith(xd, zValuesOf[float64](z, o.p.z), o.p, o.width)
 	case []float32:
-		err = reconstructWith(xd, z.Data().([]float32), o.p, o.width)
+		err = reconstructWith(xd, zValuesOf[float32](z, o.p.z), o.p, o.width)
 	}
 	return xhat, err
 }
 
-func reconstructWith[T float](xhat, z []T, p *Projection, d int) error {
+func reconstructWith[T float](xhat []T, z zValues[T], p *Projection, d int) error {
 	v, err := vectorOf[T](p)
 	if err != nil {
 		return err
@@ -113,6 +114,9 @@ func reconstructWith[T float](xhat, z []T, p *Projection, d int) error {
 func (o *reconstructOp) DiffWRT(int) []bool { return []bool{true, false} }
 
 func (o *reconstructOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	if err := o.p.checkDifferentiable("reconstruct"); err != nil {
+		return nil, err
+	}
 	gz, err := compress(grad, o.p, false)
 	if err != nil {
 		return nil, errors.Wrap(err, "reconstruct gradient")
@@ -121,6 +125,9 @@ func (o *reconstructOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.No
 }
 
 func (o *reconstructOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
+	if err := o.p.checkDifferentiable("reconstruct"); err != nil {
+		return err
+	}
 	g, err := output.Grad()
 	if err != nil {
 		return errors.Wrap(err, "reconstruct gradient")

@@ -88,7 +88,7 @@ func (o *scaleShiftOp) Type() hm.Type {
 	if o.p == nil {
 		return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), tensorType(2))
 	}
-	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), tensorType(2), tensorType(1), tensorType(2))
+	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), o.p.zType(), tensorType(1), tensorType(2))
 }
 
 func (o *scaleShiftOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -103,7 +103,7 @@ func (o *scaleShiftOp) String() string {
 	if o.p == nil {
 		return "ScaleShift"
 	}
-	return fmt.Sprintf("VeLoRAScaleShift{%s, M=%d, scale=%g}", o.p.node.Name(), o.p.m, o.scale)
+	return fmt.Sprintf("VeLoRAScaleShift{%s, M=%d, scale=%g%s}", o.p.node.Name(), o.p.m, o.scale, zSuffix(o.p))
 }
 
 func (o *scaleShiftOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -295,7 +295,7 @@ func (o *scaleGradOp) Type() hm.Type {
 	if o.p == nil {
 		return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1))
 	}
-	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1), tensorType(1))
+	return hm.NewFnType(o.p.zType(), tensorType(2), tensorType(1), tensorType(1))
 }
 
 func (o *scaleGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -310,7 +310,7 @@ func (o *scaleGradOp) String() string {
 	if o.p == nil {
 		return fmt.Sprintf("ScaleGrad{D=%d}", o.width)
 	}
-	return fmt.Sprintf("VeLoRAScaleGrad{%s, M=%d, D=%d, scale=%g}", o.p.node.Name(), o.p.m, o.width, o.scale)
+	return fmt.Sprintf("VeLoRAScaleGrad{%s, M=%d, D=%d, scale=%g%s}", o.p.node.Name(), o.p.m, o.width, o.scale, zSuffix(o.p))
 }
 
 // m is the sub-token size, 1 without a projection.
@@ -330,11 +330,10 @@ func (o *scaleGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := denses(vs[:2])
+	z, g, err := o.inputs(vs[0], vs[1])
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift weight gradient")
 	}
-	z, g := ds[0], ds[1]
 	k := groups(o.width, o.m())
 	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || g.Shape()[1] != o.width || z.Shape()[0] != g.Shape()[0] {
 		return nil, errors.Errorf("op: scale-shift weight gradient: z %v and g %v, expected (T, %d) and (T, %d)", z.Shape(), g.Shape(), k, o.width)
@@ -345,14 +344,35 @@ func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Valu
 	}
 	switch gwd := gw.Data().(type) {
 	case []float64:
-		err = scaleGradWith(gwd, z.Data().([]float64), g.Data().([]float64), o.p, o.scale)
+		err = scaleGradWith(gwd, zValuesOf[float64](z, o.format()), g.Data().([]float64), o.p, o.scale)
 	case []float32:
-		err = scaleGradWith(gwd, z.Data().([]float32), g.Data().([]float32), o.p, float32(o.scale))
+		err = scaleGradWith(gwd, zValuesOf[float32](z, o.format()), g.Data().([]float32), o.p, float32(o.scale))
 	}
 	return gw, err
 }
 
-func scaleGradWith[T float](gw, z, g []T, p *Projection, scale T) error {
+// inputs returns the values the gradient reads: z as the projection keeps
+// it, or x without a projection, and the output gradient g.
+func (o *scaleGradOp) inputs(zv, gv gorgonia.Value) (z, g *tensor.Dense, err error) {
+	if o.p != nil {
+		return o.p.zAndGrad(zv, gv)
+	}
+	ds, err := denses([]gorgonia.Value{zv, gv})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ds[0], ds[1], nil
+}
+
+// format is how z is kept: x, without a projection, is in full.
+func (o *scaleGradOp) format() ZFormat {
+	if o.p == nil {
+		return ZFull
+	}
+	return o.p.z
+}
+
+func scaleGradWith[T float](gw []T, z zValues[T], g []T, p *Projection, scale T) error {
 	v := []T{1}
 	if p != nil {
 		var err error
@@ -363,12 +383,14 @@ func scaleGradWith[T float](gw, z, g []T, p *Projection, scale T) error {
 	d, m := len(gw), len(v)
 	k := groups(d, m)
 	clear(gw)
+	buf := z.buffer(1, k)
 	for t := 0; t*d < len(g); t++ {
-		grow, zrow := g[t*d:(t+1)*d], z[t*k:(t+1)*k]
+		grow, zrow := g[t*d:(t+1)*d], z.rows(t, t+1, k, buf)
 		for j, gj := range grow {
 			gw[j] += gj * zrow[j/m]
 		}
 	}
+	z.release(buf)
 	for j := range gw {
 		gw[j] *= scale * v[j%m]
 	}

@@ -9,29 +9,39 @@ import "github.com/velora-go/velora/kernel"
 
 // compressRows writes z[t,k] = <x[t, kM:(k+1)M], v>, rows split across
 // goroutines. When M divides D the sub-tokens of a block of rows lie end
-// to end and are one call of the kernel.
-func compressRows[T float](z, x, v []T, d int) {
+// to end and are one call of the kernel. A 16-bit z is computed a chunk of
+// rows at a time in T and narrowed.
+func compressRows[T float](z zValues[T], x, v []T, d int) {
 	m := len(v)
 	k := groups(d, m)
 	kernel.ParallelRows(len(x)/d, d, func(lo, hi int) {
-		if d%m == 0 {
-			kernel.Compress(z[lo*k:hi*k], x[lo*d:hi*d], v)
-			return
+		step := z.chunk(hi - lo)
+		buf := z.buffer(step, k)
+		for c := lo; c < hi; c += step {
+			e := min(c+step, hi)
+			out := z.target(c, e, k, buf)
+			if d%m == 0 {
+				kernel.Compress(out, x[c*d:e*d], v)
+			} else {
+				for t := c; t < e; t++ {
+					kernel.Compress(out[(t-c)*k:(t-c+1)*k], x[t*d:(t+1)*d], v)
+				}
+			}
+			z.store(c, k, out)
 		}
-		for t := lo; t < hi; t++ {
-			kernel.Compress(z[t*k:(t+1)*k], x[t*d:(t+1)*d], v)
-		}
+		z.release(buf)
 	})
 }
 
 // reconstructRows writes x̂[t, kM+m] = z[t,k]·v[m], cutting the padding,
 // rows split across goroutines.
-func reconstructRows[T float](xhat, z, v []T, d int) {
+func reconstructRows[T float](xhat []T, z zValues[T], v []T, d int) {
 	m := len(v)
 	k := groups(d, m)
-	kernel.ParallelRows(len(z)/k, d, func(lo, hi int) {
+	kernel.ParallelRows(z.rowCount(k), d, func(lo, hi int) {
+		buf := z.buffer(1, k)
 		for t := lo; t < hi; t++ {
-			row, zrow := xhat[t*d:(t+1)*d], z[t*k:(t+1)*k]
+			row, zrow := xhat[t*d:(t+1)*d], z.rows(t, t+1, k, buf)
 			for g, zg := range zrow {
 				sub := row[g*m : min((g+1)*m, d)]
 				for i := range sub {
@@ -39,6 +49,7 @@ func reconstructRows[T float](xhat, z, v []T, d int) {
 				}
 			}
 		}
+		z.release(buf)
 	})
 }
 
@@ -46,12 +57,23 @@ func reconstructRows[T float](xhat, z, v []T, d int) {
 // gw[kM+m, j] = scale · v[m] · (zᵀ g)[k, j] for z (T, K), g (T, Dout) and
 // gw (D, Dout), without building x̂. The product zᵀ g is written straight
 // into the first row of each block of M rows of gw (leading dimension
-// M·Dout), then spread over the block's other rows.
-func weightGradRows[T float](gw, z, g, v []T, d, dout int, scale T) {
+// M·Dout), then spread over the block's other rows. A 16-bit z is widened
+// a chunk of rows at a time, each chunk's product added to the last.
+func weightGradRows[T float](gw []T, z zValues[T], g, v []T, d, dout int, scale T) {
 	m := len(v)
 	k := groups(d, m)
-	t := len(z) / k
-	kernel.Gemm(true, false, k, dout, t, scale, z, k, g, dout, 0, gw, m*dout)
+	t := z.rowCount(k)
+	step := z.chunk(t)
+	buf := z.buffer(step, k)
+	for lo := 0; lo == 0 || lo < t; lo += step {
+		hi := min(lo+step, t)
+		beta := T(1)
+		if lo == 0 {
+			beta = 0
+		}
+		kernel.Gemm(true, false, k, dout, hi-lo, scale, z.rows(lo, hi, k, buf), k, g[lo*dout:hi*dout], dout, beta, gw, m*dout)
+	}
+	z.release(buf)
 	for blk := 0; blk < k; blk++ {
 		p := gw[blk*m*dout : (blk*m+1)*dout]
 		for i := 1; i < m && blk*m+i < d; i++ {

@@ -70,6 +70,11 @@ func dense(v gorgonia.Value) (*tensor.Dense, error) {
 	if err := checkFloatDtype(d.Dtype(), "value"); err != nil {
 		return nil, err
 	}
+	return contiguous(d)
+}
+
+// contiguous returns d, or a copy of it when it is a transposed view.
+func contiguous(d *tensor.Dense) (*tensor.Dense, error) {
 	if d.IsMaterializable() {
 		m, ok := d.Materialize().(*tensor.Dense)
 		if !ok {

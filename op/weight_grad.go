@@ -14,7 +14,7 @@ import (
 // z: (T, K), g: (T, Dout) it computes grad_w: (D, Dout),
 // grad_w[kM+m, j] = scale · v[m] · (zᵀ g)[k, j]. This equals x̂ᵀ g with
 // x̂ = Reconstruct(z) but costs K·T·Dout multiply-adds instead of D·T·Dout
-// and never allocates x̂.
+// and never allocates x̂. A 16-bit z is widened as it is read.
 type weightGradOp struct {
 	pureOp
 	p     *Projection
@@ -25,7 +25,7 @@ type weightGradOp struct {
 func (o *weightGradOp) Arity() int { return 3 }
 
 func (o *weightGradOp) Type() hm.Type {
-	return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1), tensorType(2))
+	return hm.NewFnType(o.p.zType(), tensorType(2), tensorType(1), tensorType(2))
 }
 
 func (o *weightGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -41,7 +41,7 @@ func (o *weightGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 func (o *weightGradOp) Hashcode() uint32 { return hashOf(o) }
 
 func (o *weightGradOp) String() string {
-	return fmt.Sprintf("VeLoRAWeightGrad{%s, M=%d, D=%d, scale=%g}", o.p.node.Name(), o.p.m, o.width, o.scale)
+	return fmt.Sprintf("VeLoRAWeightGrad{%s, M=%d, D=%d, scale=%g%s}", o.p.node.Name(), o.p.m, o.width, o.scale, zSuffix(o.p))
 }
 
 func (o *weightGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -53,11 +53,10 @@ func (o *weightGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (o *weightGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := denses(vs[:2])
+	z, g, err := o.p.zAndGrad(vs[0], vs[1])
 	if err != nil {
 		return nil, errors.Wrap(err, "velora weight gradient")
 	}
-	z, g := ds[0], ds[1]
 	k := groups(o.width, o.p.m)
 	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
 		return nil, errors.Errorf("op: velora weight gradient: z %v and g %v, expected (T, %d) and (T, Dout)", z.Shape(), g.Shape(), k)
@@ -68,14 +67,14 @@ func (o *weightGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Val
 	}
 	switch gwd := gw.Data().(type) {
 	case []float64:
-		err = weightGradWith(gwd, z.Data().([]float64), g.Data().([]float64), g.Shape()[1], o)
+		err = weightGradWith(gwd, zValuesOf[float64](z, o.p.z), g.Data().([]float64), g.Shape()[1], o)
 	case []float32:
-		err = weightGradWith(gwd, z.Data().([]float32), g.Data().([]float32), g.Shape()[1], o)
+		err = weightGradWith(gwd, zValuesOf[float32](z, o.p.z), g.Data().([]float32), g.Shape()[1], o)
 	}
 	return gw, err
 }
 
-func weightGradWith[T float](gw, z, g []T, dout int, o *weightGradOp) error {
+func weightGradWith[T float](gw []T, z zValues[T], g []T, dout int, o *weightGradOp) error {
 	v, err := vectorOf[T](o.p)
 	if err != nil {
 		return err
