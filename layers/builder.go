@@ -95,7 +95,7 @@ func (b *Builder) Projection(module string, v *VeLoRA, size int) (*op.Projection
 	if err != nil {
 		return nil, err
 	}
-	p, err := op.NewProjection(b.G, size, b.Dtype, s, module+".velora_v")
+	p, err := op.NewProjection(b.G, size, b.Dtype, s, module+".velora_v", v.projectionOptions()...)
 	if err != nil {
 		return nil, err
 	}

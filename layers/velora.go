@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 
 	vinit "github.com/velora-go/velora/init"
+	"github.com/velora-go/velora/op"
 )
 
 // VeLoRA selects the projections whose trained linear keeps only its
@@ -26,6 +27,10 @@ type VeLoRA struct {
 	Init string
 	// Scale multiplies the weight gradient (velora_scale). Zero means 1.
 	Scale float64
+	// ZFormat is how each projection keeps z for the backward pass:
+	// op.ZBFloat16 or op.ZFloat16 keep it in 16 bits, half its bytes in a
+	// float32 model. Zero, op.ZFull, means the model's dtype.
+	ZFormat op.ZFormat
 }
 
 // DefaultSubTokenSize is the sub-token size when none is given.
@@ -63,6 +68,11 @@ func (v *VeLoRA) GradScale() float64 {
 	return v.Scale
 }
 
+// projectionOptions are the options of every projection v makes.
+func (v *VeLoRA) projectionOptions() []op.ProjectionOption {
+	return []op.ProjectionOption{op.WithZFormat(v.ZFormat)}
+}
+
 func (v *VeLoRA) strategy() (vinit.Strategy, error) {
 	if v.Init == "" {
 		return vinit.FirstBatchMean(), nil
@@ -72,7 +82,8 @@ func (v *VeLoRA) strategy() (vinit.Strategy, error) {
 
 // Validate checks the selection against the projection names of a model
 // (LLaMAProjections or ViTProjections): every name exists, sizes are
-// positive, the strategy parses, the scale is finite and not negative.
+// positive, the strategy parses, the scale is finite and not negative, the
+// z format is one of op's.
 func (v *VeLoRA) Validate(available []string) error {
 	if v == nil {
 		return nil
@@ -95,6 +106,9 @@ func (v *VeLoRA) Validate(available []string) error {
 	}
 	if err := CheckFloat("layers", "velora_scale", v.Scale, v.Scale >= 0, "a finite number ≥ 0 (0 means 1)"); err != nil {
 		return err
+	}
+	if err := v.ZFormat.Validate(); err != nil {
+		return errors.Wrap(err, "layers: velora")
 	}
 	_, err := v.strategy()
 	return err

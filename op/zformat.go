@@ -49,12 +49,8 @@ func (f ZFormat) String() string {
 	return fmt.Sprintf("ZFormat(%d)", uint8(f))
 }
 
-// ParseZFormat reads a format's name: "" (or "full") for ZFull, "bf16" and
-// "fp16".
+// ParseZFormat reads a format's name: "" for ZFull, "bf16" and "fp16".
 func ParseZFormat(name string) (ZFormat, error) {
-	if name == "full" {
-		return ZFull, nil
-	}
 	for f, n := range zFormatNames {
 		if n == name {
 			return ZFormat(f), nil
@@ -63,8 +59,8 @@ func ParseZFormat(name string) (ZFormat, error) {
 	return 0, errors.Errorf(`op: z format %q, expected "" (the model's dtype), "bf16" or "fp16"`, name)
 }
 
-// check returns an error unless f is one of the formats.
-func (f ZFormat) check() error {
+// Validate returns an error unless f is one of the formats.
+func (f ZFormat) Validate() error {
 	if int(f) >= len(zFormatNames) {
 		return errors.Errorf("z format %d, expected ZFull, ZBFloat16 or ZFloat16", uint8(f))
 	}
@@ -77,7 +73,7 @@ type ProjectionOption func(*Projection) error
 // WithZFormat keeps z in format f. Default ZFull.
 func WithZFormat(f ZFormat) ProjectionOption {
 	return func(p *Projection) error {
-		if err := f.check(); err != nil {
+		if err := f.Validate(); err != nil {
 			return err
 		}
 		p.z = f

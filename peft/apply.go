@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/op"
 )
 
 // Apply turns a Config into the adapter a model is built with, after
@@ -156,7 +157,11 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 			return nil, errors.Errorf("peft: velora_layers selects %q, but method %s trains no linear there (it adapts %s)", n, c.Method, strings.Join(trainable, ", "))
 		}
 	}
-	out := &layers.VeLoRA{Projections: names, SubTokenSize: v.SubTokenSize, Sizes: map[string]int{}, Init: v.Init, Scale: v.Scale}
+	zFormat, err := op.ParseZFormat(v.ZDtype)
+	if err != nil {
+		return nil, errors.Errorf(`peft: z_dtype %q, expected "" (the model's dtype), "bf16" or "fp16"`, v.ZDtype)
+	}
+	out := &layers.VeLoRA{Projections: names, SubTokenSize: v.SubTokenSize, Sizes: map[string]int{}, Init: v.Init, Scale: v.Scale, ZFormat: zFormat}
 	if v.SubTokenSize < 0 {
 		return nil, errors.Errorf("peft: sub_token_size %d, expected a positive size (0 means %d)", v.SubTokenSize, layers.DefaultSubTokenSize)
 	}

@@ -84,6 +84,13 @@ type VeLoRAConfig struct {
 	// Scale multiplies the compressed weight gradient (velora_scale).
 	// Default 1.
 	Scale float64 `json:"velora_scale"`
+	// ZDtype is how the compressed activations z are kept for the backward
+	// pass: "bf16" (bfloat16) or "fp16" (IEEE half) halve their bytes in a
+	// float32 model, adding to the weight gradient a relative error near
+	// 2e-3 (bf16) or 2e-4 (fp16), against VeLoRA's own sqrt(1 − 1/M) on
+	// random data. fp16 turns values beyond 65504 into ±Inf; bf16 keeps
+	// float32's range. Default "", the model's dtype.
+	ZDtype string `json:"z_dtype"`
 }
 
 // LoadConfig reads a Config from a JSON file.

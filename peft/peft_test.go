@@ -288,6 +288,7 @@ func TestBadConfigsNameTheFieldAndValue(t *testing.T) {
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{SubTokenSizes: map[string]int{"v": 0}}}, tinyLLaMA, `sub_token_sizes["v"] = 0`},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{NumGroups: []int{2}}}, tinyLLaMA, "num_groups has 1 entries"},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Init: "kmeans"}}, tinyLLaMA, `"kmeans"`},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{ZDtype: "bfloat16"}}, tinyLLaMA, `peft: z_dtype "bfloat16", expected "" (the model's dtype), "bf16" or "fp16"`},
 		{Config{ModulesToSave: []string{"classifier"}}, tinyViT, `modules_to_save "classifier"`},
 	}
 	for _, c := range cases {
