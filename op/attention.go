@@ -259,13 +259,15 @@ type attentionBlock struct {
 // forBlocks calls f for every block, sequence by sequence and head by
 // head, with the (sequence, head) pairs split across GOMAXPROCS goroutines:
 // the blocks of different pairs write disjoint parts of every output. f
-// gets scratch, buffers of blockRows·T values of its goroutine's own.
+// gets scratch, buffers of blockRows·T values of its goroutine's own
+// (lent by getScratch for the goroutine's run).
 func forBlocks[T float](a attentionShape, buffers int, f func(blk attentionBlock, scratch [][]T)) {
 	br := a.blockRows()
 	kernel.ParallelRows(a.b*a.heads, a.t*a.t*a.dh, func(lo, hi int) {
 		scratch := make([][]T, buffers)
 		for i := range scratch {
-			scratch[i] = make([]T, br*a.t)
+			scratch[i] = getScratch[T](br * a.t)
+			defer putScratch(scratch[i])
 		}
 		for pair := lo; pair < hi; pair++ {
 			b, h := pair/a.heads, pair%a.heads

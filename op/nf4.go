@@ -235,8 +235,10 @@ func storageOrder[T float](w []T, rows, cols int) ([]float32, error) {
 
 // absmax recovers the absmax of every block of 64 from double
 // quantisation: code8·scale + offset, in float32 as bitsandbytes does.
-func (q *NF4Weight) absmax() []float32 {
-	a := make([]float32, len(q.absmaxCodes))
+func (q *NF4Weight) absmax() []float32 { return q.absmaxInto(make([]float32, len(q.absmaxCodes))) }
+
+// absmaxInto writes absmax into a, which holds one value per block.
+func (q *NF4Weight) absmaxInto(a []float32) []float32 {
 	for b, c := range q.absmaxCodes {
 		a[b] = float32(dynamicCodes[c]*q.absmaxScales[b/absmaxBlockSize]) + q.absmaxOffset
 	}

@@ -120,13 +120,15 @@ func (o *nf4MatMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Valu
 // rows (contiguous); with transB it is k rows of w, gathered from k
 // consecutive positions of every storage row.
 func nf4Product[T float](q *NF4Weight, transB bool, a, c []T, t int) {
-	absmax := q.absmax()
+	absmax := q.absmaxInto(getScratch[float32](len(q.absmaxCodes)))
+	defer putScratch(absmax)
 	in, out := q.rows, q.cols
 	if transB {
 		in, out = out, in
 	}
 	rows := max(1, min(out, nf4TileElems/in))
-	tile := make([]T, rows*in)
+	tile := getScratch[T](rows * in)
+	defer putScratch(tile)
 	for j := 0; j < out; j += rows {
 		k := min(rows, out-j)
 		if transB {

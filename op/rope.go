@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"sync"
 
 	"github.com/chewxy/hm"
 	"github.com/pkg/errors"
@@ -89,22 +90,11 @@ func (o *ropeOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (g
 	return out, nil
 }
 
-// rotate writes the rotated rows of x into out. The angles depend on the
-// position and the pair only, so they are tabulated once per call.
+// rotate writes the rotated rows of x into out.
 func rotate[T float](o *ropeOp, out, x []T, d int) {
 	dh := d / o.heads
 	half := dh / 2
-	sign := 1.0
-	if o.inverse {
-		sign = -1
-	}
-	cos, sin := make([]float64, o.seqLen*half), make([]float64, o.seqLen*half)
-	for pos := 0; pos < o.seqLen; pos++ {
-		for i := 0; i < half; i++ {
-			angle := float64(pos) * math.Pow(o.base, -2*float64(i)/float64(dh))
-			cos[pos*half+i], sin[pos*half+i] = math.Cos(angle), sign*math.Sin(angle)
-		}
-	}
+	cos, sin := ropeAngles(ropeKey{seqLen: o.seqLen, dh: dh, base: o.base, inverse: o.inverse})
 	for r := 0; r*d < len(x); r++ {
 		c, s := cos[(r%o.seqLen)*half:][:half], sin[(r%o.seqLen)*half:][:half]
 		for h := 0; h < o.heads; h++ {
@@ -116,6 +106,46 @@ func rotate[T float](o *ropeOp, out, x []T, d int) {
 			}
 		}
 	}
+}
+
+// ropeKey is what RoPE's angles depend on.
+type ropeKey struct {
+	seqLen, dh int
+	base       float64
+	inverse    bool
+}
+
+// ropeTables holds the cosines and sines (negated for the inverse rotation) of every
+// (position, pair), seqLen·dh/2 of each, by ropeKey: computed on first use, the same for
+// every layer and step.
+var ropeTables struct {
+	sync.Mutex
+	m map[ropeKey][2][]float64
+}
+
+func ropeAngles(k ropeKey) (cos, sin []float64) {
+	ropeTables.Lock()
+	defer ropeTables.Unlock()
+	if t, ok := ropeTables.m[k]; ok {
+		return t[0], t[1]
+	}
+	half := k.dh / 2
+	sign := 1.0
+	if k.inverse {
+		sign = -1
+	}
+	cos, sin = make([]float64, k.seqLen*half), make([]float64, k.seqLen*half)
+	for pos := 0; pos < k.seqLen; pos++ {
+		for i := 0; i < half; i++ {
+			angle := float64(pos) * math.Pow(k.base, -2*float64(i)/float64(k.dh))
+			cos[pos*half+i], sin[pos*half+i] = math.Cos(angle), sign*math.Sin(angle)
+		}
+	}
+	if ropeTables.m == nil {
+		ropeTables.m = make(map[ropeKey][2][]float64)
+	}
+	ropeTables.m[k] = [2][]float64{cos, sin}
+	return cos, sin
 }
 
 func (o *ropeOp) inverted() *ropeOp {
