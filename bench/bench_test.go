@@ -87,6 +87,7 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 		if table.Number == tableRecompute {
 			checkRecomputeTable(t, table)
 		}
+		checkRSS(t, table)
 	}
 }
 

@@ -29,6 +29,18 @@
 // training step after -warmup untimed steps (default 0: the timed step also
 // allocates what later steps reuse, alike for every row).
 //
+// What runs out on a user's machine is the process's real memory, so the
+// layer-selection, executor and recomputation tables are each followed by
+// their configurations' peak RSS (Linux): the command runs itself again
+// once per configuration, with VELORA_BENCH_RSS naming it, and the child
+// builds the model, runs a warm-up step, collects its garbage, restarts
+// the kernel's peak (VmHWM, through /proc/self/clear_refs) and runs one
+// step. The peak less the resident set before the model was built is set
+// beside the exact peak. The child runs at GOGC=10 unless GOGC or
+// GOMEMLIMIT is set: once warm a step allocates little outside the
+// machine's pool, so frequent collections cost little and keep a long
+// run's garbage to a tenth of the live heap.
+//
 //	go run ./bench                 # the default model, under 3 minutes on 2 cores
 //	go run ./bench -quick          # small sizes, seconds
 //	go run ./bench -tables 1,4     # only the GEMM table and the step split

@@ -17,6 +17,9 @@ import (
 )
 
 func main() {
+	if rssChild() {
+		return
+	}
 	log.SetFlags(0)
 	quick := flag.Bool("quick", false, "small sizes: seconds instead of minutes")
 	jsonPath := flag.String("json", "", "write every figure, with the machine's CPU, Go version and GOMAXPROCS, to this JSON file")
@@ -96,7 +99,7 @@ func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes, want []bool) (R
 	c := s.LLaMA
 	fmt.Fprintf(w, "Model: LLaMA, %d layers, d = %d, intermediate %d, %d heads, vocabulary %d; batch %d × %d tokens; float32; AdamW. GEMM: %s.\n\n",
 		c.Layers, c.Hidden, c.Intermediate, c.Heads, c.Vocab, s.Batch, s.Seq, r.GEMMPath)
-	cache := map[string]Row{}
+	cache, rss := map[string]Row{}, map[string]*RSS{}
 	model := func(table func(Sizes, map[string]Row) (Table, error)) func() (Table, error) {
 		return func() (Table, error) { return table(s, cache) }
 	}
@@ -148,8 +151,12 @@ func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes, want []bool) (R
 				return r, err
 			}
 			t.Number = number
+			if err := addRSS(&t, s, rss); err != nil {
+				return r, err
+			}
 			r.Tables = append(r.Tables, t)
 			printTable(w, t)
+			printRSS(w, t)
 			if number == tablePlain {
 				printKeptByOp(w, t)
 			}

@@ -63,6 +63,7 @@ type Setup struct {
 // Row is one measured configuration.
 type Row struct {
 	Name         string
+	Setup        string           // the name of the setup measured, which the table may have renamed the row from
 	KeptInputs   int64            // bytes of linear-layer inputs the backward pass keeps
 	KeptByOp     map[string]int64 // bytes of forward values the backward pass reads, by the op that made them
 	Memory       train.Memory     // exact peak split (TapeMachine: retained heap in Peak)
@@ -71,6 +72,10 @@ type Row struct {
 	Compressions int // VeLoRA projections
 	Trainable    int // trainable scalar parameters
 	Recomputed   int // node evaluations recomputation adds to a step
+
+	// RSS is the real memory, measured in a child process: rows of the
+	// tables of rssTables, on Linux; nil elsewhere.
+	RSS *RSS
 }
 
 // batch is one batch of the embedded corpus, bytes packed into rows.
@@ -89,6 +94,9 @@ func batch(s Sizes) (c4.Batch, error) {
 
 // measure trains the LLaMA of a setup and reports it.
 func measure(u Setup, s Sizes) (Row, error) {
+	if rssProbe.skips(u.Name) {
+		return Row{Name: u.Name, Setup: u.Name}, nil
+	}
 	b, loss, err := buildLLaMA(u, s)
 	if err != nil {
 		return Row{}, err
@@ -145,7 +153,7 @@ func newTrainer(s Sizes, cfg peft.Config) (*train.Trainer, error) {
 // warmup untimed steps, then steps timed ones. The first step also makes
 // v, the optimizer state and the buffer pool, costs every row pays alike.
 func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps int) (Row, error) {
-	row := Row{Name: u.Name, KeptInputs: keptLinearInputs(b.G), Compressions: len(b.Projections()), Trainable: peft.Summarize(b).TrainableParams}
+	row := Row{Name: u.Name, Setup: u.Name, KeptInputs: keptLinearInputs(b.G), Compressions: len(b.Projections()), Trainable: peft.Summarize(b).TrainableParams}
 	if u.Exec == Tape {
 		return measureTape(row, b, loss, warmup, steps)
 	}
@@ -177,6 +185,9 @@ func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps
 			return row, errors.Wrap(err, u.Name)
 		}
 	}
+	if err := rssProbe.start(); err != nil {
+		return row, err
+	}
 	start := time.Now()
 	for i := 0; i < steps; i++ {
 		if row.Loss, err = t.Step(); err != nil {
@@ -184,6 +195,9 @@ func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps
 		}
 	}
 	row.StepSeconds = time.Since(start).Seconds() / float64(steps)
+	if err := rssProbe.stop(); err != nil {
+		return row, err
+	}
 	st := t.Machine.Stats()
 	if st.PeakBytes != planned {
 		return row, errors.Errorf("%s: the step's peak is %d bytes, but the machine planned %d", u.Name, st.PeakBytes, planned)
@@ -236,6 +250,9 @@ func measureTape(row Row, b *layers.Builder, loss *gorgonia.Node, warmup, steps 
 			return row, err
 		}
 	}
+	if err := rssProbe.start(); err != nil {
+		return row, err
+	}
 	start := time.Now()
 	for i := 0; i < steps; i++ {
 		if err := step(); err != nil {
@@ -243,6 +260,9 @@ func measureTape(row Row, b *layers.Builder, loss *gorgonia.Node, warmup, steps 
 		}
 	}
 	row.StepSeconds = time.Since(start).Seconds() / float64(steps)
+	if err := rssProbe.stop(); err != nil {
+		return row, err
+	}
 	if err := vm.RunAll(); err != nil { // leave the step's values bound, as during a step
 		return row, err
 	}
