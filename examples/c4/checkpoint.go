@@ -63,7 +63,7 @@ func (r *run) dir() string { return filepath.Join(r.cfg.CheckpointDir, r.variant
 // that diverged can resume from its last checkpoint with a lower one.
 func (r *run) fingerprint() map[string]json.RawMessage {
 	c := r.cfg
-	c.Methods, c.Resume, c.CheckpointEvery, c.CheckpointDir, c.JSON, c.PNG = nil, false, 0, "", "", ""
+	c.Methods, c.Resume, c.CheckpointEvery, c.CheckpointDir, c.JSON, c.PNG, c.SaveAdapter = nil, false, 0, "", "", "", ""
 	out := map[string]json.RawMessage{}
 	for _, part := range []any{c, r.variant} {
 		data, err := json.Marshal(part)

@@ -82,6 +82,11 @@ type Config struct {
 
 	JSON string `json:"json"` // results file ("" for none)
 	PNG  string `json:"png"`  // folder for loss curves ("" for none)
+	// SaveAdapter, when set, is a folder that receives the trained adapter of
+	// each row that has one (lora) as a HuggingFace PEFT adapter directory,
+	// SaveAdapter/<row key> (peft.SaveAdapter). Rows without an adapter (full
+	// rank, GaLore, FLoRA, VeLoRA: they train every weight) save nothing there.
+	SaveAdapter string `json:"save_adapter,omitempty"`
 }
 
 // TinyLLaMA is the default model: the 60M config's shape scaled down so that
@@ -186,7 +191,19 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	if c.SaveAdapter != "" && (c.Ablate != "" || !contains(c.Methods, "lora")) {
+		return errors.Errorf("c4: -save-adapter saves the adapters of lora rows, and this run has none (%s); "+
+			"the other methods train every weight, which -checkpoint saves", c.rowsDescription())
+	}
 	return nil
+}
+
+// rowsDescription names what the run trains: its methods or its ablation.
+func (c Config) rowsDescription() string {
+	if c.Ablate != "" {
+		return "-ablate " + c.Ablate + " trains full rank"
+	}
+	return "-methods " + strings.Join(c.Methods, ",")
 }
 
 // epochs is the number of passes the run makes: Epochs for the epoch

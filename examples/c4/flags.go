@@ -54,6 +54,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	fs.BoolVar(&c.Resume, "resume", c.Resume, "continue each method from its checkpoint in -checkpoint")
 	fs.StringVar(&c.JSON, "json", c.JSON, "write the results to this JSON file")
 	fs.StringVar(&c.PNG, "png", c.PNG, "write loss curves into this folder")
+	fs.StringVar(&c.SaveAdapter, "save-adapter", c.SaveAdapter, "save the lora row's trained adapter as a PEFT adapter directory in DIR/lora (adapter_config.json, adapter_model.safetensors); other methods have no adapter and save nothing")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -42,6 +43,9 @@ type Result struct {
 	Epochs []EpochResult `json:"epochs,omitempty"`
 	// ResumedFrom is the step the run continued from (0: a fresh start).
 	ResumedFrom int `json:"resumed_from,omitempty"`
+	// Adapter is the PEFT adapter directory the run's adapter was saved to
+	// (-save-adapter), "" when none was.
+	Adapter string `json:"adapter,omitempty"`
 	// Diverged says why the run stopped early, "" when it finished;
 	// DivergedAt is the step it stopped at.
 	Diverged   string `json:"diverged,omitempty"`
@@ -154,7 +158,29 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
 		}
 	}
+	if cfg.SaveAdapter != "" {
+		if err := r.saveAdapter(); err != nil {
+			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+		}
+	}
 	return r.res, nil
+}
+
+// saveAdapter writes the trained adapter of a LoRA row into
+// -save-adapter/<key> as a PEFT adapter directory, its base named after
+// -config. A row without an adapter saves nothing and says so.
+func (r *run) saveAdapter() error {
+	if m := r.variant.PEFT.Method; m != peft.MethodLoRA && m != peft.MethodQLoRA {
+		fmt.Fprintf(r.opts.log(), "%s: no adapter to save (it trains every weight; -checkpoint saves them)\n", r.variant.Label)
+		return nil
+	}
+	dir := filepath.Join(r.cfg.SaveAdapter, r.variant.Key)
+	if err := peft.SaveAdapter(dir, r.builder, r.setup.Model, r.cfg.Model); err != nil {
+		return err
+	}
+	r.res.Adapter = dir
+	fmt.Fprintf(r.opts.log(), "%s: adapter saved to %s\n", r.variant.Label, dir)
+	return nil
 }
 
 // build makes the model, the solver, the trainer and the training stream.
