@@ -58,6 +58,11 @@ type Config struct {
 	JSON     string // results file; "" writes none
 	PNG      string // folder for the bar charts; "" draws none
 	Progress string // progress bar: auto (when stderr is a terminal), on, off
+	// SaveAdapter is a folder for the trained adapters of the lora and qlora
+	// rows, one HuggingFace PEFT adapter directory per task and row,
+	// SaveAdapter/<task>/<row> (peft.SaveAdapter); "" saves none. The other
+	// methods have no LoRA adapter and save nothing there.
+	SaveAdapter string
 }
 
 // DefaultConfig is the default run: a tiny ViT on the 28×28 digits of the
@@ -153,6 +158,9 @@ func (c Config) Validate() error {
 	if err := model.Validate(); err != nil {
 		return errors.Wrap(err, "vtab: model")
 	}
+	if c.SaveAdapter != "" && len(c.adapterRows()) == 0 {
+		return errors.Errorf("vtab: -save-adapter saves the adapters of lora and qlora rows, and -methods has none (%s)", rowNames(c.Rows))
+	}
 	for _, r := range c.Rows {
 		if lr, ok := c.LR.Get(r); !ok || !(lr > 0) || math.IsInf(lr, 0) {
 			return errors.Errorf("vtab: %s: no positive learning rate in %q", r, c.LR)
@@ -162,6 +170,30 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// hasAdapter reports whether row r trains a LoRA adapter that -save-adapter
+// saves.
+func hasAdapter(r Row) bool { return r.Method == peft.MethodLoRA || r.Method == peft.MethodQLoRA }
+
+// adapterRows are the rows whose adapters -save-adapter saves.
+func (c Config) adapterRows() []Row {
+	var out []Row
+	for _, r := range c.Rows {
+		if hasAdapter(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// rowNames lists rows as -methods takes them.
+func rowNames(rows []Row) string {
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = r.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 // PEFT is the peft configuration of a row. LoRA's alpha equals its rank
@@ -219,6 +251,19 @@ func (c Config) Print(w io.Writer) {
 	fmt.Fprintf(w, "subtoken    %s\n", c.SubToken)
 	fmt.Fprintf(w, "layers      %s\n", c.Layers)
 	fmt.Fprintf(w, "seed        %d\n", c.Seed)
+	if c.SaveAdapter != "" {
+		var without []Row
+		for _, r := range c.Rows {
+			if !hasAdapter(r) {
+				without = append(without, r)
+			}
+		}
+		fmt.Fprintf(w, "adapters    %s/<task>/<row> for %s", c.SaveAdapter, rowNames(c.adapterRows()))
+		if len(without) > 0 {
+			fmt.Fprintf(w, "; none for %s (no LoRA adapter)", rowNames(without))
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // updateModel sets the fields of m named in s, "image=32,patch=8,width=96":

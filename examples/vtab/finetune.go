@@ -2,6 +2,7 @@ package main
 
 import (
 	"math/rand"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"slices"
@@ -30,12 +31,16 @@ type Result struct {
 	Trainable int          `json:"trainable_params"`
 	Steps     int          `json:"steps"`
 	Seconds   float64      `json:"seconds"`
+	// Adapter is the PEFT adapter directory the run's adapter was saved to
+	// (-save-adapter); "" when none was.
+	Adapter string `json:"adapter,omitempty"`
 }
 
 // finetune trains a copy of backbone (its head dropped) with row r on
 // trainSet and measures its accuracy on testSet. tick is called after every
-// step.
-func finetune(c Config, backbone *layers.Params, r Row, trainSet, testSet *vtab.Split, tick func()) (Result, error) {
+// step. With -save-adapter, a row with an adapter saves it afterwards,
+// naming base as its base model.
+func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, testSet *vtab.Split, tick func()) (Result, error) {
 	start := time.Now()
 	res := Result{Task: trainSet.Task, Method: r.String()}
 	heapBefore := collectedHeap()
@@ -99,6 +104,15 @@ func finetune(c Config, backbone *layers.Params, r Row, trainSet, testSet *vtab.
 		return res, errors.Wrapf(err, "vtab: %s on %s", r, testSet.Task)
 	}
 	res.Seconds = time.Since(start).Seconds()
+	if c.SaveAdapter != "" && hasAdapter(r) {
+		dir := filepath.Join(c.SaveAdapter, trainSet.Task, r.String())
+		model := c.Model
+		model.Classes = trainSet.Classes
+		if err := peft.SaveAdapter(dir, b, model, base); err != nil {
+			return res, errors.Wrapf(err, "vtab: %s on %s", r, trainSet.Task)
+		}
+		res.Adapter = dir
+	}
 	return res, nil
 }
 

@@ -108,6 +108,7 @@ func parseFlags(args []string, usage io.Writer) (Config, error) {
 	flags.Int64Var(&c.Seed, "seed", c.Seed, "seed of initial weights, shuffling and dropout")
 	flags.StringVar(&c.JSON, "json", c.JSON, "write the results to this JSON file (atomically)")
 	flags.StringVar(&c.PNG, "png", c.PNG, "write accuracy and memory bar charts into this folder")
+	flags.StringVar(&c.SaveAdapter, "save-adapter", c.SaveAdapter, "save each lora and qlora row's trained adapter as a PEFT adapter directory, DIR/<task>/<row>; other methods have no adapter and save nothing")
 	flags.StringVar(&c.Progress, "progress", c.Progress, "progress bar: auto (when stderr is a terminal), on, off")
 	if err := flags.Parse(args); err != nil {
 		return c, err

@@ -77,6 +77,10 @@ func Run(c Config, out, log io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	base, err := backboneName(c, data)
+	if err != nil {
+		return nil, err
+	}
 	rep := &Report{Config: c, Tasks: tasks, Machine: thisMachine()}
 	var done int64
 	for i, task := range tasks {
@@ -94,19 +98,33 @@ func Run(c Config, out, log io.Writer) (*Report, error) {
 		for _, r := range c.Rows {
 			bar.start(fmt.Sprintf("%s %s", task, r), total)
 			bar.set(done)
-			res, err := finetune(c, backbone, r, trainSet, testSet, bar.tick)
+			res, err := finetune(c, backbone, base, r, trainSet, testSet, bar.tick)
 			if err != nil {
 				return nil, err
 			}
 			done += int64(res.Steps)
 			fmt.Fprintf(bar, "%-14s %-16s accuracy %5.1f%%  loss %.3f  peak %s (Go heap +%s)  %d trainable  %.1fs\n",
 				task, r, res.Accuracy, res.Loss, train.MiB(res.Memory.Peak), train.MiB(res.HeapAbove), res.Trainable, res.Seconds)
+			if res.Adapter != "" {
+				fmt.Fprintf(bar, "%-14s %-16s adapter saved to %s\n", task, r, res.Adapter)
+			}
 			rep.Results = append(rep.Results, res)
 		}
 	}
 	rep.Lines = lines(c.Rows, tasks, rep.Results)
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// backboneName names the weights the adapters of -save-adapter belong to,
+// their base_model_name_or_path: the -checkpoint file, or the cache file of
+// the pre-trained tiny ViT.
+func backboneName(c Config, data fs.FS) (string, error) {
+	if c.Checkpoint != "" {
+		return c.Checkpoint, nil
+	}
+	_, source := upstreamFS(c, data)
+	return cachePath(c, pretrainKey(c, source))
 }
 
 // selectTasks checks the named tasks against the tree, or lists them all,
