@@ -503,3 +503,45 @@ func TestMergedModelComputesTheAdaptedModel(t *testing.T) {
 		})
 	}
 }
+
+// TestMergedViT merges a ViT's LoRA (with its head trained) and saves it:
+// the plain model computes the adapted one, and model.safetensors holds
+// timm's names and layouts and no config.json.
+func TestMergedViT(t *testing.T) {
+	cfg := Config{Method: MethodLoRA, Rank: 2, Alpha: 3, Targets: []string{"qkv", "fc2"}}
+	a := buildAdapted(t, nil, cfg, adapterViT, tensor.Float64)
+	perturb(a, 9)
+	logits, _ := a.forward(t)
+	merged, err := MergeAndUnload(a.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := buildWith(t, merged, layers.Full{}, adapterViT, tensor.Float64).forward(t)
+	sameValues(t, "merged logits", plain, logits, 1e-12)
+	dir := t.TempDir()
+	if err := SaveMerged(dir, merged, adapterViT); err != nil {
+		t.Fatal(err)
+	}
+	file, _, err := checkpoint.Read(filepath.Join(dir, mergedWeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := adapterViT
+	for k, want := range map[string]tensor.Shape{
+		"patch_embed.proj.weight":  {c.Hidden, c.Channels, c.PatchSize, c.PatchSize},
+		"cls_token":                {1, 1, c.Hidden},
+		"pos_embed":                {1, c.Patches() + 1, c.Hidden},
+		"blocks.1.attn.qkv.weight": {3 * c.Hidden, c.Hidden},
+		"blocks.1.mlp.fc2.weight":  {c.Hidden, c.MLP},
+		"head.weight":              {c.Classes, c.Hidden},
+	} {
+		if v, ok := file[k]; !ok {
+			t.Errorf("no key %s", k)
+		} else if !v.Shape().Eq(want) {
+			t.Errorf("%s: shape %v, want %v", k, v.Shape(), want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, mergedConfigFile)); !os.IsNotExist(err) {
+		t.Errorf("a ViT got a config.json: %v", err)
+	}
+}
