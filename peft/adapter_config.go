@@ -40,9 +40,9 @@ var projectionOf = map[string]string{
 
 // savedModules are the module names PEFT's modules_to_save gives each role
 // of Config.ModulesToSave. LLaMA has no position parameters. timm keeps the
-// class token and position embedding as bare parameters, which PEFT cannot
-// wrap; they are written under their names all the same, and PEFT loads
-// their values (its keys match the model's) without training them.
+// class token and position embedding as bare parameters, which PEFT's
+// modules_to_save cannot wrap; they are written under their names all the
+// same, so that their keys are the model's own in PEFT's state dict.
 var savedModules = map[string]map[layers.Role][]string{
 	"llama": {
 		layers.RoleEmbedding: {"embed_tokens"},
