@@ -28,7 +28,7 @@ func (m *Machine) do(i int, args []gorgonia.Value) (v gorgonia.Value, pooled boo
 		return v, false, err
 	}
 	if pd, ok := n.Op().(gorgonia.UsePreallocDoer); ok {
-		v, err = m.doPrealloc(n, pd, args)
+		v, err = m.doPrealloc(i, pd, args)
 		return v, true, err
 	}
 	ud, k, ok := overwrites(n, args)
@@ -38,7 +38,7 @@ func (m *Machine) do(i int, args []gorgonia.Value) (v gorgonia.Value, pooled boo
 	}
 	switch m.onCopy[i] {
 	case copyYes:
-		v, err = m.doOnCopy(n, ud, k, args)
+		v, err = m.doOnCopy(i, ud, k, args)
 		return v, true, err
 	case copyUnknown:
 		if v, err = n.Op().Do(args...); err == nil && v != nil {
@@ -53,44 +53,48 @@ func (m *Machine) do(i int, args []gorgonia.Value) (v gorgonia.Value, pooled boo
 	return v, false, err
 }
 
-// doPrealloc runs pd in a pooled tensor shaped like n.
-func (m *Machine) doPrealloc(n *gorgonia.Node, pd gorgonia.UsePreallocDoer, args []gorgonia.Value) (gorgonia.Value, error) {
-	pre := m.mem.take(n.Dtype(), n.Shape())
+// doPrealloc runs pd, the op of position i, in its arena slot or a pooled tensor.
+func (m *Machine) doPrealloc(i int, pd gorgonia.UsePreallocDoer, args []gorgonia.Value) (gorgonia.Value, error) {
+	n := m.plan.nodes[i]
+	pre, slot := m.buffer(i)
 	if pre == nil {
 		return n.Op().Do(args...)
 	}
 	v, err := pd.UsePreallocDo(pre, args...)
-	m.keepOrReturn(pre, v, err)
+	m.keepOrReturn(pre, slot, v, err)
 	if err != nil {
 		return n.Op().Do(args...)
 	}
 	return v, nil
 }
 
-// doOnCopy copies argument k into a pooled tensor and runs ud on the copy.
-func (m *Machine) doOnCopy(n *gorgonia.Node, ud gorgonia.UnsafeDoer, k int, args []gorgonia.Value) (gorgonia.Value, error) {
+// doOnCopy copies argument k into the arena slot of position i or a pooled tensor, and
+// runs ud, the position's op, on the copy.
+func (m *Machine) doOnCopy(i int, ud gorgonia.UnsafeDoer, k int, args []gorgonia.Value) (gorgonia.Value, error) {
+	n := m.plan.nodes[i]
 	src := args[k].(*tensor.Dense)
-	pre := m.mem.take(src.Dtype(), src.Shape())
+	pre, slot := m.buffer(i)
 	if pre == nil {
 		return n.Op().Do(args...)
 	}
-	if err := tensor.Copy(pre, src); err != nil {
-		m.mem.put(pre)
+	if err := pre.Reshape(src.Shape()...); err != nil || tensor.Copy(pre, src) != nil {
+		m.keepOrReturn(pre, slot, nil, err)
 		return n.Op().Do(args...)
 	}
 	args[k] = pre
 	v, err := ud.UnsafeDo(args...)
 	args[k] = src
-	m.keepOrReturn(pre, v, err)
+	m.keepOrReturn(pre, slot, v, err)
 	if err != nil {
 		return n.Op().Do(args...)
 	}
 	return v, nil
 }
 
-// keepOrReturn puts pre back in the pool unless the op's result lives in it.
-func (m *Machine) keepOrReturn(pre *tensor.Dense, v gorgonia.Value, err error) {
-	if err != nil || v == nil || !overlap(v, pre) {
+// keepOrReturn puts pre back in the pool unless the op's result lives in it or it is an
+// arena slot.
+func (m *Machine) keepOrReturn(pre *tensor.Dense, slot bool, v gorgonia.Value, err error) {
+	if !slot && (err != nil || v == nil || !overlap(v, pre)) {
 		m.mem.put(pre)
 	}
 }

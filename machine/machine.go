@@ -24,6 +24,10 @@ type Machine struct {
 	ledger *ledger // the bytes of the run, over mem
 	heap   heapSampler
 	stats  Stats
+
+	arena     *arena // where the values of ops that write into handed buffers live, once planned
+	noArena   bool   // the arena is given up: values go to the pool
+	replanned bool   // the arena was planned again after a missed slot
 }
 
 // update is one parameter's fused optimizer step.
@@ -95,6 +99,7 @@ func fusedUpdates(p *plan, newSolver func() gorgonia.Solver) ([]*update, error) 
 // Reset or Close, after which the machine recycles their memory.
 func (m *Machine) RunAll() error {
 	m.release()
+	m.prepareArena()
 	m.mem.begin()
 	m.heap.start()
 	if err := m.loadLeaves(); err != nil {
@@ -131,6 +136,7 @@ func (m *Machine) RunAll() error {
 		PeakNode:        peak.node,
 		RuntimeHeapPeak: m.heap.peak,
 		PooledBytes:     m.mem.pooled,
+		ArenaBytes:      m.arena.bytes(),
 		Nodes:           len(m.plan.steps),
 		Recomputed:      m.plan.recomputed,
 		Runs:            m.stats.Runs + 1,
@@ -148,6 +154,9 @@ func (m *Machine) loadLeaves() error {
 		}
 		lo, hi := span(v)
 		m.mem.evict(lo, hi)
+		if m.arena.overlaps(lo, hi) {
+			m.dropArena()
+		}
 		m.vals[i] = v
 		m.ledger.leaf(i, lo, hi, v)
 	}
@@ -225,6 +234,7 @@ func (m *Machine) Close() error {
 	m.release()
 	m.mem.pool = nil
 	m.mem.pooled = 0
+	m.arena, m.replanned, m.mem.noPool = nil, false, false
 	return nil
 }
 

@@ -62,6 +62,9 @@ type memory struct {
 	inUse  map[poolKey]int // claimed buffers live now
 	most   map[poolKey]int // the most claimed buffers live at once in this run
 	last   map[poolKey]int // most, in the last run
+
+	noPool bool          // the machine's arena holds what the pool would: recycle keeps nothing
+	freed  func(*buffer) // when not nil, hears of every buffer freed after its last read
 }
 
 // begin starts counting a new run's use of the pool.
@@ -183,6 +186,9 @@ func (mem *memory) freeIfDead(b *buffer) {
 	mem.account(b, -1)
 	mem.unlist(b)
 	mem.recycle(b)
+	if mem.freed != nil {
+		mem.freed(b)
+	}
 }
 
 // recycle retires b: its owner goes to the pool when it is a plain tensor that spans all
@@ -190,6 +196,9 @@ func (mem *memory) freeIfDead(b *buffer) {
 func (mem *memory) recycle(b *buffer) {
 	if b.claimed {
 		mem.inUse[b.key]--
+	}
+	if mem.noPool {
+		return
 	}
 	d, ok := b.owner.(*tensor.Dense)
 	if !ok || d.IsMaterializable() || d.Uintptr() != b.lo || d.MemSize() != b.hi-b.lo || d.Size() == 0 {
@@ -230,6 +239,16 @@ func (mem *memory) put(d *tensor.Dense) {
 	k := poolKey{d.Dtype(), d.Size()}
 	mem.pool[k] = append(mem.pool[k], d)
 	mem.pooled += int64(d.MemSize())
+}
+
+// busy reports whether a live buffer overlaps [lo, hi).
+func (mem *memory) busy(lo, hi uintptr) bool {
+	for _, b := range mem.live {
+		if b.overlaps(lo, hi) {
+			return true
+		}
+	}
+	return false
 }
 
 // evict drops pooled tensors that overlap [lo, hi): a caller bound a value the machine had

@@ -13,10 +13,16 @@ import (
 // After a run it counts with what that run observed, and equals its PeakBytes. It costs
 // about a microsecond per node, so a planner can weigh many configurations without
 // running any.
-func (m *Machine) PlannedPeak() int64 {
+func (m *Machine) PlannedPeak() int64 { return m.simulate(nil, nil).peak.total }
+
+// simulate walks the fixed schedule with the accounting of RunAll over made-up addresses
+// and returns the memory it counted in. computed, when not nil, hears of the buffer of
+// every computed value (the k-th step's, at position i) before the step's arguments are
+// read; freed, when not nil, of every buffer whose last read is done.
+func (m *Machine) simulate(computed func(k, i int, b *buffer, fresh bool), freed func(*buffer)) *memory {
 	p := m.plan
-	var mem memory
-	l := newLedger(p, &mem, m.updates)
+	mem := &memory{freed: freed}
+	l := newLedger(p, mem, m.updates)
 	spans := make([][2]uintptr, len(p.nodes))
 	next := uintptr(1) << 62 // made-up addresses, above any real one
 	fresh := func(bytes int64) [2]uintptr {
@@ -40,17 +46,20 @@ func (m *Machine) PlannedPeak() int64 {
 		}
 	}
 	fire()
-	for _, i := range p.steps {
-		if k := p.alias[i]; k >= 0 {
-			spans[i] = spans[p.children[i][k]]
+	for k, i := range p.steps {
+		if a := p.alias[i]; a >= 0 {
+			spans[i] = spans[p.children[i][a]]
 		} else {
 			spans[i] = fresh(p.bytes[i])
 		}
-		l.computed(i, spans[i][0], spans[i][1], nil)
+		b, isFresh := l.computed(i, spans[i][0], spans[i][1], nil)
+		if computed != nil {
+			computed(k, i, b, isFresh)
+		}
 		l.argsRead(i)
 		fire()
 	}
-	return mem.peak.total
+	return mem
 }
 
 // A ViewOp returns a view of one of its arguments, the one ViewOf names: its value lives

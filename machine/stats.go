@@ -37,6 +37,10 @@ type Stats struct {
 	// PooledBytes is what the buffer pool holds at the end of the run.
 	PooledBytes int64
 
+	// ArenaBytes is the size of the arena the values of ops that write into a buffer they
+	// are handed live in (see the package documentation); 0 when the machine has none.
+	ArenaBytes int64
+
 	Nodes      int // node evaluations per run, recomputations included
 	Recomputed int // evaluations WithRecompute added: forward values computed again for the backward pass
 	Runs       int // runs completed since New
