@@ -30,7 +30,7 @@
 // allocates what later steps reuse, alike for every row).
 //
 // What runs out on a user's machine is the process's real memory, so the
-// layer-selection, executor and recomputation tables are each followed by
+// layer-selection, fine-tuning, executor and recomputation tables are each followed by
 // their configurations' peak RSS (Linux): the command runs itself again
 // once per configuration, with VELORA_BENCH_RSS naming it, and the child
 // builds the model, runs a warm-up step, collects its garbage, restarts

@@ -63,7 +63,7 @@ type rssRequest struct {
 // rssTables are the tables whose configurations get their peak RSS; a
 // child finds its setup by running the table.
 var rssTables = map[int]func(Sizes, map[string]Row) (Table, error){
-	tableLayers: layerTable, tableExecutor: executorTable, tableRecompute: recomputeTable,
+	tableLayers: layerTable, tableFineTune: fineTuneTable, tableExecutor: executorTable, tableRecompute: recomputeTable,
 }
 
 // rssProbe, in a child, is the setup it measures and its figures; nil
@@ -285,7 +285,7 @@ func printRSS(w io.Writer, t Table) {
 			cell(r.Model(), base.Model()), ratio(float64(r.Model()), float64(r.Exact)), mib(r.Rise()), mib(r.StepAlloc))
 	}
 	fmt.Fprintf(w, "\nThe exact peak counts what the step holds (parameters, data, gradients, optimizer state, activations); the peak RSS less the process "+
-		"before the model was built counts the same in the process's real memory, with what the exact figure leaves out: the machine's buffer pool "+
-		"beyond the peak's values, the step's garbage, the graph. Before the measured step the warm-up's garbage is collected and free memory "+
+		"before the model was built counts the same in the process's real memory, with what the exact figure leaves out: the machine's arena "+
+		"beyond the peak's values, the step's garbage (mostly the GEMM's packing buffers, allocated again after each collection), the graph. Before the measured step the warm-up's garbage is collected and free memory "+
 		"returned to the system; between collections a long run's heap can grow by up to %d%% of the live heap beyond this step's.\n\n", base.GCPercent)
 }
