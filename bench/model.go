@@ -188,6 +188,7 @@ func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps
 	if err := rssProbe.start(); err != nil {
 		return row, err
 	}
+	runtime.GC() // the garbage of the rows before (graphs, machines) would count in the step's Go heap
 	start := time.Now()
 	for i := 0; i < steps; i++ {
 		if row.Loss, err = t.Step(); err != nil {
