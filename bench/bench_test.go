@@ -61,7 +61,7 @@ func TestQuickTablesAreCompleteAndFinite(t *testing.T) {
 			t.Errorf("budget %d: %v measured %d bytes, planned %d", b.Budget, b.Choice, b.Measured.Memory.Peak, b.Choice.PeakBytes)
 		}
 	}
-	wantRows := map[int]int{tableLayers: 8, tableSubTokens: 5, tableFineTune: 4, tableExecutor: 3, tablePlain: 2, tableViTMethods: 11, tableLLaMAMethods: 10, tableRecompute: 6}
+	wantRows := map[int]int{tableLayers: 8, tableSubTokens: 5, tableFineTune: 4, tableExecutor: 3, tablePlain: 2, tableViTMethods: 11, tableLLaMAMethods: 10, tableRecompute: 8}
 	if len(r.Tables) != len(wantRows) {
 		t.Fatalf("%d tables, want %d", len(r.Tables), len(wantRows))
 	}

@@ -220,9 +220,11 @@ func recomputeTable(s Sizes, cache map[string]Row) (Table, error) {
 		{Name: "none", Config: full("", 0)},
 		{Name: "checkpoint per block", Config: full("", 0), Recompute: layers.CheckpointBlocks},
 		{Name: "selective recompute", Config: full("", 0), Recompute: layers.RecomputeCheap},
+		{Name: "selective + expansion", Config: full("", 0), Recompute: layers.RecomputeExpansion},
 		{Name: "vd", Config: full("vd", 16)},
 		{Name: "vd + selective", Config: full("vd", 16), Recompute: layers.RecomputeCheap},
 		{Name: "all seven + selective", Config: full(all, 16), Recompute: layers.RecomputeCheap},
+		{Name: "all seven + expansion", Config: full(all, 16), Recompute: layers.RecomputeExpansion},
 	} {
 		r, err := cachedMeasure(cache, u, s)
 		if err != nil {
@@ -232,7 +234,8 @@ func recomputeTable(s Sizes, cache map[string]Row) (Table, error) {
 		counts = append(counts, fmt.Sprintf("%s %d", r.Name, r.Recomputed))
 	}
 	t.Note = "Checkpointing per block keeps each block's input and recomputes the block in the backward pass (torch.utils.checkpoint); " +
-		"selective recomputation recomputes only element-wise and norm results (op.Cheap), never a product or attention. " +
+		"selective recomputation recomputes only element-wise and norm results (op.Cheap), never a product or attention; " +
+		"\"+ expansion\" also recomputes the MLP's gate and up products (layers.RecomputeExpansion). " +
 		"Node evaluations added per step: " + strings.Join(counts, ", ") + ". In every row the machine's planned peak equalled the measured one."
 	return t, nil
 }

@@ -17,11 +17,14 @@ type sublayer struct {
 
 // Block is one transformer block of a built model, as a recomputation policy sees it:
 // the residual stream enters at Input and leaves at Output; Residuals are its values from
-// Input to Output, both included (h after each residual sum).
+// Input to Output, both included (h after each residual sum); Expansion are the outputs of
+// the MLP's widening projections (LLaMA's gate and up, ViT's fc1), the block's widest
+// values.
 type Block struct {
 	Name          string // the module prefix, "model.layers.3"
 	Input, Output *gorgonia.Node
 	Residuals     gorgonia.Nodes
+	Expansion     gorgonia.Nodes
 }
 
 // Blocks returns the transformer blocks built so far, in order.
@@ -44,7 +47,7 @@ func preNormBlock(b *Builder, prefix string, h *gorgonia.Node, norm layerFunc, p
 		}
 		block.Residuals = append(block.Residuals, h)
 	}
-	block.Output = h
+	block.Output, block.Expansion, b.expansion = h, b.expansion, nil
 	b.blocks = append(b.blocks, block)
 	return h, nil
 }

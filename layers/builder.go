@@ -23,6 +23,7 @@ type Builder struct {
 	learnables  gorgonia.Nodes
 	projections map[string]*op.Projection
 	blocks      []Block
+	expansion   gorgonia.Nodes // the MLP expansion of the block being built
 }
 
 // NewBuilder returns a builder on a new graph. dt is float32 or float64;

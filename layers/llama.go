@@ -226,6 +226,7 @@ func (m *LLaMA) mlp(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.Node
 	if err != nil {
 		return nil, err
 	}
+	b.expansion = append(b.expansion, gate, up)
 	s, err := b.kernels().SwiGLU(gate, up) // (B·T, F)
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", prefix)

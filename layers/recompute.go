@@ -32,6 +32,21 @@ func RecomputeCheap(blocks []Block) func(*gorgonia.Node) bool {
 	return func(n *gorgonia.Node) bool { return !inside[n] || stream[n] || !op.Cheap(n) }
 }
 
+// RecomputeExpansion is RecomputeCheap that also computes each block's Expansion again
+// (LLaMA's gate and up outputs, ViT's fc1 output): two matrix products per LLaMA block,
+// one per ViT block, in the forward direction only, for the block's widest values. With
+// LoRA the projection's output is a cheap sum whose terms stay kept, so it saves little.
+func RecomputeExpansion(blocks []Block) func(*gorgonia.Node) bool {
+	cheap := RecomputeCheap(blocks)
+	wide := make(map[*gorgonia.Node]bool)
+	for _, bl := range blocks {
+		for _, n := range bl.Expansion {
+			wide[n] = true
+		}
+	}
+	return func(n *gorgonia.Node) bool { return cheap(n) && !wide[n] }
+}
+
 // interiors returns the computed values strictly inside the blocks: those an Output is
 // computed from, down to and excluding its Input.
 func interiors(blocks []Block) map[*gorgonia.Node]bool {

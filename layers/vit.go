@@ -198,6 +198,7 @@ func (m *ViT) mlp(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.Node, 
 	if err != nil {
 		return nil, err
 	}
+	b.expansion = append(b.expansion, h)
 	if h, err = op.GELU(h); err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", prefix)
 	}

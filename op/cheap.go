@@ -11,8 +11,12 @@ import (
 // scale-and-shift, column cuts and class tokens, and gorgonia's element-wise ops,
 // reductions and reshapes. Recomputing such a value for the backward pass costs little
 // time, which is what a selective recomputation policy (machine.WithRecompute) looks for.
-// Products, attention, VeLoRA's compression, dropout and the loss are not cheap.
+// Products, attention, VeLoRA's compression, dropout and the loss are not cheap, nor
+// are leaves.
 func Cheap(n *gorgonia.Node) bool {
+	if n == nil || n.Op() == nil { // a leaf computes nothing
+		return false
+	}
 	switch o := n.Op().(type) {
 	case *normOp, *swigluOp, *geluOp, *ropeOp, *biasOp, *scaleShiftOp, *columnsOp, *classTokenOp:
 		return true

@@ -18,7 +18,7 @@ import (
 type Choice struct {
 	VeLoRA       string // what VeLoRA compresses: "" nothing, "default" VeLoRAConfig's default, else a VeLoRAConfig.Layers list
 	SubTokenSize int    // VeLoRA's M; 0 without VeLoRA
-	Recompute    string // "", "selective" (layers.RecomputeCheap) or "blocks" (layers.CheckpointBlocks)
+	Recompute    string // "", "selective" (layers.RecomputeCheap), "expansion" (layers.RecomputeExpansion) or "blocks" (layers.CheckpointBlocks)
 	Fused        bool   // the fused update: each parameter steps once its gradient exists
 
 	PeakBytes   int64   // the step's planned peak: the machine's plus the optimizer's state and NF4 weights
@@ -26,10 +26,12 @@ type Choice struct {
 }
 
 // RecomputePolicy returns the recomputation policy a Choice names: layers.RecomputeCheap
-// for "selective", layers.CheckpointBlocks for "blocks", nil for "".
+// for "selective", layers.RecomputeExpansion for "expansion", layers.CheckpointBlocks for
+// "blocks", nil for "".
 func RecomputePolicy(name string) func([]layers.Block) func(*gorgonia.Node) bool {
 	return map[string]func([]layers.Block) func(*gorgonia.Node) bool{
 		"selective": layers.RecomputeCheap,
+		"expansion": layers.RecomputeExpansion,
 		"blocks":    layers.CheckpointBlocks,
 	}[name]
 }
@@ -46,6 +48,8 @@ func (c Choice) String() string {
 	switch c.Recompute {
 	case "selective":
 		parts = append(parts, "selective recomputation")
+	case "expansion":
+		parts = append(parts, "selective recomputation with the MLP expansion")
 	case "blocks":
 		parts = append(parts, "checkpointing per block")
 	}
@@ -159,8 +163,8 @@ func planAll(req PlanRequest) ([]Choice, error) {
 }
 
 // Candidates lists the choices Plan considers for a method on an architecture, the
-// cheapest in time and accuracy first: no recomputation before selective before
-// per-block (recomputation costs time), no VeLoRA before VeLoRA's default projections
+// cheapest in time and accuracy first: no recomputation before selective, then selective
+// with the MLP expansion, then per-block (recomputation costs time), no VeLoRA before VeLoRA's default projections
 // ("default") before all of them, a smaller M (more accurate) before a larger one,
 // unfused before fused. Plan skips those the method or model cannot take.
 func Candidates(cfg Config, arch layers.Architecture) []Choice {
@@ -172,7 +176,7 @@ func Candidates(cfg Config, arch layers.Architecture) []Choice {
 		selections = selections[:1] // it trains no linear layer VeLoRA could compress
 	}
 	var out []Choice
-	for _, recompute := range []string{"", "selective", "blocks"} {
+	for _, recompute := range []string{"", "selective", "expansion", "blocks"} {
 		for _, sel := range selections {
 			for _, m := range sel.ms {
 				for _, fused := range []bool{false, true} {
