@@ -53,6 +53,8 @@ func Backbone(c Config, data fs.FS, log *progress) (*layers.Params, error) {
 		return params, nil
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(log, "backbone: no cache at %s, pre-training\n", path)
+	case errors.Is(err, errNotACache):
+		return nil, errors.Wrapf(err, "vtab: refusing to overwrite %s (delete it or give another -cache)", path)
 	default:
 		fmt.Fprintf(log, "backbone: %v; pre-training again\n", err)
 	}
@@ -104,16 +106,24 @@ func cachePath(c Config, key string) (string, error) {
 	return filepath.Join(dir, "velora", "vtab-vit-"+hex.EncodeToString(sum[:6])+".safetensors"), nil
 }
 
+// errNotACache marks a file that this program did not write as a cache, which it must
+// not overwrite: it may be the user's.
+var errNotACache = errors.New("not a backbone cache this program wrote")
+
 // loadCached reads a cached backbone made with key. A missing file is
-// fs.ErrNotExist; a file that does not read, was made by another
-// configuration, or lacks a parameter of the model is an error that says so.
+// fs.ErrNotExist; a file that is not a cache of this program is errNotACache; a
+// cache made by another configuration, or lacking a parameter of the model, is an
+// error that says so.
 func loadCached(c Config, path, key string) (*layers.Params, error) {
 	_, meta, err := checkpoint.Read(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, errors.Wrapf(err, "cache %s is unreadable", path)
+		return nil, errors.Wrapf(errNotACache, "cache %s is unreadable (%v)", path, err)
+	}
+	if _, ours := meta[cacheKey]; !ours {
+		return nil, errors.Wrapf(errNotACache, "cache %s has no %s metadata", path, cacheKey)
 	}
 	if meta[cacheKey] != key {
 		return nil, errors.Errorf("cache %s was made by another configuration (%q, this run is %q)", path, meta[cacheKey], key)
