@@ -633,3 +633,23 @@ func TestMemoryBudget(t *testing.T) {
 		t.Errorf("with -ablate: err = %v", err)
 	}
 }
+
+// TestResumeNeedsTheCheckpointFolder: -resume with a -checkpoint folder that does not
+// exist (a typo) or is a file is an error; the run used to start every method from step
+// 0 and exit 0.
+func TestResumeNeedsTheCheckpointFolder(t *testing.T) {
+	c := smallConfig(t)
+	file := filepath.Join(c.CheckpointDir, "notes.txt")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		filepath.Join(c.CheckpointDir, "typo"): "does not exist (drop -resume to start a new run)",
+		file:                                   "is a file, expected a folder",
+	} {
+		c.Resume, c.CheckpointDir = true, dir
+		if _, err := c.Resolve(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("-resume -checkpoint %s: err = %v, want one saying %q", dir, err, want)
+		}
+	}
+}

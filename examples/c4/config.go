@@ -206,6 +206,24 @@ func (c Config) rowsDescription() string {
 	return "-methods " + strings.Join(c.Methods, ",")
 }
 
+// checkResumeFolder refuses -resume when the -checkpoint folder does not exist or is
+// not a folder: a mistyped path would otherwise start every method from step 0.
+func (c Config) checkResumeFolder() error {
+	if !c.Resume {
+		return nil
+	}
+	info, err := os.Stat(c.CheckpointDir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return errors.Errorf("c4: -resume: checkpoint folder %s does not exist (drop -resume to start a new run)", c.CheckpointDir)
+	case err != nil:
+		return errors.Wrap(err, "c4: -resume")
+	case !info.IsDir():
+		return errors.Errorf("c4: -resume: -checkpoint %s is a file, expected a folder", c.CheckpointDir)
+	}
+	return nil
+}
+
 // epochs is the number of passes the run makes: Epochs for the epoch
 // ablation, else 1.
 func (c Config) epochs() int {
@@ -251,6 +269,9 @@ type Setup struct {
 func (c Config) Resolve() (Setup, error) {
 	var s Setup
 	if err := c.Validate(); err != nil {
+		return s, err
+	}
+	if err := c.checkResumeFolder(); err != nil {
 		return s, err
 	}
 	var err error
