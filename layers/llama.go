@@ -106,7 +106,21 @@ func (c LLaMAConfig) Validate() error {
 	case (c.Hidden/c.Heads)%2 != 0:
 		return errors.Errorf("layers: llama head size %d is odd; rotary embeddings need an even size", c.Hidden/c.Heads)
 	}
+	if n := c.parameters(); n > maxParameters {
+		return errors.Errorf("layers: llama config of %.3g parameters, expected at most %.3g (a 7B model has 6.7e9)", n, float64(maxParameters))
+	}
 	return nil
+}
+
+// maxParameters bounds a model's size: far above what a CPU trains, and below what
+// overflows a slice length.
+const maxParameters = 1 << 36
+
+// parameters counts the model's weights in float64, so that no size overflows.
+func (c LLaMAConfig) parameters() float64 {
+	d, f, v := float64(c.Hidden), float64(c.Intermediate), float64(c.Vocab)
+	perLayer := 4*d*d + 3*d*f + 2*d
+	return float64(c.Layers)*perLayer + 2*v*d + d
 }
 
 // LLaMA is a LLaMA decoder built for one batch shape: token ids in, mean

@@ -3,6 +3,7 @@ package layers
 import (
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -160,4 +161,22 @@ func TestLLaMAWithPlainKernelsGivesTheSameLossAndGradients(t *testing.T) {
 		}
 	}
 	same(t, "loss and gradients", results[1], results[0], 1e-10)
+}
+
+// TestHugeConfigsAreRefused: a config whose parameters overflow a slice, or would fill
+// terabytes, is refused by Validate; hidden_size 2^40 panicked in makeslice and 100000
+// layers of 4096 ran out of memory without a word.
+func TestHugeConfigsAreRefused(t *testing.T) {
+	base := LLaMAConfig{Hidden: 64, Intermediate: 128, Heads: 4, Layers: 2, Vocab: 100, MaxSeq: 16}
+	if err := base.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	wide, deep := base, base
+	wide.Hidden, wide.Heads = 1<<40, 1<<20
+	deep.Layers, deep.Hidden, deep.Intermediate, deep.Heads = 100000, 4096, 11008, 32
+	for _, c := range []LLaMAConfig{wide, deep} {
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "parameters, expected at most") {
+			t.Errorf("%+v: err = %v, want a refusal naming the parameter count", c, err)
+		}
+	}
 }
