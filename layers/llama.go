@@ -142,6 +142,9 @@ const IgnoreIndex = -100
 // embeddings, residual, RMSNorm, SwiGLU MLP, residual), final RMSNorm, LM
 // head and the loss. Parameter names follow HuggingFace's LlamaForCausalLM.
 func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
+	if b == nil {
+		return nil, errors.New("layers: NewLLaMA: builder is nil")
+	}
 	c = c.withDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -74,6 +74,9 @@ type ViT struct {
 // MLP fc1 and fc2, residual), final LayerNorm, the class token's head and
 // the loss. Parameter names follow timm's VisionTransformer.
 func NewViT(b *Builder, c ViTConfig, batch int) (*ViT, error) {
+	if b == nil {
+		return nil, errors.New("layers: NewViT: builder is nil")
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

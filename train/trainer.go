@@ -66,6 +66,9 @@ func New(b *layers.Builder, loss *gorgonia.Node, solver gorgonia.Solver, opts ..
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if b == nil || loss == nil {
+		return nil, errors.Errorf("train: builder %v and loss %v, expected both", b != nil, loss != nil)
+	}
 	params := b.Learnables()
 	if len(params) == 0 {
 		return nil, errors.New("train: the model has no trainable parameters")

@@ -85,3 +85,24 @@ func TestTrainerRejectsAModelWithNothingToTrain(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestNewRejectsNil: a nil builder or loss is an error, not a nil-pointer panic.
+func TestNewRejectsNil(t *testing.T) {
+	b, err := layers.NewBuilder(nil, tensor.Float64, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	solver := gorgonia.NewVanillaSolver()
+	if _, err := New(nil, nil, solver); err == nil || !strings.Contains(err.Error(), "expected both") {
+		t.Errorf("nil builder: err = %v", err)
+	}
+	if _, err := New(b, nil, solver); err == nil || !strings.Contains(err.Error(), "loss false") {
+		t.Errorf("nil loss: err = %v", err)
+	}
+	if _, err := layers.NewLLaMA(nil, layers.LLaMAConfig{}, 1, 1); err == nil {
+		t.Error("NewLLaMA(nil builder): no error")
+	}
+	if _, err := layers.NewViT(nil, layers.ViTConfig{}, 1); err == nil {
+		t.Error("NewViT(nil builder): no error")
+	}
+}

@@ -50,7 +50,8 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 	}
 	removeHead(params)
 	pc := c.PEFT(r)
-	b, m, err := newModel(c, params, pc, trainSet.Classes, c.Batch)
+	size := min(c.Batch, trainSet.Len()) // a model batch beyond the data only costs memory
+	b, m, err := newModel(c, params, pc, trainSet.Classes, size)
 	if err != nil {
 		return res, errors.Wrapf(err, "vtab: %s", r)
 	}
@@ -60,7 +61,7 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 	if l, ok := b.Adapter.(*layers.LoRA); ok && l.NF4 {
 		opts = append(opts, train.WithExtraBytes(int64(l.QuantizedBytes())))
 	}
-	opt, err := newSchedule(c, lr, c.Epochs*((trainSet.Len()+c.Batch-1)/c.Batch))
+	opt, err := newSchedule(c, lr, c.Epochs*((trainSet.Len()+size-1)/size))
 	if err != nil {
 		return res, err
 	}
@@ -69,7 +70,7 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 		return res, errors.Wrapf(err, "vtab: %s", r)
 	}
 	defer t.Close()
-	batches, err := trainSet.Batches(c.Batch, rand.New(rand.NewSource(c.Seed)))
+	batches, err := trainSet.Batches(size, rand.New(rand.NewSource(c.Seed)))
 	if err != nil {
 		return res, err
 	}

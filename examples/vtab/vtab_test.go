@@ -409,3 +409,15 @@ func TestConfigFloatsMustBeFinite(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchBeyondTheData: a -batch far above the training images builds the model for
+// the images there are; a model for 2^20 images ran out of memory (18 GB at 100000).
+func TestBatchBeyondTheData(t *testing.T) {
+	c := smoke(t)
+	c.Rows = c.Rows[:1]
+	c.Batch = 1 << 20
+	var out, log bytes.Buffer
+	if err := run(c, &out, &log); err != nil {
+		t.Fatal(err)
+	}
+}
