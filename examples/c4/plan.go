@@ -49,9 +49,9 @@ func plannedVariant(c Config, s Setup) (Variant, string, error) {
 	v := Variant{Key: "planned", Label: fmt.Sprintf("Planned (%s)", mib(c.MemoryBudget)+" MiB"), PEFT: ch.Config(base),
 		Optimizer: "adamw", Recompute: ch.Recompute, Fused: ch.Fused}
 	if v.PEFT.VeLoRA != nil { // the run's init and scale, the planner's layers and M
-		layers, m := v.PEFT.VeLoRA.Layers, v.PEFT.VeLoRA.SubTokenSize
+		layers, m, z := v.PEFT.VeLoRA.Layers, v.PEFT.VeLoRA.SubTokenSize, v.PEFT.VeLoRA.ZDtype
 		v.PEFT.VeLoRA = c.veLoRA(layers, c.VeLoRAInit)
-		v.PEFT.VeLoRA.SubTokenSize, v.PEFT.VeLoRA.SubTokenSizes = m, nil
+		v.PEFT.VeLoRA.SubTokenSize, v.PEFT.VeLoRA.SubTokenSizes, v.PEFT.VeLoRA.ZDtype = m, nil, z
 	}
 	return v, planReasons(c.MemoryBudget, res), nil
 }
