@@ -319,7 +319,7 @@ func (r *run) loop() error {
 			}
 			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
 		}
-		if why := diverged(r.res.Losses, loss); why != "" {
+		if why := train.Diverged(r.res.Losses, loss); why != "" {
 			return r.diverge(step+1, "the training loss "+why)
 		}
 		r.res.Seconds += time.Since(start).Seconds()
@@ -371,41 +371,10 @@ func (r *run) endEpoch(step int) error {
 	return nil
 }
 
-// A run diverges when a loss is NaN or infinite, or when a training loss is
-// more than divergeFactor times the run's start: the mean loss of its first
-// startSteps steps (of the steps before, while there are fewer). A sound
-// run's loss starts near log(vocabulary), its highest, and falls; at ten
-// times that the weights are blown up and do not come back (with -lr 1e6 the
-// loss climbs to 1e13 without a NaN). The rule is checked on every step's
-// loss, and on the loss of a checkpoint's weights on the step's batch before
-// they are written, so that a checkpoint never holds diverged weights; a
-// validation loss is checked for NaN and infinity.
-const (
-	startSteps    = 5
-	divergeFactor = 10
-)
-
-// diverged says how loss, the loss after the steps whose losses are given,
-// breaks the rule above ("is NaN", "is 1.2e+13, more than ..."), or "" when
-// it does not.
-func diverged(losses []float64, loss float64) string {
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return fmt.Sprintf("is %v", loss)
-	}
-	n := min(len(losses), startSteps)
-	if n == 0 {
-		return ""
-	}
-	start := 0.0
-	for _, l := range losses[:n] {
-		start += l
-	}
-	start /= float64(n)
-	if loss > divergeFactor*start {
-		return fmt.Sprintf("is %.4g, more than %d× the run's start, %.4g (the mean loss of its first %d steps)", loss, divergeFactor, start, n)
-	}
-	return ""
-}
+// A run diverges by train.Diverged's rule. It is checked on every step's loss, and on
+// the loss of a checkpoint's weights on the step's batch before they are written, so
+// that a checkpoint never holds diverged weights; a validation loss is checked for NaN
+// and infinity.
 
 // checkedSave writes the checkpoint of step after checking the new weights
 // with a forward pass on the step's batch: weights that break the rule are
@@ -415,7 +384,7 @@ func (r *run) checkedSave(step int) error {
 	if err != nil {
 		return errors.Wrapf(err, "c4: %s: checking step %d's parameters", r.variant.Label, step)
 	}
-	if why := diverged(r.res.Losses, loss); why != "" {
+	if why := train.Diverged(r.res.Losses, loss); why != "" {
 		return r.diverge(step, "with the step's update applied, the loss on its batch "+why+"; those parameters were not saved")
 	}
 	return errors.Wrapf(r.save(), "c4: %s", r.variant.Label)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"math/rand"
 	"path/filepath"
 	"runtime"
@@ -74,6 +75,7 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 	if err != nil {
 		return res, err
 	}
+	var losses []float64
 	for epoch := 0; epoch < c.Epochs; epoch++ {
 		var sum float64
 		var n int
@@ -83,9 +85,15 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 			}
 			opt.next()
 			loss, err := t.Step()
+			why := train.Diverged(losses, loss)
+			if why != "" && (err == nil || math.IsNaN(loss) || math.IsInf(loss, 0)) {
+				return res, errors.Errorf("vtab: %s on %s diverged at step %d (learning rate %g): the training loss %s. Try a lower -lr: a tenth of this one or less",
+					r, trainSet.Task, res.Steps+1, lr, why)
+			}
 			if err != nil {
 				return res, errors.Wrapf(err, "vtab: %s on %s, epoch %d", r, trainSet.Task, epoch+1)
 			}
+			losses = append(losses, loss)
 			mem, err := t.Memory()
 			if err != nil {
 				return res, err

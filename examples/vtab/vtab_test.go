@@ -421,3 +421,19 @@ func TestBatchBeyondTheData(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDivergenceIsAnError: a learning rate that blows the loss up (here 1e3 for every
+// row) stops the run with an error naming the step and suggesting a lower -lr, by the
+// rule examples/c4 uses (train.Diverged); it used to finish with accuracy 7.5%, a loss of
+// 1.9e7 and exit status 0.
+func TestDivergenceIsAnError(t *testing.T) {
+	c := smoke(t)
+	c.Rows = c.Rows[:1]
+	c.PretrainEpochs = 0
+	c.LR = Setting[float64]{"": 1e3}
+	var out, log bytes.Buffer
+	err := run(c, &out, &log)
+	if err == nil || !strings.Contains(err.Error(), "diverged at step") || !strings.Contains(err.Error(), "Try a lower -lr") {
+		t.Fatalf("err = %v, want a divergence naming the step and advising a lower -lr", err)
+	}
+}
