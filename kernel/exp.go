@@ -21,8 +21,8 @@ func Exp[T Float](dst, x []T) { ExpShift(dst, x, 0, 1) }
 // panics if dst and x differ in length. Its accuracy is Exp's.
 func ExpShift[T Float](dst, x []T, shift, scale T) {
 	checkLengths("exp", len(dst), len(x))
-	if d32, ok := any(dst).([]float32); ok {
-		expShift32(d32, any(x).([]float32), float32(shift), float32(scale))
+	if d32, ok := any(&dst).(*[]float32); ok {
+		expShift32(*d32, *any(&x).(*[]float32), float32(shift), float32(scale))
 		return
 	}
 	for i, xi := range x {

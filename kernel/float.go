@@ -11,7 +11,7 @@ type Float interface {
 func checkLengths(what string, n int, others ...int) {
 	for _, m := range others {
 		if m != n {
-			panic(fmt.Sprintf("kernel: %s: slice lengths %d and %v: expected equal", what, n, others))
+			panic(fmt.Sprintf("kernel: %s: slice lengths %d and %d: expected equal", what, n, m))
 		}
 	}
 }

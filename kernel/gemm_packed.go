@@ -38,7 +38,7 @@ func (g *packedGemm[T]) run(transA, transB bool, m, n, k int, alpha T, a []T, ld
 	if beta != 0 {
 		scaleRows(m, n, beta, c, ldc) // later blocks of k add into c
 	}
-	j := &gemmJob[T]{g: g, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+	j := gemmJob[T]{g: g, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
 		a: a, lda: lda, b: b, ldb: ldb, overwrite: beta == 0, inPlace: !transA && alpha == 1, c: c, ldc: ldc}
 	j.workers = min(runtime.GOMAXPROCS(0), max(1, m*n*k/g.minOpsPerShare))
 	// Workers take panels of b when there are enough: they then need no
@@ -47,9 +47,15 @@ func (g *packedGemm[T]) run(transA, transB bool, m, n, k int, alpha T, a []T, ld
 	j.bPack = getBuffer[T](g.kc * roundUp(min(n, g.nc), g.nr))
 	defer putBuffer(j.bPack)
 	if j.workers == 1 {
-		j.work(0)
+		j.work(0) // j stays on the stack: a small multiply allocates nothing
 		return
 	}
+	j.parallel()
+}
+
+// parallel runs the job's workers, each on a goroutine of its own, on a
+// copy of the job that they share.
+func (j gemmJob[T]) parallel() {
 	if j.splitRows {
 		j.barrier = newBarrier(j.workers)
 	}
