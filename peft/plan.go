@@ -270,4 +270,10 @@ func timeStep(req PlanRequest, c Choice) (float64, error) {
 	return time.Since(start).Seconds(), nil
 }
 
-func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
+// mib writes a size in MiB, or in bytes below one MiB, where "0.00 MiB" would hide it.
+func mib(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+}

@@ -151,3 +151,13 @@ func TestPlanRejectsBadRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestSmallSizesPrintInBytes: a budget below a MiB is written in bytes; "0.00 MiB" hid it.
+func TestSmallSizesPrintInBytes(t *testing.T) {
+	if got := mib(1024); got != "1024 bytes" {
+		t.Errorf("mib(1024) = %q", got)
+	}
+	if got := mib(3 << 20); got != "3.00 MiB" {
+		t.Errorf("mib(3 MiB) = %q", got)
+	}
+}

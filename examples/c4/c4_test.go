@@ -503,8 +503,9 @@ func TestBadFlagValues(t *testing.T) {
 		{"-velora-layers", " , ", `c4: -velora-layers " , " selects no projection`},
 		{"-memory-budget", "NaN", `c4: -memory-budget "NaN", expected a positive size`},
 		{"-memory-budget", "-5MiB", `c4: -memory-budget "-5MiB", expected a positive size`},
+		{"-ablate epochs -epochs", "-1", "c4: -1 epochs, expected a positive count"}, // it blamed the warm-up
 	} {
-		_, err := parseFlags([]string{c.flag, c.value}, &bytes.Buffer{})
+		_, err := parseFlags(append(strings.Fields(c.flag), c.value), &bytes.Buffer{})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
 			t.Errorf("%s %s: %v, want %s", c.flag, c.value, err, c.want)
 		}

@@ -160,6 +160,8 @@ func (c Config) Validate() error {
 		return errors.Errorf("c4: steps %d, expected a positive count (0 only with -ablate epochs: whole passes)", c.Steps)
 	case c.Batch <= 0 || c.Seq < 2:
 		return errors.Errorf("c4: batch %d × seq %d, expected a positive batch and at least 2 tokens", c.Batch, c.Seq)
+	case c.Ablate == "epochs" && c.Epochs <= 0:
+		return errors.Errorf("c4: %d epochs, expected a positive count", c.Epochs)
 	case c.Steps > 0 && c.Warmup >= c.Steps*c.epochs():
 		return errors.Errorf("c4: warm-up %d steps, expected fewer than the run's %d", c.Warmup, c.Steps*c.epochs())
 	case c.EvalTokens < 0:
@@ -170,8 +172,6 @@ func (c Config) Validate() error {
 		return errors.Errorf("c4: checkpoint every %d steps, expected 0 (never) or a positive count", c.CheckpointEvery)
 	case (c.CheckpointEvery > 0 || c.Resume) && c.CheckpointDir == "":
 		return errors.New("c4: -checkpoint-every and -resume need -checkpoint DIR")
-	case c.Ablate == "epochs" && c.Epochs <= 0:
-		return errors.Errorf("c4: %d epochs, expected a positive count", c.Epochs)
 	case c.VeLoRALayers != "" && strings.Trim(c.VeLoRALayers, ", ") == "":
 		return errors.Errorf("c4: -velora-layers %q selects no projection", c.VeLoRALayers)
 	case c.MemoryBudget < 0:
