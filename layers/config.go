@@ -53,6 +53,20 @@ func (j *jsonKeys) positiveInt(keys ...string) (int, error) {
 	return int(x), nil
 }
 
+// requireString checks that key, when present, is the string want: a setting the
+// model implements in one way only (LLaMA's hidden_act "silu").
+func (j *jsonKeys) requireString(key, want string) error {
+	v, present := j.raw[key]
+	if !present {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil || s != want {
+		return errors.Errorf("layers: %s: key %q is %s, expected %q, the only one implemented", j.source, key, v, want)
+	}
+	return nil
+}
+
 // optionalPositive returns a positive number under key, or 0 (the
 // config's default) when the key is absent.
 func (j *jsonKeys) optionalPositive(key string) (float64, error) {

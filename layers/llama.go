@@ -60,6 +60,9 @@ func ParseLLaMAConfig(data []byte, source string) (LLaMAConfig, error) {
 	if err != nil {
 		return LLaMAConfig{}, err
 	}
+	if err := j.requireString("hidden_act", "silu"); err != nil { // the MLP is SwiGLU
+		return LLaMAConfig{}, err
+	}
 	var c LLaMAConfig
 	for _, f := range []struct {
 		dst  *int

@@ -180,3 +180,16 @@ func TestHugeConfigsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestHiddenActMustBeSiLU: a config.json asking for another activation is refused; the
+// model would have trained SwiGLU anyway.
+func TestHiddenActMustBeSiLU(t *testing.T) {
+	base := `{"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 2, "vocab_size": 100, "max_position_embeddings": 16`
+	if _, err := ParseLLaMAConfig([]byte(base+`, "hidden_act": "silu"}`), "ok.json"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ParseLLaMAConfig([]byte(base+`, "hidden_act": "relu"}`), "relu.json")
+	if err == nil || !strings.Contains(err.Error(), `relu.json: key "hidden_act" is "relu", expected "silu"`) {
+		t.Errorf("err = %v, want one naming the file, the key and silu", err)
+	}
+}
