@@ -171,3 +171,27 @@ func BenchmarkLoRAVD(b *testing.B) {
 	benchPair(b, defaultSizes(), lora, withVeLoRA)
 }
 func BenchmarkQuickFullVD(b *testing.B) { benchPair(b, quickSizes(), full("", 0), full("vd", 16)) }
+
+// BenchmarkPlannedPeak times machine.PlannedPeak on the bench model's full-rank step
+// (go test ./bench -run '^$' -bench PlannedPeak): what a planner pays per candidate once
+// the machine is made.
+func BenchmarkPlannedPeak(b *testing.B) {
+	s := defaultSizes()
+	bl, loss, err := buildLLaMA(Setup{Config: full("", 0)}, s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	solver, err := peft.NewAdamW(peft.AdamConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := train.New(bl, loss, solver)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tr.Close()
+	b.ResetTimer()
+	for range b.N {
+		tr.Machine.PlannedPeak()
+	}
+}

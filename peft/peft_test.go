@@ -2,7 +2,6 @@ package peft
 
 import (
 	"math"
-	"math/rand"
 	"regexp"
 	"slices"
 	"strings"
@@ -28,45 +27,8 @@ type built struct {
 
 func build(t *testing.T, cfg Config, arch layers.Architecture, dt tensor.Dtype) built {
 	t.Helper()
-	adapter, err := Apply(cfg, arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := layers.NewBuilder(nil, dt, adapter, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewSource(2))
-	switch c := arch.(type) {
-	case layers.ViTConfig:
-		m, err := layers.NewViT(b, c, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		images := make([]float64, 3*c.ImageSize*c.ImageSize*c.Channels)
-		for i := range images {
-			images[i] = rng.NormFloat64()
-		}
-		if err := m.SetBatch(images, []int{0, 2, 1}); err != nil {
-			t.Fatal(err)
-		}
-		return built{b, m.Loss}
-	case layers.LLaMAConfig:
-		m, err := layers.NewLLaMA(b, c, 2, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, targets := make([]int, 8), make([]int, 8)
-		for i := range ids {
-			ids[i], targets[i] = rng.Intn(c.Vocab), rng.Intn(c.Vocab)
-		}
-		if err := m.SetBatch(ids, targets); err != nil {
-			t.Fatal(err)
-		}
-		return built{b, m.Loss}
-	}
-	t.Fatalf("architecture %T", arch)
-	return built{}
+	m := buildAdapted(t, nil, cfg, arch, dt)
+	return built{m.b, m.loss}
 }
 
 func TestEachMethodTrainsExactlyItsParameters(t *testing.T) {

@@ -48,7 +48,7 @@ func step(t *testing.T, m built) (grads map[string][]float64, peak, zBytes int64
 	}
 	grads = map[string][]float64{}
 	for i, p := range params {
-		grads[p.Name()] = float64sOf(gs[i].Value())
+		grads[p.Name()] = floats64(gs[i].Value().(*tensor.Dense))
 	}
 	// z is the output of the forward node that reads v and x alone.
 	for _, p := range m.b.Projections() {
@@ -62,21 +62,6 @@ func step(t *testing.T, m built) (grads map[string][]float64, peak, zBytes int64
 		}
 	}
 	return grads, peak, zBytes
-}
-
-// float64sOf returns a value's data as float64s.
-func float64sOf(v gorgonia.Value) []float64 {
-	switch d := v.Data().(type) {
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	case []float64:
-		return append([]float64(nil), d...)
-	}
-	return nil
 }
 
 // TestZDtypeKeepsEveryMethodsZIn16Bits builds every method with VeLoRA
