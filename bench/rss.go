@@ -209,12 +209,17 @@ func (p *probe) start() error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	p.alloc = ms.TotalAlloc
-	before, err := releaseAndRead("VmRSS")
-	if err != nil {
-		return err
+	runtime.GC()
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		return errors.Wrap(err, "bench: restarting the peak RSS")
 	}
+	// The restarted peak is the resident set at the restart. Read as VmRSS before
+	// it, the figure could exceed the peak: the runtime returns pages in the
+	// background.
+	before, err := readStatus("VmHWM")
 	p.rss.Before = before
-	return errors.Wrap(os.WriteFile("/proc/self/clear_refs", []byte("5"), 0), "bench: restarting the peak RSS")
+	return err
 }
 
 // stop ends the measured step.
