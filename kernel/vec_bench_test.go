@@ -10,7 +10,7 @@ import (
 // the bench model's MLP activations (8·256 tokens × 688 would not fit L2).
 const benchN = 1 << 14
 
-// The scalar loops the float32 kernels replace in package op: float64
+// The scalar loops the float32 kernels replace in packages op and nn: float64
 // math.Exp per element.
 func scalarExp(dst, x []float32) {
 	for i, v := range x {

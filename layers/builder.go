@@ -6,6 +6,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nn"
 )
 
 // Builder adds a model's layers to one gorgonia graph. Parameter values
@@ -17,7 +18,7 @@ type Builder struct {
 	Dtype   tensor.Dtype
 	Adapter Adapter
 	Seed    int64   // seeds the initial value of every parameter Params lacks
-	Kernels Kernels // the block ops; the zero value is package op's fused ops
+	Kernels Kernels // the block ops; the zero value is package nn's fused ops
 
 	nodes       map[string]*gorgonia.Node
 	learnables  gorgonia.Nodes
@@ -152,6 +153,6 @@ func (b *Builder) Bias(s Site, out *gorgonia.Node, trainable bool) (*gorgonia.No
 	if err != nil {
 		return nil, err
 	}
-	out, err = op.AddBias(out, bias)
+	out, err = nn.AddBias(out, bias)
 	return out, errors.Wrapf(err, "layers: %s bias", s.Module)
 }

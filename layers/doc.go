@@ -1,5 +1,5 @@
 // Package layers provides the models VeLoRA is trained on, built on a
-// gorgonia graph from package op's fused ops: a LLaMA decoder and a Vision
+// gorgonia graph from the fused ops of package nn (op/nn): a LLaMA decoder and a Vision
 // Transformer, with every projection named (q, k, v, o, gate, up, down;
 // qkv, proj, fc1, fc2) so that a training method can choose how each one
 // is built.

@@ -3,11 +3,11 @@ package layers
 import (
 	"gorgonia.org/gorgonia"
 
-	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nn"
 )
 
 // Kernels are the block ops the LLaMA decoder is built from. A nil field
-// means package op's fused op; package bench sets op/plain's gorgonia
+// means package nn's fused op; package bench sets op/plain's gorgonia
 // compositions to measure what the fusion saves.
 type Kernels struct {
 	RMSNorm   func(x, weight *gorgonia.Node, eps float64) (*gorgonia.Node, error)
@@ -19,13 +19,13 @@ type Kernels struct {
 func (b *Builder) kernels() Kernels {
 	k := b.Kernels
 	if k.RMSNorm == nil {
-		k.RMSNorm = op.RMSNorm
+		k.RMSNorm = nn.RMSNorm
 	}
 	if k.Attention == nil {
-		k.Attention = op.Attention
+		k.Attention = nn.Attention
 	}
 	if k.SwiGLU == nil {
-		k.SwiGLU = op.SwiGLU
+		k.SwiGLU = nn.SwiGLU
 	}
 	return k
 }

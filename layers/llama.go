@@ -7,7 +7,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nn"
 )
 
 // LLaMAProjections are the projection names of a LLaMA decoder layer.
@@ -160,7 +160,7 @@ func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := op.Embedding(table, m.IDs) // (B·T, D)
+	h, err := nn.Embedding(table, m.IDs) // (B·T, D)
 	if err != nil {
 		return nil, errors.Wrap(err, "layers: llama embedding")
 	}
@@ -176,7 +176,7 @@ func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
 	if m.Logits, err = b.Linear(head, h, nil, b.Adapter.Trains(RoleHead)); err != nil {
 		return nil, err
 	}
-	m.Loss, err = op.CrossEntropy(m.Logits, m.Targets, IgnoreIndex)
+	m.Loss, err = nn.CrossEntropy(m.Logits, m.Targets, IgnoreIndex)
 	return m, errors.Wrap(err, "layers: llama loss")
 }
 
@@ -217,7 +217,7 @@ func (m *LLaMA) attention(b *Builder, prefix string, x *gorgonia.Node) (*gorgoni
 			return nil, err
 		}
 		if name != "v" {
-			if y, err = op.RoPE(y, c.Heads, m.Seq, c.RopeTheta); err != nil {
+			if y, err = nn.RoPE(y, c.Heads, m.Seq, c.RopeTheta); err != nil {
 				return nil, errors.Wrapf(err, "layers: %s %s rope", prefix, name)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nf4"
+	"github.com/velora-go/velora/op/nn"
 )
 
 // LoRA freezes every base weight and adds a trainable low-rank update to the
@@ -30,7 +32,7 @@ type LoRA struct {
 	VeLoRA  *VeLoRA
 	Seed    int64 // seeds the dropout masks
 
-	quantised map[string]*op.NF4Weight
+	quantised map[string]*nf4.Weight
 }
 
 // Scaling is alpha/r.
@@ -93,7 +95,7 @@ func (l *LoRA) base(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error
 	if err != nil {
 		return nil, err
 	}
-	out, err := op.NF4Linear(x, q)
+	out, err := nf4.Linear(x, q)
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", s.Module)
 	}
@@ -103,7 +105,7 @@ func (l *LoRA) base(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error
 // quantise returns the NF4 form of a site's weight, made once per LoRA.
 // The full-precision weight stays in Params (for saving and merging); the
 // graph reads only the NF4 form.
-func (l *LoRA) quantise(b *Builder, s Site) (*op.NF4Weight, error) {
+func (l *LoRA) quantise(b *Builder, s Site) (*nf4.Weight, error) {
 	name := s.Module + ".weight"
 	if q, ok := l.quantised[name]; ok {
 		return q, nil
@@ -115,12 +117,12 @@ func (l *LoRA) quantise(b *Builder, s Site) (*op.NF4Weight, error) {
 			return nil, err
 		}
 	}
-	q, err := op.QuantizeNF4(w)
+	q, err := nf4.Quantize(w)
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: quantising %s", name)
 	}
 	if l.quantised == nil {
-		l.quantised = map[string]*op.NF4Weight{}
+		l.quantised = map[string]*nf4.Weight{}
 	}
 	l.quantised[name] = q
 	return q, nil
@@ -136,7 +138,7 @@ func (l *LoRA) update(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, err
 	if err != nil {
 		return nil, err
 	}
-	xd, err := op.Dropout(x, l.Dropout, StreamSeed(l.Seed, s.Module))
+	xd, err := nn.Dropout(x, l.Dropout, StreamSeed(l.Seed, s.Module))
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nn"
 )
 
 // ViTProjections are the projection names of a ViT encoder block.
@@ -102,7 +102,7 @@ func NewViT(b *Builder, c ViTConfig, batch int) (*ViT, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := op.ClassToken(x, cls, pos, batch) // (B·(P+1), D)
+	h, err := nn.ClassToken(x, cls, pos, batch) // (B·(P+1), D)
 	if err != nil {
 		return nil, errors.Wrap(err, "layers: vit class token")
 	}
@@ -116,14 +116,14 @@ func NewViT(b *Builder, c ViTConfig, batch int) (*ViT, error) {
 	}
 	first := gorgonia.NewVector(b.G, tensor.Int, gorgonia.WithShape(batch), gorgonia.WithName("class_rows"),
 		gorgonia.WithValue(tensor.New(tensor.WithShape(batch), tensor.WithBacking(classRows(batch, p+1)))))
-	if h, err = op.Embedding(h, first); err != nil { // (B, D): each sequence's class token
+	if h, err = nn.Embedding(h, first); err != nil { // (B, D): each sequence's class token
 		return nil, errors.Wrap(err, "layers: vit class rows")
 	}
 	head := Site{Module: "head", Name: "head", In: c.Hidden, Out: c.Classes, Bias: true}
 	if m.Logits, err = b.Linear(head, h, nil, b.Adapter.Trains(RoleHead)); err != nil {
 		return nil, err
 	}
-	m.Loss, err = op.CrossEntropy(m.Logits, m.Labels, IgnoreIndex)
+	m.Loss, err = nn.CrossEntropy(m.Logits, m.Labels, IgnoreIndex)
 	return m, errors.Wrap(err, "layers: vit loss")
 }
 
@@ -154,7 +154,7 @@ func (m *ViT) norm(b *Builder, module string, x *gorgonia.Node) (*gorgonia.Node,
 	if err != nil {
 		return nil, err
 	}
-	y, err := op.LayerNorm(x, w, bias, m.Config.eps())
+	y, err := nn.LayerNorm(x, w, bias, m.Config.eps())
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", module)
 	}
@@ -177,7 +177,7 @@ func (m *ViT) attention(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.
 	}
 	parts := make([]*gorgonia.Node, 3)
 	for i := range parts {
-		part, err := op.Columns(qkv, i*d, (i+1)*d) // (B·S, D)
+		part, err := nn.Columns(qkv, i*d, (i+1)*d) // (B·S, D)
 		if err != nil {
 			return nil, errors.Wrapf(err, "layers: %s", prefix)
 		}
@@ -185,7 +185,7 @@ func (m *ViT) attention(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.
 			return nil, errors.Wrapf(err, "layers: %s", prefix)
 		}
 	}
-	att, err := op.Attention(parts[0], parts[1], parts[2], m.Config.Heads, false) // (B, S, D)
+	att, err := nn.Attention(parts[0], parts[1], parts[2], m.Config.Heads, false) // (B, S, D)
 	if err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", prefix)
 	}
@@ -202,7 +202,7 @@ func (m *ViT) mlp(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.Node, 
 		return nil, err
 	}
 	b.expansion = append(b.expansion, h)
-	if h, err = op.GELU(h); err != nil {
+	if h, err = nn.GELU(h); err != nil {
 		return nil, errors.Wrapf(err, "layers: %s", prefix)
 	}
 	return m.project(b, prefix+".fc2", "fc2", h, m.Config.MLP, m.Config.Hidden)

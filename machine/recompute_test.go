@@ -8,7 +8,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nn"
 )
 
 func keepNothing(*gorgonia.Node) bool { return false }
@@ -98,12 +98,12 @@ func TestRecomputeLowersThePeak(t *testing.T) {
 	}
 }
 
-// TestStatefulOpsAreNotRecomputed puts op.Dropout, which draws a new mask every time it
+// TestStatefulOpsAreNotRecomputed puts nn.Dropout, which draws a new mask every time it
 // runs, into the MLP. Recomputing it would give the backward pass another mask than the
 // forward pass used; the gradients must still equal TapeMachine's.
 func TestStatefulOpsAreNotRecomputed(t *testing.T) {
 	withDropout := func(x, w *gorgonia.Node) (*gorgonia.Node, error) {
-		d, err := op.Dropout(x, 0.3, 7)
+		d, err := nn.Dropout(x, 0.3, 7)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,9 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/opkit"
+	"github.com/velora-go/velora/op/internal/optest"
 )
 
 // A paper-scale layer: 2048 tokens, 1024 → 1024, float32.
@@ -22,9 +25,9 @@ func benchProjection(b *testing.B, m int) *Projection {
 
 func benchCompress(b *testing.B, m int) {
 	rng := rand.New(rand.NewSource(1))
-	x := randomDense(rng, tensor.Float32, benchT, benchD)
+	x := optest.RandomDense(rng, tensor.Float32, benchT, benchD)
 	o := &compressOp{p: benchProjection(b, m), width: benchD}
-	z := zeros(tensor.Float32, benchT, groups(benchD, m))
+	z := opkit.Zeros(tensor.Float32, benchT, opkit.Groups(benchD, m))
 	b.SetBytes(int64(benchT * benchD * 4))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -67,13 +70,13 @@ func BenchmarkCompress_M32(b *testing.B) { benchCompress(b, 32) }
 func benchWeightGrad(b *testing.B, m int) {
 	rng := rand.New(rand.NewSource(2))
 	p := benchProjection(b, m)
-	k := groups(benchD, m)
-	z, g := randomDense(rng, tensor.Float32, benchT, k), randomDense(rng, tensor.Float32, benchT, benchDout)
+	k := opkit.Groups(benchD, m)
+	z, g := optest.RandomDense(rng, tensor.Float32, benchT, k), optest.RandomDense(rng, tensor.Float32, benchT, benchDout)
 	v := p.V().Value()
 	fused := &weightGradOp{p: p, width: benchD, scale: 1}
 	rec := &reconstructOp{p: p, width: benchD}
 	mul := &matMulOp{transA: true, alpha: 1}
-	gw, xhat := zeros(tensor.Float32, benchD, benchDout), zeros(tensor.Float32, benchT, benchD)
+	gw, xhat := opkit.Zeros(tensor.Float32, benchD, benchDout), opkit.Zeros(tensor.Float32, benchT, benchD)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var fusedTime, refTime time.Duration
@@ -108,7 +111,7 @@ func BenchmarkWeightGrad_M32(b *testing.B) { benchWeightGrad(b, 32) }
 // reports each format's time and its ratio to float32's.
 func benchHalfZ(b *testing.B, m int) {
 	rng := rand.New(rand.NewSource(3))
-	x, g := randomDense(rng, tensor.Float32, benchT, benchD), randomDense(rng, tensor.Float32, benchT, benchDout)
+	x, g := optest.RandomDense(rng, tensor.Float32, benchT, benchD), optest.RandomDense(rng, tensor.Float32, benchT, benchDout)
 	formats := []ZFormat{ZFull, ZBFloat16, ZFloat16}
 	type step struct {
 		compress   *compressOp
@@ -118,9 +121,9 @@ func benchHalfZ(b *testing.B, m int) {
 	steps := make([]step, len(formats))
 	for i, f := range formats {
 		p := newProjection(b, gorgonia.NewGraph(), m, tensor.Float32, 1, WithZFormat(f))
-		steps[i] = step{&compressOp{p: p, width: benchD}, &weightGradOp{p: p, width: benchD, scale: 1}, zeros(p.ZDtype(), benchT, groups(benchD, m))}
+		steps[i] = step{&compressOp{p: p, width: benchD}, &weightGradOp{p: p, width: benchD, scale: 1}, opkit.Zeros(p.ZDtype(), benchT, opkit.Groups(benchD, m))}
 	}
-	gw := zeros(tensor.Float32, benchD, benchDout)
+	gw := opkit.Zeros(tensor.Float32, benchD, benchDout)
 	times := make([]time.Duration, len(formats))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // Compress projects every sub-token of x onto the projection's v:
@@ -26,10 +28,10 @@ func compress(x *gorgonia.Node, p *Projection, observe bool) (*gorgonia.Node, er
 	if p == nil {
 		return nil, errors.New("op: compress: projection is nil")
 	}
-	if err := checkMatrix(x, "compress input"); err != nil {
+	if err := opkit.CheckMatrix(x, "compress input"); err != nil {
 		return nil, err
 	}
-	if err := checkSameDtype(x, p.V()); err != nil {
+	if err := opkit.CheckSameDtype(x, p.V()); err != nil {
 		return nil, errors.Wrap(err, "compress")
 	}
 	return gorgonia.ApplyOp(&compressOp{p: p, width: x.Shape()[1], observe: observe}, x, p.V())
@@ -38,7 +40,7 @@ func compress(x *gorgonia.Node, p *Projection, observe bool) (*gorgonia.Node, er
 // compressOp computes z from (x, v). observe is false for the copy that
 // differentiates Reconstruct: only real forward batches reach the strategy.
 type compressOp struct {
-	pureOp
+	opkit.Pure
 	p       *Projection
 	width   int // D
 	observe bool
@@ -46,19 +48,21 @@ type compressOp struct {
 
 func (o *compressOp) Arity() int { return 2 }
 
-func (o *compressOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(1), o.p.zType()) }
+func (o *compressOp) Type() hm.Type {
+	return hm.NewFnType(opkit.TensorType(2), opkit.TensorType(1), o.p.zType())
+}
 
 func (o *compressOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	t, err := ds[0].DimSize(0)
 	if err != nil {
 		return nil, err
 	}
-	return tensor.Shape{t, groups(o.width, o.p.m)}, nil
+	return tensor.Shape{t, opkit.Groups(o.width, o.p.m)}, nil
 }
 
 func (o *compressOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *compressOp) Hashcode() uint32 { return hashOf(o) }
+func (o *compressOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *compressOp) String() string {
 	return fmt.Sprintf("VeLoRACompress{%s, M=%d, D=%d, observe=%t%s}", o.p.node.Name(), o.p.m, o.width, o.observe, zSuffix(o.p))
@@ -73,15 +77,15 @@ func zSuffix(p *Projection) string {
 }
 
 func (o *compressOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := dense(vs[0])
+	x, err := opkit.Dense(vs[0])
 	if err != nil {
 		return nil, errors.Wrap(err, "compress")
 	}
-	return o.UsePreallocDo(zeros(o.p.ZDtype(), x.Shape()[0], groups(o.width, o.p.m)), vs...)
+	return o.UsePreallocDo(opkit.Zeros(o.p.ZDtype(), x.Shape()[0], opkit.Groups(o.width, o.p.m)), vs...)
 }
 
 func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := dense(vs[0])
+	x, err := opkit.Dense(vs[0])
 	if err != nil {
 		return nil, errors.Wrap(err, "compress")
 	}
@@ -92,7 +96,7 @@ func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value
 		return nil, errors.Errorf("op: compress input has dtype %v, projection %q has %v", x.Dtype(), o.p.node.Name(), o.p.Dtype())
 	}
 	t, d := x.Shape()[0], o.width
-	z, err := checkPrealloc(prealloc, o.p.ZDtype(), t, groups(d, o.p.m))
+	z, err := opkit.CheckPrealloc(prealloc, o.p.ZDtype(), t, opkit.Groups(d, o.p.m))
 	if err != nil {
 		return nil, errors.Wrap(err, "compress")
 	}
@@ -110,7 +114,7 @@ func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value
 	return z, err
 }
 
-func compressWith[T float](z zValues[T], x []T, p *Projection, d int) error {
+func compressWith[T opkit.Float](z zValues[T], x []T, p *Projection, d int) error {
 	v, err := vectorOf[T](p)
 	if err != nil {
 		return err
@@ -147,7 +151,7 @@ func (o *compressOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes
 	if err != nil {
 		return errors.Wrap(err, "compress gradient")
 	}
-	return accumulateGrad(inputs[0], gx.(*tensor.Dense))
+	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
 }
 
 var (

@@ -27,19 +27,16 @@
 // projection's own.
 //
 // Besides Linear the package has ScaleShift, the element-wise variant used
-// by SSF (out = x ⊙ w + b whose grad_w uses x̂), and FrozenLinear, the
-// x @ w of a frozen base weight whose backward produces grad_x only and so
-// never keeps x (LoRA's and QLoRA's base layers); NF4Linear is the same for
-// a weight stored in QLoRA's 4-bit NormalFloat (QuantizeNF4).
+// by SSF (out = x ⊙ w + b whose grad_w uses x̂), MatMul, the plain linear
+// layer VeLoRA is measured against, and FrozenLinear, the x @ w of a frozen
+// base weight whose backward produces grad_x only and so never keeps x
+// (LoRA's base layers).
 //
-// The rest are the fused transformer ops a training step is built from,
-// each keeping for its backward pass only what the gradient needs where
-// gorgonia's element-wise compositions keep every temporary: MatMul (the
-// plain linear, VeLoRA's baseline), AddBias, RMSNorm and LayerNorm (input
-// and per-row statistics), SwiGLU and GELU (their inputs), RoPE (nothing),
-// Attention (q, k, v and the per-row log-sum-exp, never the T×T
-// probabilities), CrossEntropy (logits and log-sum-exp), Embedding (a row
-// gather), ClassToken, Columns and Dropout (its mask is redrawn, not kept).
+// The sub-packages hold the rest of a training step: package nn (op/nn) the
+// fused transformer ops (attention, norms, activations, rotary embeddings,
+// embedding, loss, dropout), package nf4 (op/nf4) QLoRA's 4-bit NormalFloat
+// weights and their frozen linear layer, and package plain (op/plain)
+// gorgonia's own compositions that nn's ops are tested and measured against.
 //
 // Every op accepts float32 and float64 and runs under gorgonia's TapeMachine
 // (symbolic differentiation through SymDiff) and LispMachine (DoDiff).

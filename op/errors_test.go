@@ -3,6 +3,7 @@ package op
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	vinit "github.com/velora-go/velora/init"
+	"github.com/velora-go/velora/op/internal/optest"
 )
 
 // TestBadInputsGiveClearErrors checks that each bad input is refused with
@@ -17,12 +19,12 @@ import (
 func TestBadInputsGiveClearErrors(t *testing.T) {
 	rng := rand.New(rand.NewSource(83))
 	g := gorgonia.NewGraph()
-	x := input(g, "x", randomDense(rng, tensor.Float64, 4, 8))
-	x32 := input(g, "x32", randomDense(rng, tensor.Float32, 4, 8))
-	w := input(g, "w", randomDense(rng, tensor.Float64, 8, 3))
-	w32 := input(g, "w32", randomDense(rng, tensor.Float32, 8, 3))
-	wide := input(g, "wide", randomDense(rng, tensor.Float64, 9, 3))
-	vec := input(g, "vec", randomDense(rng, tensor.Float64, 8))
+	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 8))
+	x32 := optest.Input(g, "x32", optest.RandomDense(rng, tensor.Float32, 4, 8))
+	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 8, 3))
+	w32 := optest.Input(g, "w32", optest.RandomDense(rng, tensor.Float32, 8, 3))
+	wide := optest.Input(g, "wide", optest.RandomDense(rng, tensor.Float64, 9, 3))
+	vec := optest.Input(g, "vec", optest.RandomDense(rng, tensor.Float64, 8))
 	cube := gorgonia.NewTensor(g, tensor.Float64, 3, gorgonia.WithShape(2, 2, 8), gorgonia.WithName("cube"))
 	p := newProjection(t, g, 4, tensor.Float64, 1)
 	pb, err := NewProjection(g, 4, tensor.Float64, vinit.Random(1), "vb", WithZFormat(ZBFloat16))
@@ -92,9 +94,9 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 
 func TestNaNInTheInitialisingBatchIsAnError(t *testing.T) {
 	g := gorgonia.NewGraph()
-	xv := randomDense(rand.New(rand.NewSource(89)), tensor.Float64, 3, 8)
+	xv := optest.RandomDense(rand.New(rand.NewSource(89)), tensor.Float64, 3, 8)
 	xv.Data().([]float64)[13] = math.NaN()
-	x := input(g, "x", xv)
+	x := optest.Input(g, "x", xv)
 	p, err := NewProjection(g, 4, tensor.Float64, vinit.FirstBatchMean(), "v")
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +115,7 @@ func TestNaNInTheInitialisingBatchIsAnError(t *testing.T) {
 
 func TestReconstructBeforeInitialisationIsAnError(t *testing.T) {
 	g := gorgonia.NewGraph()
-	z := input(g, "z", randomDense(rand.New(rand.NewSource(97)), tensor.Float64, 3, 2))
+	z := optest.Input(g, "z", optest.RandomDense(rand.New(rand.NewSource(97)), tensor.Float64, 3, 2))
 	p, err := NewProjection(g, 4, tensor.Float64, vinit.FirstBatchMean(), "v")
 	if err != nil {
 		t.Fatal(err)
@@ -135,8 +137,8 @@ func TestSetVectorNormalisesAndResetForgets(t *testing.T) {
 	if err := p.SetVector([]float64{3, 4}); err != nil {
 		t.Fatal(err)
 	}
-	closeTo(t, "v", p.Vector(), []float64{0.6, 0.8}, 1e-15)
-	closeTo(t, "node value", float64s(t, p.V().Value()), []float64{0.6, 0.8}, 1e-7)
+	optest.CloseTo(t, "v", p.Vector(), []float64{0.6, 0.8}, 1e-15)
+	optest.CloseTo(t, "node value", optest.Float64s(t, p.V().Value()), []float64{0.6, 0.8}, 1e-7)
 	if err := p.Reset(); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +150,7 @@ func TestSetVectorNormalisesAndResetForgets(t *testing.T) {
 func TestSetTrainingFalseHidesBatchesFromTheStrategy(t *testing.T) {
 	g := gorgonia.NewGraph()
 	rng := rand.New(rand.NewSource(211))
-	x := input(g, "x", randomDense(rng, tensor.Float64, 4, 8))
+	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 8))
 	p, err := NewProjection(g, 4, tensor.Float64, vinit.BatchMean(), "v")
 	if err != nil {
 		t.Fatal(err)
@@ -161,20 +163,20 @@ func TestSetTrainingFalseHidesBatchesFromTheStrategy(t *testing.T) {
 	}
 	trained := p.Vector()
 	p.SetTraining(false)
-	if err := gorgonia.Let(x, randomDense(rng, tensor.Float64, 4, 8)); err != nil {
+	if err := gorgonia.Let(x, optest.RandomDense(rng, tensor.Float64, 4, 8)); err != nil {
 		t.Fatal(err)
 	}
 	m.Reset()
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	closeTo(t, "v after an evaluation batch", p.Vector(), trained, 0)
+	optest.CloseTo(t, "v after an evaluation batch", p.Vector(), trained, 0)
 	p.SetTraining(true)
 	m.Reset()
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	if equal(p.Vector(), trained) {
+	if slices.Equal(p.Vector(), trained) {
 		t.Fatal("v did not follow the batch after training resumed")
 	}
 }

@@ -1,6 +1,10 @@
 package op
 
-import "math"
+import (
+	"math"
+
+	"github.com/velora-go/velora/op/internal/opkit"
+)
 
 // The 16-bit formats a Projection can keep z in (ZBFloat16, ZFloat16) are
 // stored as their bit patterns in uint16 values; gorgonia has no 16-bit
@@ -14,7 +18,7 @@ import "math"
 
 // narrow writes the patterns of src in format f (ZBFloat16 or ZFloat16)
 // into dst, which is at least as long.
-func narrow[T float](dst []uint16, src []T, f ZFormat) {
+func narrow[T opkit.Float](dst []uint16, src []T, f ZFormat) {
 	switch s := any(src).(type) {
 	case []float32:
 		if f == ZBFloat16 {
@@ -46,7 +50,7 @@ func narrow[T float](dst []uint16, src []T, f ZFormat) {
 // widen writes the values of the patterns src in format f into dst, which
 // is at least as long. Every bfloat16 and float16 value is a float32, so
 // this is exact.
-func widen[T float](dst []T, src []uint16, f ZFormat) {
+func widen[T opkit.Float](dst []T, src []uint16, f ZFormat) {
 	switch d := any(dst).(type) {
 	case []float32:
 		if f == ZBFloat16 {

@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"math/rand"
 	"testing"
+
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // halfCase is a value and the pattern IEEE rounding to nearest, ties to
@@ -125,7 +127,7 @@ func TestHalfFormatsKeepNaN(t *testing.T) {
 }
 
 // narrowed is x rounded to format f.
-func narrowed[T float](f ZFormat, x T) uint16 {
+func narrowed[T opkit.Float](f ZFormat, x T) uint16 {
 	h := make([]uint16, 1)
 	narrow(h, []T{x}, f)
 	return h[0]

@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // LinearOption configures Linear, WeightGrad and ScaleShift.
@@ -66,7 +68,7 @@ func Linear(x, w *gorgonia.Node, p *Projection, opts ...LinearOption) (*gorgonia
 // linearOp computes x @ w from (x, z, w, v); z and v are arguments only so
 // that the backward graph can reference them.
 type linearOp struct {
-	pureOp
+	opkit.Pure
 	p           *Projection
 	scale       float64
 	reconstruct bool
@@ -75,7 +77,7 @@ type linearOp struct {
 func (o *linearOp) Arity() int { return 4 }
 
 func (o *linearOp) Type() hm.Type {
-	return hm.NewFnType(tensorType(2), o.p.zType(), tensorType(2), tensorType(1), tensorType(2))
+	return hm.NewFnType(opkit.TensorType(2), o.p.zType(), opkit.TensorType(2), opkit.TensorType(1), opkit.TensorType(2))
 }
 
 func (o *linearOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -92,7 +94,7 @@ func (o *linearOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 
 func (o *linearOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *linearOp) Hashcode() uint32 { return hashOf(o) }
+func (o *linearOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *linearOp) String() string {
 	return fmt.Sprintf("VeLoRALinear{%s, M=%d, scale=%g, reconstruct=%t%s}", o.p.node.Name(), o.p.m, o.scale, o.reconstruct, zSuffix(o.p))
@@ -137,10 +139,10 @@ func WeightGrad(z, g *gorgonia.Node, p *Projection, width int, opts ...LinearOpt
 	if err := checkZ(z, p); err != nil {
 		return nil, errors.Wrap(err, "velora weight gradient")
 	}
-	if err := checkMatrix(g, "output gradient"); err != nil {
+	if err := opkit.CheckMatrix(g, "output gradient"); err != nil {
 		return nil, err
 	}
-	if err := checkSameDtype(g, p.V()); err != nil {
+	if err := opkit.CheckSameDtype(g, p.V()); err != nil {
 		return nil, errors.Wrap(err, "velora weight gradient")
 	}
 	o := &linearOp{p: p, scale: 1}
@@ -149,7 +151,7 @@ func WeightGrad(z, g *gorgonia.Node, p *Projection, width int, opts ...LinearOpt
 			return nil, errors.Wrap(err, "velora weight gradient")
 		}
 	}
-	if k := groups(width, p.m); z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
+	if k := opkit.Groups(width, p.m); z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
 		return nil, errors.Errorf("op: velora weight gradient: z %v and g %v, expected (T, %d) and (T, Dout) for width %d", z.Shape(), g.Shape(), k, width)
 	}
 	return o.weightGrad(z, g, width)
@@ -178,7 +180,7 @@ func (o *linearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, 
 	if err != nil {
 		return errors.Wrap(err, "velora linear input gradient")
 	}
-	if err := accumulateGrad(x, gx.(*tensor.Dense)); err != nil {
+	if err := opkit.AccumulateGrad(x, gx.(*tensor.Dense)); err != nil {
 		return err
 	}
 	var gw gorgonia.Value
@@ -194,7 +196,7 @@ func (o *linearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, 
 	if err != nil {
 		return errors.Wrap(err, "velora linear weight gradient")
 	}
-	return accumulateGrad(w, gw.(*tensor.Dense))
+	return opkit.AccumulateGrad(w, gw.(*tensor.Dense))
 }
 
 var (

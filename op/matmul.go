@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/kernel"
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // matMulOp computes alpha · op(a) · op(b) for matrices, where op transposes
@@ -18,7 +19,7 @@ import (
 // (grad_x = g wᵀ, and the reference grad_w = x̂ᵀ g) and FrozenLinear's
 // forward. It has no gradient of its own.
 type matMulOp struct {
-	pureOp
+	opkit.Pure
 	transA, transB bool
 	alpha          float64
 }
@@ -30,7 +31,9 @@ func matMul(a, b *gorgonia.Node, transA, transB bool, alpha float64) (*gorgonia.
 
 func (o *matMulOp) Arity() int { return 2 }
 
-func (o *matMulOp) Type() hm.Type { return hm.NewFnType(tensorType(2), tensorType(2), tensorType(2)) }
+func (o *matMulOp) Type() hm.Type {
+	return hm.NewFnType(opkit.TensorType(2), opkit.TensorType(2), opkit.TensorType(2))
+}
 
 // dims returns the rows of op(a), the columns of op(b) and the inner sizes
 // of op(a) and op(b).
@@ -61,14 +64,14 @@ func (o *matMulOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 
 func (o *matMulOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *matMulOp) Hashcode() uint32 { return hashOf(o) }
+func (o *matMulOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *matMulOp) String() string {
 	return fmt.Sprintf("MatMul{transA=%t, transB=%t, alpha=%g}", o.transA, o.transB, o.alpha)
 }
 
 func (o *matMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := denses(vs)
+	ds, err := opkit.Denses(vs)
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", o)
 	}
@@ -76,11 +79,11 @@ func (o *matMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return o.UsePreallocDo(zeros(ds[0].Dtype(), s...), vs...)
+	return o.UsePreallocDo(opkit.Zeros(ds[0].Dtype(), s...), vs...)
 }
 
 func (o *matMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := denses(vs)
+	ds, err := opkit.Denses(vs)
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", o)
 	}
@@ -89,7 +92,7 @@ func (o *matMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) 
 	if err != nil {
 		return nil, err
 	}
-	c, err := checkPrealloc(prealloc, a.Dtype(), s...)
+	c, err := opkit.CheckPrealloc(prealloc, a.Dtype(), s...)
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", o)
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // MatMul is the plain linear layer x @ w: x: (T, D), w: (D, Dout) →
@@ -33,13 +35,13 @@ func FrozenLinear(x, w *gorgonia.Node) (*gorgonia.Node, error) {
 
 // checkLinearInputs checks x: (T, D) and w: (D, Dout) of one float dtype.
 func checkLinearInputs(x, w *gorgonia.Node) error {
-	if err := checkMatrix(x, "input"); err != nil {
+	if err := opkit.CheckMatrix(x, "input"); err != nil {
 		return err
 	}
-	if err := checkMatrix(w, "weight"); err != nil {
+	if err := opkit.CheckMatrix(w, "weight"); err != nil {
 		return err
 	}
-	if err := checkSameDtype(x, w); err != nil {
+	if err := opkit.CheckSameDtype(x, w); err != nil {
 		return err
 	}
 	if x.Shape()[1] != w.Shape()[0] {
@@ -58,7 +60,7 @@ type productOp struct {
 
 func (o *productOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *productOp) Hashcode() uint32 { return hashOf(o) }
+func (o *productOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *productOp) String() string {
 	if o.frozen {
@@ -100,14 +102,14 @@ func (o *productOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes,
 	if err != nil {
 		return errors.Wrapf(err, "%v input gradient", o)
 	}
-	if err := accumulateGrad(inputs[0], gx.(*tensor.Dense)); err != nil || o.frozen {
+	if err := opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense)); err != nil || o.frozen {
 		return err
 	}
 	gw, err := gwOp.Do(inputs[0].Value(), g)
 	if err != nil {
 		return errors.Wrapf(err, "%v weight gradient", o)
 	}
-	return accumulateGrad(inputs[1], gw.(*tensor.Dense))
+	return opkit.AccumulateGrad(inputs[1], gw.(*tensor.Dense))
 }
 
 var (

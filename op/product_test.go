@@ -6,6 +6,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/optest"
 )
 
 func TestFrozenLinearMatchesMulAndGivesNoWeightGradient(t *testing.T) {
@@ -15,11 +17,11 @@ func TestFrozenLinearMatchesMulAndGivesNoWeightGradient(t *testing.T) {
 			tol = 1e-5
 		}
 		rng := rand.New(rand.NewSource(61))
-		xv, wv := randomDense(rng, dt, 5, 7), randomDense(rng, dt, 7, 3)
+		xv, wv := optest.RandomDense(rng, dt, 5, 7), optest.RandomDense(rng, dt, 7, 3)
 		results := make([][2][]float64, 2)
 		for i, frozen := range []bool{false, true} {
 			g := gorgonia.NewGraph()
-			x, w := input(g, "x", xv), input(g, "w", wv)
+			x, w := optest.Input(g, "x", xv), optest.Input(g, "w", wv)
 			var out *gorgonia.Node
 			var err error
 			if frozen {
@@ -30,7 +32,7 @@ func TestFrozenLinearMatchesMulAndGivesNoWeightGradient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cost, _ := weightedSum(t, rand.New(rand.NewSource(67)), out)
+			cost, _ := optest.WeightedSum(t, rand.New(rand.NewSource(67)), out)
 			grads, err := gorgonia.Grad(cost, x)
 			if err != nil {
 				t.Fatal(err)
@@ -40,43 +42,43 @@ func TestFrozenLinearMatchesMulAndGivesNoWeightGradient(t *testing.T) {
 					t.Fatal("gradient with respect to a frozen weight: expected an error")
 				}
 			}
-			run(t, g)
-			results[i] = [2][]float64{float64s(t, out.Value()), float64s(t, grads[0].Value())}
+			optest.Run(t, g)
+			results[i] = [2][]float64{optest.Float64s(t, out.Value()), optest.Float64s(t, grads[0].Value())}
 		}
-		closeTo(t, "out", results[1][0], results[0][0], tol)
-		closeTo(t, "grad x", results[1][1], results[0][1], tol)
+		optest.CloseTo(t, "out", results[1][0], results[0][0], tol)
+		optest.CloseTo(t, "grad x", results[1][1], results[0][1], tol)
 	}
 }
 
 func TestFrozenLinearGradientMatchesFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewSource(71))
 	g := gorgonia.NewGraph()
-	x := input(g, "x", randomDense(rng, tensor.Float64, 4, 6))
-	w := input(g, "w", randomDense(rng, tensor.Float64, 6, 2))
-	cost, _ := weightedSum(t, rng, gorgonia.Must(FrozenLinear(x, w)))
+	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 6))
+	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 6, 2))
+	cost, _ := optest.WeightedSum(t, rng, gorgonia.Must(FrozenLinear(x, w)))
 	grads, err := gorgonia.Grad(cost, x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, g)
-	closeTo(t, "grad x", float64s(t, grads[0].Value()), numericGrad(t, g, cost, x), 1e-7)
+	optest.Run(t, g)
+	optest.CloseTo(t, "grad x", optest.Float64s(t, grads[0].Value()), optest.NumericGrad(t, g, cost, x), 1e-7)
 }
 
 func TestFrozenLinearLispMachine(t *testing.T) {
 	rng := rand.New(rand.NewSource(73))
-	xv, wv := randomDense(rng, tensor.Float64, 3, 4), randomDense(rng, tensor.Float64, 4, 2)
+	xv, wv := optest.RandomDense(rng, tensor.Float64, 3, 4), optest.RandomDense(rng, tensor.Float64, 4, 2)
 	var want []float64
 	for _, lisp := range []bool{false, true} {
 		g := gorgonia.NewGraph()
-		x, w := input(g, "x", xv), input(g, "w", wv)
-		cost, _ := weightedSum(t, rand.New(rand.NewSource(79)), gorgonia.Must(FrozenLinear(x, w)))
+		x, w := optest.Input(g, "x", xv), optest.Input(g, "w", wv)
+		cost, _ := optest.WeightedSum(t, rand.New(rand.NewSource(79)), gorgonia.Must(FrozenLinear(x, w)))
 		if !lisp {
 			grads, err := gorgonia.Grad(cost, x)
 			if err != nil {
 				t.Fatal(err)
 			}
-			run(t, g)
-			want = float64s(t, grads[0].Value())
+			optest.Run(t, g)
+			want = optest.Float64s(t, grads[0].Value())
 			continue
 		}
 		m := gorgonia.NewLispMachine(g)
@@ -88,14 +90,14 @@ func TestFrozenLinearLispMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		closeTo(t, "grad x", float64s(t, got), want, 1e-12)
+		optest.CloseTo(t, "grad x", optest.Float64s(t, got), want, 1e-12)
 	}
 }
 
 func TestMatMulMatchesGorgoniaMul(t *testing.T) {
 	rng := rand.New(rand.NewSource(167))
-	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 5, 7), randomDense(rng, tensor.Float64, 7, 3)}
+	values := []*tensor.Dense{optest.RandomDense(rng, tensor.Float64, 5, 7), optest.RandomDense(rng, tensor.Float64, 7, 3)}
 	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(MatMul(in[0], in[1])) }
 	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(gorgonia.Mul(in[0], in[1])) }
-	checkFused(t, values, fused, plain, 1e-12)
+	optest.CheckFused(t, values, fused, plain, 1e-12)
 }

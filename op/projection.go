@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	vinit "github.com/velora-go/velora/init"
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // Projection is the frozen unit vector v of one VeLoRA layer, shared by the
@@ -39,7 +40,7 @@ func NewProjection(g *gorgonia.ExprGraph, subTokenSize int, dt tensor.Dtype, s v
 	if subTokenSize <= 0 {
 		return nil, errors.Errorf("op: projection %q: sub-token size %d, expected a positive size", name, subTokenSize)
 	}
-	if err := checkFloatDtype(dt, fmt.Sprintf("projection %q", name)); err != nil {
+	if err := opkit.CheckFloatDtype(dt, fmt.Sprintf("projection %q", name)); err != nil {
 		return nil, err
 	}
 	if name == "" {
@@ -51,7 +52,7 @@ func NewProjection(g *gorgonia.ExprGraph, subTokenSize int, dt tensor.Dtype, s v
 	if s == nil {
 		s = vinit.FirstBatchMean()
 	}
-	p := &Projection{m: subTokenSize, strategy: s, value: zeros(dt, subTokenSize)}
+	p := &Projection{m: subTokenSize, strategy: s, value: opkit.Zeros(dt, subTokenSize)}
 	for _, opt := range opts {
 		if err := opt(p); err != nil {
 			return nil, errors.Wrapf(err, "op: projection %q", name)
@@ -177,7 +178,7 @@ func (p *Projection) store() {
 
 // vector returns v in dtype T, or an error naming the projection when no
 // batch has initialised it yet.
-func vectorOf[T float](p *Projection) ([]T, error) {
+func vectorOf[T opkit.Float](p *Projection) ([]T, error) {
 	if p.state.V == nil {
 		return nil, errors.Errorf("op: projection %q has no v yet: strategy %v sets it from the first batch through Compress or Linear", p.node.Name(), p.strategy)
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // Reconstruct maps z back to the input space: z: (T, K) → x̂: (T, K·M),
@@ -38,15 +40,15 @@ func reconstruct(z *gorgonia.Node, p *Projection, width int) (*gorgonia.Node, er
 	if err := checkZ(z, p); err != nil {
 		return nil, errors.Wrap(err, "reconstruct")
 	}
-	if k := z.Shape()[1]; k != groups(width, p.m) {
-		return nil, errors.Errorf("op: reconstruct: z has %d sub-tokens per row, width %d with sub-token size %d needs %d", k, width, p.m, groups(width, p.m))
+	if k := z.Shape()[1]; k != opkit.Groups(width, p.m) {
+		return nil, errors.Errorf("op: reconstruct: z has %d sub-tokens per row, width %d with sub-token size %d needs %d", k, width, p.m, opkit.Groups(width, p.m))
 	}
 	return gorgonia.ApplyOp(&reconstructOp{p: p, width: width}, z, p.V())
 }
 
 // reconstructOp computes x̂ from (z, v).
 type reconstructOp struct {
-	pureOp
+	opkit.Pure
 	p     *Projection
 	width int
 }
@@ -54,7 +56,7 @@ type reconstructOp struct {
 func (o *reconstructOp) Arity() int { return 2 }
 
 func (o *reconstructOp) Type() hm.Type {
-	return hm.NewFnType(o.p.zType(), tensorType(1), tensorType(2))
+	return hm.NewFnType(o.p.zType(), opkit.TensorType(1), opkit.TensorType(2))
 }
 
 func (o *reconstructOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -67,7 +69,7 @@ func (o *reconstructOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error
 
 func (o *reconstructOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *reconstructOp) Hashcode() uint32 { return hashOf(o) }
+func (o *reconstructOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *reconstructOp) String() string {
 	return fmt.Sprintf("VeLoRAReconstruct{%s, M=%d, D=%d%s}", o.p.node.Name(), o.p.m, o.width, zSuffix(o.p))
@@ -78,7 +80,7 @@ func (o *reconstructOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, "reconstruct")
 	}
-	return o.UsePreallocDo(zeros(o.p.Dtype(), z.Shape()[0], o.width), vs...)
+	return o.UsePreallocDo(opkit.Zeros(o.p.Dtype(), z.Shape()[0], o.width), vs...)
 }
 
 func (o *reconstructOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -86,10 +88,10 @@ func (o *reconstructOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 	if err != nil {
 		return nil, errors.Wrap(err, "reconstruct")
 	}
-	if z.Dims() != 2 || z.Shape()[1] != groups(o.width, o.p.m) {
-		return nil, errors.Errorf("op: reconstruct: z has shape %v, expected (T, %d)", z.Shape(), groups(o.width, o.p.m))
+	if z.Dims() != 2 || z.Shape()[1] != opkit.Groups(o.width, o.p.m) {
+		return nil, errors.Errorf("op: reconstruct: z has shape %v, expected (T, %d)", z.Shape(), opkit.Groups(o.width, o.p.m))
 	}
-	xhat, err := checkPrealloc(prealloc, o.p.Dtype(), z.Shape()[0], o.width)
+	xhat, err := opkit.CheckPrealloc(prealloc, o.p.Dtype(), z.Shape()[0], o.width)
 	if err != nil {
 		return nil, errors.Wrap(err, "reconstruct")
 	}
@@ -102,7 +104,7 @@ func (o *reconstructOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 	return xhat, err
 }
 
-func reconstructWith[T float](xhat []T, z zValues[T], p *Projection, d int) error {
+func reconstructWith[T opkit.Float](xhat []T, z zValues[T], p *Projection, d int) error {
 	v, err := vectorOf[T](p)
 	if err != nil {
 		return err
@@ -136,7 +138,7 @@ func (o *reconstructOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.No
 	if err != nil {
 		return errors.Wrap(err, "reconstruct gradient")
 	}
-	return accumulateGrad(inputs[0], gz.(*tensor.Dense))
+	return opkit.AccumulateGrad(inputs[0], gz.(*tensor.Dense))
 }
 
 var (

@@ -8,6 +8,9 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/kernel"
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // ScaleShift is SSF's scale and shift (Lian et al., arXiv 2210.08823) and
@@ -22,7 +25,7 @@ import (
 // only, as Linear multiplies only the weight gradient. It needs a
 // projection; WithReconstruct does not apply (grad_w never builds x̂).
 func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*gorgonia.Node, error) {
-	if err := checkMatrix(x, "scale-shift input"); err != nil {
+	if err := opkit.CheckMatrix(x, "scale-shift input"); err != nil {
 		return nil, err
 	}
 	scale, err := scaleShiftGradScale(p, opts)
@@ -34,7 +37,7 @@ func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*g
 		if n == nil {
 			return nil, errors.New("op: scale-shift: weight or bias is nil")
 		}
-		if err := checkSameDtype(x, n); err != nil {
+		if err := opkit.CheckSameDtype(x, n); err != nil {
 			return nil, errors.Wrap(err, "scale-shift")
 		}
 		if !n.Shape().Eq(tensor.Shape{d}) {
@@ -72,7 +75,8 @@ func scaleShiftGradScale(p *Projection, opts []LinearOption) (float64, error) {
 // scaleShiftOp computes x ⊙ w + b from (x, w, b), followed by (z, v) when
 // it has a projection; scale multiplies the compressed grad_w.
 type scaleShiftOp struct {
-	pureOp
+	opkit.Pure
+	opkit.Cheap
 	p     *Projection
 	scale float64
 }
@@ -86,18 +90,18 @@ func (o *scaleShiftOp) Arity() int {
 
 func (o *scaleShiftOp) Type() hm.Type {
 	if o.p == nil {
-		return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), tensorType(2))
+		return hm.NewFnType(opkit.TensorType(2), opkit.TensorType(1), opkit.TensorType(1), opkit.TensorType(2))
 	}
-	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), o.p.zType(), tensorType(1), tensorType(2))
+	return hm.NewFnType(opkit.TensorType(2), opkit.TensorType(1), opkit.TensorType(1), o.p.zType(), opkit.TensorType(1), opkit.TensorType(2))
 }
 
 func (o *scaleShiftOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return sameShape(o, ds[0])
+	return opkit.SameShape(o, ds[0])
 }
 
 func (o *scaleShiftOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *scaleShiftOp) Hashcode() uint32 { return hashOf(o) }
+func (o *scaleShiftOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *scaleShiftOp) String() string {
 	if o.p == nil {
@@ -162,7 +166,7 @@ func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nod
 	if err != nil {
 		return errors.Wrap(err, "scale-shift input gradient")
 	}
-	args := nodeValues(o.weightGradArgs(inputs))
+	args := opkit.NodeValues(o.weightGradArgs(inputs))
 	gw, err := o.weightGrad(x).Do(append([]gorgonia.Value{args[0], g}, args[1:]...)...)
 	if err != nil {
 		return errors.Wrap(err, "scale-shift weight gradient")
@@ -171,20 +175,20 @@ func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nod
 	if err != nil {
 		return errors.Wrap(err, "scale-shift bias gradient")
 	}
-	if err := accumulateGrad(x, gx.(*tensor.Dense)); err != nil {
+	if err := opkit.AccumulateGrad(x, gx.(*tensor.Dense)); err != nil {
 		return err
 	}
-	if err := accumulateGrad(w, gw.(*tensor.Dense)); err != nil {
+	if err := opkit.AccumulateGrad(w, gw.(*tensor.Dense)); err != nil {
 		return err
 	}
-	return accumulateGrad(b, gb.(*tensor.Dense))
+	return opkit.AccumulateGrad(b, gb.(*tensor.Dense))
 }
 
 // columnScaleOp computes a ⊙ w (+ b when shift is set) for a: (T, D) and
 // w, b: (D) broadcast over rows: ScaleShift's forward and its input
 // gradient g ⊙ w.
 type columnScaleOp struct {
-	pureOp
+	opkit.Pure
 	shift bool
 }
 
@@ -199,31 +203,31 @@ func (o *columnScaleOp) Arity() int {
 
 func (o *columnScaleOp) Type() hm.Type {
 	if o.shift {
-		return hm.NewFnType(tensorType(2), tensorType(1), tensorType(1), tensorType(2))
+		return hm.NewFnType(opkit.TensorType(2), opkit.TensorType(1), opkit.TensorType(1), opkit.TensorType(2))
 	}
-	return hm.NewFnType(tensorType(2), tensorType(1), tensorType(2))
+	return hm.NewFnType(opkit.TensorType(2), opkit.TensorType(1), opkit.TensorType(2))
 }
 
 func (o *columnScaleOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	return sameShape(o, ds[0])
+	return opkit.SameShape(o, ds[0])
 }
 
 func (o *columnScaleOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *columnScaleOp) Hashcode() uint32 { return hashOf(o) }
+func (o *columnScaleOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *columnScaleOp) String() string { return fmt.Sprintf("ColumnScale{shift=%t}", o.shift) }
 
 func (o *columnScaleOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	a, err := dense(vs[0])
+	a, err := opkit.Dense(vs[0])
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", o)
 	}
-	return o.UsePreallocDo(zeros(a.Dtype(), a.Shape()...), vs...)
+	return o.UsePreallocDo(opkit.Zeros(a.Dtype(), a.Shape()...), vs...)
 }
 
 func (o *columnScaleOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := denses(vs)
+	ds, err := opkit.Denses(vs)
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", o)
 	}
@@ -233,44 +237,25 @@ func (o *columnScaleOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Va
 			return nil, errors.Errorf("op: %v: shapes %v and %v, expected (T, D) and (D)", o, a.Shape(), c.Shape())
 		}
 	}
-	out, err := checkPrealloc(prealloc, a.Dtype(), a.Shape()...)
+	out, err := opkit.CheckPrealloc(prealloc, a.Dtype(), a.Shape()...)
 	if err != nil {
 		return nil, errors.Wrapf(err, "%v", o)
 	}
 	switch od := out.Data().(type) {
 	case []float64:
-		scaleColumns(od, a.Data().([]float64), ds[1].Data().([]float64), shiftOf[float64](ds), a.Shape()[1])
+		kernel.ScaleShiftRows(od, a.Data().([]float64), ds[1].Data().([]float64), shiftOf[float64](ds), a.Shape()[1])
 	case []float32:
-		scaleColumns(od, a.Data().([]float32), ds[1].Data().([]float32), shiftOf[float32](ds), a.Shape()[1])
+		kernel.ScaleShiftRows(od, a.Data().([]float32), ds[1].Data().([]float32), shiftOf[float32](ds), a.Shape()[1])
 	}
 	return out, nil
 }
 
 // shiftOf returns the bias among the inputs, nil when there is none.
-func shiftOf[T float](ds []*tensor.Dense) []T {
+func shiftOf[T opkit.Float](ds []*tensor.Dense) []T {
 	if len(ds) < 3 {
 		return nil
 	}
 	return ds[2].Data().([]T)
-}
-
-// scaleColumns writes out[t, j] = a[t, j]·w[j] + b[j] over rows of width d
-// (w nil: no scale; b nil: no shift).
-func scaleColumns[T float](out, a, w, b []T, d int) {
-	for t := 0; t*d < len(a); t++ {
-		row, orow := a[t*d:(t+1)*d], out[t*d:(t+1)*d]
-		copy(orow, row)
-		if w != nil {
-			for j, wj := range w {
-				orow[j] *= wj
-			}
-		}
-		if b != nil {
-			for j, bj := range b {
-				orow[j] += bj
-			}
-		}
-	}
 }
 
 // scaleGradOp is ScaleShift's weight gradient from (z, g, v):
@@ -278,7 +263,7 @@ func scaleColumns[T float](out, a, w, b []T, d int) {
 // x̂)[t, kM+m]; without a projection, from (x, g): Σ_t g ⊙ x, the same sum
 // with M = 1, v = (1) and scale 1.
 type scaleGradOp struct {
-	pureOp
+	opkit.Pure
 	p     *Projection
 	width int // D
 	scale float64
@@ -293,9 +278,9 @@ func (o *scaleGradOp) Arity() int {
 
 func (o *scaleGradOp) Type() hm.Type {
 	if o.p == nil {
-		return hm.NewFnType(tensorType(2), tensorType(2), tensorType(1))
+		return hm.NewFnType(opkit.TensorType(2), opkit.TensorType(2), opkit.TensorType(1))
 	}
-	return hm.NewFnType(o.p.zType(), tensorType(2), tensorType(1), tensorType(1))
+	return hm.NewFnType(o.p.zType(), opkit.TensorType(2), opkit.TensorType(1), opkit.TensorType(1))
 }
 
 func (o *scaleGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -304,7 +289,7 @@ func (o *scaleGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 
 func (o *scaleGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *scaleGradOp) Hashcode() uint32 { return hashOf(o) }
+func (o *scaleGradOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *scaleGradOp) String() string {
 	if o.p == nil {
@@ -322,11 +307,11 @@ func (o *scaleGradOp) m() int {
 }
 
 func (o *scaleGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	g, err := dense(vs[1])
+	g, err := opkit.Dense(vs[1])
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift weight gradient")
 	}
-	return o.UsePreallocDo(zeros(g.Dtype(), o.width), vs...)
+	return o.UsePreallocDo(opkit.Zeros(g.Dtype(), o.width), vs...)
 }
 
 func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -334,11 +319,11 @@ func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Valu
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift weight gradient")
 	}
-	k := groups(o.width, o.m())
+	k := opkit.Groups(o.width, o.m())
 	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || g.Shape()[1] != o.width || z.Shape()[0] != g.Shape()[0] {
 		return nil, errors.Errorf("op: scale-shift weight gradient: z %v and g %v, expected (T, %d) and (T, %d)", z.Shape(), g.Shape(), k, o.width)
 	}
-	gw, err := checkPrealloc(prealloc, g.Dtype(), o.width)
+	gw, err := opkit.CheckPrealloc(prealloc, g.Dtype(), o.width)
 	if err != nil {
 		return nil, errors.Wrap(err, "scale-shift weight gradient")
 	}
@@ -357,7 +342,7 @@ func (o *scaleGradOp) inputs(zv, gv gorgonia.Value) (z, g *tensor.Dense, err err
 	if o.p != nil {
 		return o.p.zAndGrad(zv, gv)
 	}
-	ds, err := denses([]gorgonia.Value{zv, gv})
+	ds, err := opkit.Denses([]gorgonia.Value{zv, gv})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -372,7 +357,7 @@ func (o *scaleGradOp) format() ZFormat {
 	return o.p.z
 }
 
-func scaleGradWith[T float](gw []T, z zValues[T], g []T, p *Projection, scale T) error {
+func scaleGradWith[T opkit.Float](gw []T, z zValues[T], g []T, p *Projection, scale T) error {
 	v := []T{1}
 	if p != nil {
 		var err error
@@ -381,7 +366,7 @@ func scaleGradWith[T float](gw []T, z zValues[T], g []T, p *Projection, scale T)
 		}
 	}
 	d, m := len(gw), len(v)
-	k := groups(d, m)
+	k := opkit.Groups(d, m)
 	clear(gw)
 	buf := z.buffer(1, k)
 	for t := 0; t*d < len(g); t++ {

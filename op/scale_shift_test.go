@@ -9,6 +9,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/optest"
 )
 
 // scaleShiftGraph builds cost = Σ r ⊙ (x ⊙ w + b), through ScaleShift with
@@ -19,9 +21,9 @@ func scaleShiftGraph(t *testing.T, xv *tensor.Dense, m int, plain bool, opts ...
 	rng := rand.New(rand.NewSource(41))
 	d := xv.Shape()[1]
 	g = gorgonia.NewGraph()
-	x := input(g, "x", xv)
-	w := input(g, "w", randomDense(rng, xv.Dtype(), d))
-	b := input(g, "b", randomDense(rng, xv.Dtype(), d))
+	x := optest.Input(g, "x", xv)
+	w := optest.Input(g, "w", optest.RandomDense(rng, xv.Dtype(), d))
+	b := optest.Input(g, "b", optest.RandomDense(rng, xv.Dtype(), d))
 	p = newProjection(t, g, m, xv.Dtype(), 43)
 	var err error
 	if plain {
@@ -34,33 +36,33 @@ func scaleShiftGraph(t *testing.T, xv *tensor.Dense, m int, plain bool, opts ...
 	if err != nil {
 		t.Fatal(err)
 	}
-	cost, _ = weightedSum(t, rng, out)
+	cost, _ = optest.WeightedSum(t, rng, out)
 	if grads, err = gorgonia.Grad(cost, x, w, b); err != nil {
 		t.Fatal(err)
 	}
-	run(t, g)
+	optest.Run(t, g)
 	return g, out, cost, grads, p
 }
 
 func TestScaleShiftMatchesBroadcastOps(t *testing.T) {
 	for _, c := range subTokenCases {
-		x := randomDense(rand.New(rand.NewSource(47)), tensor.Float64, c.t, c.d)
+		x := optest.RandomDense(rand.New(rand.NewSource(47)), tensor.Float64, c.t, c.d)
 		_, plainOut, _, plain, _ := scaleShiftGraph(t, x, c.m, true)
 		g, out, cost, velora, p := scaleShiftGraph(t, x, c.m, false)
-		closeTo(t, "out", float64s(t, out.Value()), float64s(t, plainOut.Value()), 1e-12)
-		closeTo(t, "grad x", float64s(t, velora[0].Value()), float64s(t, plain[0].Value()), 1e-12)
-		closeTo(t, "grad b", float64s(t, velora[2].Value()), float64s(t, plain[2].Value()), 1e-12)
-		closeTo(t, "grad x by finite differences", float64s(t, velora[0].Value()), numericGrad(t, g, cost, g.ByName("x")[0]), 1e-7)
+		optest.CloseTo(t, "out", optest.Float64s(t, out.Value()), optest.Float64s(t, plainOut.Value()), 1e-12)
+		optest.CloseTo(t, "grad x", optest.Float64s(t, velora[0].Value()), optest.Float64s(t, plain[0].Value()), 1e-12)
+		optest.CloseTo(t, "grad b", optest.Float64s(t, velora[2].Value()), optest.Float64s(t, plain[2].Value()), 1e-12)
+		optest.CloseTo(t, "grad x by finite differences", optest.Float64s(t, velora[0].Value()), optest.NumericGrad(t, g, cost, g.ByName("x")[0]), 1e-7)
 
 		// grad_w = Σ_t r ⊙ x̂: the exact gradient with x replaced by x̂.
 		v := p.Vector()
-		xhat := reconstructByHand(compressByHand(float64s(t, x), c.d, v), c.d, v)
-		r := float64s(t, g.ByName(out.Name() + "_r")[0].Value())
+		xhat := reconstructByHand(compressByHand(optest.Float64s(t, x), c.d, v), c.d, v)
+		r := optest.Float64s(t, g.ByName(out.Name() + "_r")[0].Value())
 		want := make([]float64, c.d)
 		for i := range xhat {
 			want[i%c.d] += r[i] * xhat[i]
 		}
-		closeTo(t, "grad w", float64s(t, velora[1].Value()), want, 1e-12)
+		optest.CloseTo(t, "grad w", optest.Float64s(t, velora[1].Value()), want, 1e-12)
 	}
 }
 
@@ -75,13 +77,13 @@ func TestScaleShiftGradientsMatchFiniteDifferencesWhereExact(t *testing.T) {
 		for _, scale := range []float64{1, 3} {
 			g, _, cost, grads, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(scale))
 			for i, name := range []string{"x", "w", "b"} {
-				want := numericGrad(t, g, cost, g.ByName(name)[0])
+				want := optest.NumericGrad(t, g, cost, g.ByName(name)[0])
 				if name == "w" {
 					for j := range want {
 						want[j] *= scale
 					}
 				}
-				closeTo(t, fmt.Sprintf("scale %g: grad %s", scale, name), float64s(t, grads[i].Value()), want, 1e-7)
+				optest.CloseTo(t, fmt.Sprintf("scale %g: grad %s", scale, name), optest.Float64s(t, grads[i].Value()), want, 1e-7)
 			}
 		}
 	}
@@ -97,22 +99,22 @@ func TestScaleShiftGradScaleScalesTheScaleGradientOnly(t *testing.T) {
 			tol = 1e-6
 		}
 		for _, c := range subTokenCases {
-			x := randomDense(rand.New(rand.NewSource(61)), dt, c.t, c.d)
+			x := optest.RandomDense(rand.New(rand.NewSource(61)), dt, c.t, c.d)
 			_, out, _, plain, _ := scaleShiftGraph(t, x, c.m, false)
 			_, outOne, _, one, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(1))
-			closeTo(t, "scale 1: out", float64s(t, outOne.Value()), float64s(t, out.Value()), 0)
+			optest.CloseTo(t, "scale 1: out", optest.Float64s(t, outOne.Value()), optest.Float64s(t, out.Value()), 0)
 			for i, name := range []string{"x", "w", "b"} {
-				closeTo(t, "scale 1: grad "+name, float64s(t, one[i].Value()), float64s(t, plain[i].Value()), 0)
+				optest.CloseTo(t, "scale 1: grad "+name, optest.Float64s(t, one[i].Value()), optest.Float64s(t, plain[i].Value()), 0)
 			}
 			for _, scale := range []float64{3, 0.25} {
 				_, _, _, scaled, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(scale))
-				want := float64s(t, plain[1].Value())
+				want := optest.Float64s(t, plain[1].Value())
 				for j := range want {
 					want[j] *= scale
 				}
-				closeTo(t, fmt.Sprintf("scale %g: grad w", scale), float64s(t, scaled[1].Value()), want, tol)
-				closeTo(t, fmt.Sprintf("scale %g: grad x", scale), float64s(t, scaled[0].Value()), float64s(t, plain[0].Value()), 0)
-				closeTo(t, fmt.Sprintf("scale %g: grad b", scale), float64s(t, scaled[2].Value()), float64s(t, plain[2].Value()), 0)
+				optest.CloseTo(t, fmt.Sprintf("scale %g: grad w", scale), optest.Float64s(t, scaled[1].Value()), want, tol)
+				optest.CloseTo(t, fmt.Sprintf("scale %g: grad x", scale), optest.Float64s(t, scaled[0].Value()), optest.Float64s(t, plain[0].Value()), 0)
+				optest.CloseTo(t, fmt.Sprintf("scale %g: grad b", scale), optest.Float64s(t, scaled[2].Value()), optest.Float64s(t, plain[2].Value()), 0)
 			}
 		}
 	}
@@ -121,9 +123,9 @@ func TestScaleShiftGradScaleScalesTheScaleGradientOnly(t *testing.T) {
 func TestScaleShiftOptionsThatDoNotApply(t *testing.T) {
 	rng := rand.New(rand.NewSource(67))
 	g := gorgonia.NewGraph()
-	x := input(g, "x", randomDense(rng, tensor.Float64, 3, 8))
-	w := input(g, "w", randomDense(rng, tensor.Float64, 8))
-	b := input(g, "b", randomDense(rng, tensor.Float64, 8))
+	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 3, 8))
+	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 8))
+	b := optest.Input(g, "b", optest.RandomDense(rng, tensor.Float64, 8))
 	p := newProjection(t, g, 4, tensor.Float64, 1)
 	for _, c := range []struct {
 		name string
@@ -147,31 +149,31 @@ func TestScaleShiftOptionsThatDoNotApply(t *testing.T) {
 
 func TestScaleShiftFloat32MatchesFloat64(t *testing.T) {
 	rng := rand.New(rand.NewSource(53))
-	x64 := randomDense(rng, tensor.Float64, 6, 10)
+	x64 := optest.RandomDense(rng, tensor.Float64, 6, 10)
 	x32 := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(6, 10))
 	for i, a := range x64.Data().([]float64) {
 		x32.Data().([]float32)[i] = float32(a)
 	}
 	_, out64, _, g64, _ := scaleShiftGraph(t, x64, 4, false)
 	_, out32, _, g32, _ := scaleShiftGraph(t, x32, 4, false)
-	closeTo(t, "out", float64s(t, out32.Value()), float64s(t, out64.Value()), 1e-5)
+	optest.CloseTo(t, "out", optest.Float64s(t, out32.Value()), optest.Float64s(t, out64.Value()), 1e-5)
 	for i := range g64 {
-		closeTo(t, "grad", float64s(t, g32[i].Value()), float64s(t, g64[i].Value()), 1e-5)
+		optest.CloseTo(t, "grad", optest.Float64s(t, g32[i].Value()), optest.Float64s(t, g64[i].Value()), 1e-5)
 	}
 }
 
 func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
-	x := randomDense(rand.New(rand.NewSource(59)), tensor.Float64, 3, 10)
+	x := optest.RandomDense(rand.New(rand.NewSource(59)), tensor.Float64, 3, 10)
 	for _, scale := range []float64{1, 3} {
 		_, _, _, tape, _ := scaleShiftGraph(t, x, 4, false, WithGradScale(scale))
 
 		rng := rand.New(rand.NewSource(41))
 		g := gorgonia.NewGraph()
-		xn := input(g, "x", x)
-		w := input(g, "w", randomDense(rng, tensor.Float64, 10))
-		b := input(g, "b", randomDense(rng, tensor.Float64, 10))
+		xn := optest.Input(g, "x", x)
+		w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 10))
+		b := optest.Input(g, "b", optest.RandomDense(rng, tensor.Float64, 10))
 		p := newProjection(t, g, 4, tensor.Float64, 43)
-		weightedSum(t, rng, gorgonia.Must(ScaleShift(xn, w, b, p, WithGradScale(scale))))
+		optest.WeightedSum(t, rng, gorgonia.Must(ScaleShift(xn, w, b, p, WithGradScale(scale))))
 		m := gorgonia.NewLispMachine(g)
 		if err := m.RunAll(); err != nil {
 			t.Fatal(err)
@@ -181,7 +183,7 @@ func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			closeTo(t, fmt.Sprintf("scale %g: %s", scale, n.Name()), float64s(t, grad), float64s(t, tape[i].Value()), 1e-12)
+			optest.CloseTo(t, fmt.Sprintf("scale %g: %s", scale, n.Name()), optest.Float64s(t, grad), optest.Float64s(t, tape[i].Value()), 1e-12)
 		}
 		m.Close()
 	}
@@ -189,7 +191,7 @@ func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
 
 func TestPlainScaleShiftMatchesBroadcastOps(t *testing.T) {
 	rng := rand.New(rand.NewSource(197))
-	values := []*tensor.Dense{randomDense(rng, tensor.Float64, 5, 6), randomDense(rng, tensor.Float64, 6), randomDense(rng, tensor.Float64, 6)}
+	values := []*tensor.Dense{optest.RandomDense(rng, tensor.Float64, 5, 6), optest.RandomDense(rng, tensor.Float64, 6), optest.RandomDense(rng, tensor.Float64, 6)}
 	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(ScaleShift(in[0], in[1], in[2], nil))
 	}
@@ -198,5 +200,5 @@ func TestPlainScaleShiftMatchesBroadcastOps(t *testing.T) {
 		scaled := gorgonia.Must(gorgonia.BroadcastHadamardProd(in[0], row(in[1]), nil, []byte{0}))
 		return gorgonia.Must(gorgonia.BroadcastAdd(scaled, row(in[2]), nil, []byte{0}))
 	}
-	checkFused(t, values, fused, plain, 1e-12)
+	optest.CheckFused(t, values, fused, plain, 1e-12)
 }

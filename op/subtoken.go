@@ -1,6 +1,9 @@
 package op
 
-import "github.com/velora-go/velora/kernel"
+import (
+	"github.com/velora-go/velora/kernel"
+	"github.com/velora-go/velora/op/internal/opkit"
+)
 
 // The kernels below work on row-major (T, D) matrices x and (T, K) matrices
 // z, K = ceil(D/M), with v of length M. A row's last sub-token may be short
@@ -11,9 +14,9 @@ import "github.com/velora-go/velora/kernel"
 // goroutines. When M divides D the sub-tokens of a block of rows lie end
 // to end and are one call of the kernel. A 16-bit z is computed a chunk of
 // rows at a time in T and narrowed.
-func compressRows[T float](z zValues[T], x, v []T, d int) {
+func compressRows[T opkit.Float](z zValues[T], x, v []T, d int) {
 	m := len(v)
-	k := groups(d, m)
+	k := opkit.Groups(d, m)
 	kernel.ParallelRows(len(x)/d, d, func(lo, hi int) {
 		step := z.chunk(hi - lo)
 		buf := z.buffer(step, k)
@@ -35,9 +38,9 @@ func compressRows[T float](z zValues[T], x, v []T, d int) {
 
 // reconstructRows writes x̂[t, kM+m] = z[t,k]·v[m], cutting the padding,
 // rows split across goroutines.
-func reconstructRows[T float](xhat []T, z zValues[T], v []T, d int) {
+func reconstructRows[T opkit.Float](xhat []T, z zValues[T], v []T, d int) {
 	m := len(v)
-	k := groups(d, m)
+	k := opkit.Groups(d, m)
 	kernel.ParallelRows(z.rowCount(k), d, func(lo, hi int) {
 		buf := z.buffer(1, k)
 		for t := lo; t < hi; t++ {
@@ -59,9 +62,9 @@ func reconstructRows[T float](xhat []T, z zValues[T], v []T, d int) {
 // into the first row of each block of M rows of gw (leading dimension
 // M·Dout), then spread over the block's other rows. A 16-bit z is widened
 // a chunk of rows at a time, each chunk's product added to the last.
-func weightGradRows[T float](gw []T, z zValues[T], g, v []T, d, dout int, scale T) {
+func weightGradRows[T opkit.Float](gw []T, z zValues[T], g, v []T, d, dout int, scale T) {
 	m := len(v)
-	k := groups(d, m)
+	k := opkit.Groups(d, m)
 	t := z.rowCount(k)
 	step := z.chunk(t)
 	buf := z.buffer(step, k)

@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // weightGradOp is VeLoRA's fused weight gradient: from (z, g, v) with
@@ -16,7 +18,7 @@ import (
 // x̂ = Reconstruct(z) but costs K·T·Dout multiply-adds instead of D·T·Dout
 // and never allocates x̂. A 16-bit z is widened as it is read.
 type weightGradOp struct {
-	pureOp
+	opkit.Pure
 	p     *Projection
 	width int // D
 	scale float64
@@ -25,7 +27,7 @@ type weightGradOp struct {
 func (o *weightGradOp) Arity() int { return 3 }
 
 func (o *weightGradOp) Type() hm.Type {
-	return hm.NewFnType(o.p.zType(), tensorType(2), tensorType(1), tensorType(2))
+	return hm.NewFnType(o.p.zType(), opkit.TensorType(2), opkit.TensorType(1), opkit.TensorType(2))
 }
 
 func (o *weightGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -38,18 +40,18 @@ func (o *weightGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error)
 
 func (o *weightGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 
-func (o *weightGradOp) Hashcode() uint32 { return hashOf(o) }
+func (o *weightGradOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *weightGradOp) String() string {
 	return fmt.Sprintf("VeLoRAWeightGrad{%s, M=%d, D=%d, scale=%g%s}", o.p.node.Name(), o.p.m, o.width, o.scale, zSuffix(o.p))
 }
 
 func (o *weightGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	g, err := dense(vs[1])
+	g, err := opkit.Dense(vs[1])
 	if err != nil {
 		return nil, errors.Wrap(err, "velora weight gradient")
 	}
-	return o.UsePreallocDo(zeros(g.Dtype(), o.width, g.Shape()[1]), vs...)
+	return o.UsePreallocDo(opkit.Zeros(g.Dtype(), o.width, g.Shape()[1]), vs...)
 }
 
 func (o *weightGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
@@ -57,11 +59,11 @@ func (o *weightGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Val
 	if err != nil {
 		return nil, errors.Wrap(err, "velora weight gradient")
 	}
-	k := groups(o.width, o.p.m)
+	k := opkit.Groups(o.width, o.p.m)
 	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
 		return nil, errors.Errorf("op: velora weight gradient: z %v and g %v, expected (T, %d) and (T, Dout)", z.Shape(), g.Shape(), k)
 	}
-	gw, err := checkPrealloc(prealloc, g.Dtype(), o.width, g.Shape()[1])
+	gw, err := opkit.CheckPrealloc(prealloc, g.Dtype(), o.width, g.Shape()[1])
 	if err != nil {
 		return nil, errors.Wrap(err, "velora weight gradient")
 	}
@@ -74,7 +76,7 @@ func (o *weightGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Val
 	return gw, err
 }
 
-func weightGradWith[T float](gw []T, z zValues[T], g []T, dout int, o *weightGradOp) error {
+func weightGradWith[T opkit.Float](gw []T, z zValues[T], g []T, dout int, o *weightGradOp) error {
 	v, err := vectorOf[T](o.p)
 	if err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/op/internal/opkit"
 )
 
 // ZFormat is how a Projection keeps z = Compress(x), the only activation
@@ -97,7 +99,7 @@ func (p *Projection) ZDtype() tensor.Dtype {
 // 'a' (v's and x's dtype) in the full format, of uint16 otherwise.
 func (p *Projection) zType() hm.Type {
 	if p.z == ZFull {
-		return tensorType(2)
+		return opkit.TensorType(2)
 	}
 	return gorgonia.TensorType{Dims: 2, Of: tensor.Uint16}
 }
@@ -144,7 +146,7 @@ func zDense(v gorgonia.Value, p *Projection) (*tensor.Dense, error) {
 	if d.Dtype() != p.ZDtype() {
 		return nil, errors.Errorf("op: z has dtype %v, expected %v: projection %q keeps z %s", d.Dtype(), p.ZDtype(), p.node.Name(), p.zDescription())
 	}
-	return contiguous(d)
+	return opkit.Contiguous(d)
 }
 
 // zAndGrad returns the values a weight gradient reads: z as the projection
@@ -153,7 +155,7 @@ func (p *Projection) zAndGrad(zv, gv gorgonia.Value) (z, g *tensor.Dense, err er
 	if z, err = zDense(zv, p); err != nil {
 		return nil, nil, errors.Wrap(err, "input 0")
 	}
-	if g, err = dense(gv); err != nil {
+	if g, err = opkit.Dense(gv); err != nil {
 		return nil, nil, errors.Wrap(err, "input 1")
 	}
 	if g.Dtype() != p.Dtype() {
@@ -170,7 +172,7 @@ const zChunkRows = 768
 
 // zValues is z's data as the ops read and write it: a (T, K) matrix of
 // dtype T in the full format, of 16-bit patterns otherwise.
-type zValues[T float] struct {
+type zValues[T opkit.Float] struct {
 	full []T
 	half []uint16
 	f    ZFormat
@@ -178,7 +180,7 @@ type zValues[T float] struct {
 
 // zValuesOf returns z's data in format f; z has been checked by zDense or
 // made by the op itself.
-func zValuesOf[T float](z *tensor.Dense, f ZFormat) zValues[T] {
+func zValuesOf[T opkit.Float](z *tensor.Dense, f ZFormat) zValues[T] {
 	if f == ZFull {
 		return zValues[T]{full: z.Data().([]T), f: f}
 	}
@@ -228,7 +230,7 @@ func (z zValues[T]) release(buf []T) {
 // so that a step allocates none once warm.
 var zBuffers [2]sync.Pool
 
-func zBufferPool[T float]() *sync.Pool {
+func zBufferPool[T opkit.Float]() *sync.Pool {
 	var zero T
 	if _, ok := any(zero).(float32); ok {
 		return &zBuffers[0]

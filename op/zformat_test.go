@@ -13,6 +13,9 @@ import (
 
 	vinit "github.com/velora-go/velora/init"
 	"github.com/velora-go/velora/machine"
+	"github.com/velora-go/velora/op/internal/opkit"
+	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/op/nn"
 )
 
 var halfFormats = []ZFormat{ZBFloat16, ZFloat16}
@@ -84,7 +87,7 @@ func TestHalfZIsTheFullZRounded(t *testing.T) {
 			for _, c := range append(subTokenCases, struct{ t, d, m int }{1700, 48, 4}) {
 				rng := rand.New(rand.NewSource(1))
 				g := gorgonia.NewGraph()
-				x := input(g, "x", randomDense(rng, dt, c.t, c.d))
+				x := optest.Input(g, "x", optest.RandomDense(rng, dt, c.t, c.d))
 				p := newProjection(t, g, c.m, dt, 7, WithZFormat(f))
 				z := gorgonia.Must(Compress(x, p))
 				if z.Dtype() != tensor.Uint16 || p.ZDtype() != tensor.Uint16 || p.ZFormat() != f {
@@ -92,10 +95,10 @@ func TestHalfZIsTheFullZRounded(t *testing.T) {
 				}
 				full := gorgonia.NewGraph()
 				pf := newProjection(t, full, c.m, dt, 7)
-				zf := gorgonia.Must(Compress(input(full, "x", x.Value().(*tensor.Dense)), pf))
-				run(t, g)
-				run(t, full)
-				closeTo(t, fmt.Sprintf("%v %v %+v: z", dt, f, c), widened(t, z.Value(), f), roundAllByHand(float64s(t, zf.Value()), f), 0)
+				zf := gorgonia.Must(Compress(optest.Input(full, "x", x.Value().(*tensor.Dense)), pf))
+				optest.Run(t, g)
+				optest.Run(t, full)
+				optest.CloseTo(t, fmt.Sprintf("%v %v %+v: z", dt, f, c), widened(t, z.Value(), f), roundAllByHand(optest.Float64s(t, zf.Value()), f), 0)
 			}
 		}
 	}
@@ -111,25 +114,25 @@ func TestLinearWithHalfZ(t *testing.T) {
 		}
 		for _, f := range halfFormats {
 			for _, c := range append(linearCases, linearCase{64, 96, 40, 16}) {
-				x := randomDense(rand.New(rand.NewSource(23)), dt, c.t, c.d)
+				x := optest.RandomDense(rand.New(rand.NewSource(23)), dt, c.t, c.d)
 				full := buildLinear(t, c, dt, x, false, WithGradScale(2))
 				what := fmt.Sprintf("%v %v %+v", dt, f, c)
 				for _, opts := range [][]LinearOption{{WithGradScale(2)}, {WithGradScale(2), WithReconstruct()}} {
 					half := buildLinearZ(t, c, dt, x, false, f, opts...)
-					closeTo(t, what+": out", float64s(t, half.out.Value()), float64s(t, full.out.Value()), 0)
-					closeTo(t, what+": grad x", float64s(t, half.gradX.Value()), float64s(t, full.gradX.Value()), 0)
+					optest.CloseTo(t, what+": out", optest.Float64s(t, half.out.Value()), optest.Float64s(t, full.out.Value()), 0)
+					optest.CloseTo(t, what+": grad x", optest.Float64s(t, half.gradX.Value()), optest.Float64s(t, full.gradX.Value()), 0)
 
 					v := half.p.Vector()
 					z := roundAllByHand(fullZ(t, x, c, dt), f)
-					want := transposeTimes(reconstructByHand(z, c.d, v), float64s(t, half.r.Value()), c.t, c.d, c.dout)
+					want := transposeTimes(reconstructByHand(z, c.d, v), optest.Float64s(t, half.r.Value()), c.t, c.d, c.dout)
 					for i := range want {
 						want[i] *= 2
 					}
-					closeTo(t, what+": grad w", float64s(t, half.gradW.Value()), want, tol)
+					optest.CloseTo(t, what+": grad w", optest.Float64s(t, half.gradW.Value()), want, tol)
 				}
 				if dt == tensor.Float64 && c.t*c.d <= 60 { // the small cases: one run per entry and side
 					half := buildLinearZ(t, c, dt, x, false, f)
-					closeTo(t, what+": grad x by finite differences", float64s(t, half.gradX.Value()), numericGrad(t, half.g, half.cost, half.x), 1e-7)
+					optest.CloseTo(t, what+": grad x by finite differences", optest.Float64s(t, half.gradX.Value()), optest.NumericGrad(t, half.g, half.cost, half.x), 1e-7)
 				}
 			}
 		}
@@ -141,9 +144,9 @@ func TestLinearWithHalfZ(t *testing.T) {
 func fullZ(t *testing.T, x *tensor.Dense, c linearCase, dt tensor.Dtype) []float64 {
 	t.Helper()
 	g := gorgonia.NewGraph()
-	z := gorgonia.Must(Compress(input(g, "x", x), newProjection(t, g, c.m, dt, 13)))
-	run(t, g)
-	return float64s(t, z.Value())
+	z := gorgonia.Must(Compress(optest.Input(g, "x", x), newProjection(t, g, c.m, dt, 13)))
+	optest.Run(t, g)
+	return optest.Float64s(t, z.Value())
 }
 
 func TestWeightGradReadsHalfZ(t *testing.T) {
@@ -158,7 +161,7 @@ func TestWeightGradReadsHalfZ(t *testing.T) {
 		f, c := fc.f, fc.c
 		g := gorgonia.NewGraph()
 		p := newProjection(t, g, c.m, tensor.Float32, 13, WithZFormat(f))
-		k := groups(c.d, c.m)
+		k := opkit.Groups(c.d, c.m)
 		zr := make([]float64, c.t*k)
 		bits := make([]uint16, len(zr))
 		for i := range zr {
@@ -167,20 +170,20 @@ func TestWeightGradReadsHalfZ(t *testing.T) {
 		}
 		z := gorgonia.NewMatrix(g, tensor.Uint16, gorgonia.WithShape(c.t, k), gorgonia.WithName("z"),
 			gorgonia.WithValue(tensor.New(tensor.WithShape(c.t, k), tensor.WithBacking(bits))))
-		gv := randomDense(rng, tensor.Float32, c.t, c.dout)
-		gw, err := WeightGrad(z, input(g, "g", gv), p, c.d, WithGradScale(0.5))
+		gv := optest.RandomDense(rng, tensor.Float32, c.t, c.dout)
+		gw, err := WeightGrad(z, optest.Input(g, "g", gv), p, c.d, WithGradScale(0.5))
 		if err != nil {
 			t.Fatal(err)
 		}
-		run(t, g)
-		want := transposeTimes(reconstructByHand(zr, c.d, p.Vector()), float64s(t, gv), c.t, c.d, c.dout)
+		optest.Run(t, g)
+		want := transposeTimes(reconstructByHand(zr, c.d, p.Vector()), optest.Float64s(t, gv), c.t, c.d, c.dout)
 		for i := range want {
 			want[i] *= 0.5
 		}
-		closeTo(t, f.String()+": grad w", float64s(t, gw.Value()), want, 1e-5)
+		optest.CloseTo(t, f.String()+": grad w", optest.Float64s(t, gw.Value()), want, 1e-5)
 
-		wrong := input(g, "z32", randomDense(rng, tensor.Float32, c.t, k))
-		if _, err := WeightGrad(wrong, input(g, "g2", gv), p, c.d); err == nil || !strings.Contains(err.Error(), "dtype float32, expected uint16") {
+		wrong := optest.Input(g, "z32", optest.RandomDense(rng, tensor.Float32, c.t, k))
+		if _, err := WeightGrad(wrong, optest.Input(g, "g2", gv), p, c.d); err == nil || !strings.Contains(err.Error(), "dtype float32, expected uint16") {
 			t.Errorf("%v: WeightGrad of a float32 z: error %v, want one naming both dtypes", f, err)
 		}
 		if _, err := (&weightGradOp{p: p, width: c.d, scale: 1}).Do(wrong.Value(), gv, p.V().Value()); err == nil || !strings.Contains(err.Error(), "uint16") {
@@ -198,37 +201,37 @@ func TestReconstructAndScaleShiftWidenHalfZ(t *testing.T) {
 		for _, f := range halfFormats {
 			for _, c := range subTokenCases {
 				what := fmt.Sprintf("%v %v %+v", dt, f, c)
-				xv := randomDense(rand.New(rand.NewSource(3)), dt, c.t, c.d)
+				xv := optest.RandomDense(rand.New(rand.NewSource(3)), dt, c.t, c.d)
 				zr := roundAllByHand(fullZ(t, xv, linearCase{t: c.t, d: c.d, m: c.m}, dt), f)
 
 				g := gorgonia.NewGraph()
 				p := newProjection(t, g, c.m, dt, 13, WithZFormat(f))
-				xhat := gorgonia.Must(Reconstruct(gorgonia.Must(Compress(input(g, "x", xv), p)), p))
-				run(t, g)
+				xhat := gorgonia.Must(Reconstruct(gorgonia.Must(Compress(optest.Input(g, "x", xv), p)), p))
+				optest.Run(t, g)
 				if xhat.Dtype() != dt {
 					t.Fatalf("%s: x̂ has dtype %v", what, xhat.Dtype())
 				}
-				closeTo(t, what+": x̂", float64s(t, xhat.Value()), reconstructByHand(zr, c.d, p.Vector()), tol)
+				optest.CloseTo(t, what+": x̂", optest.Float64s(t, xhat.Value()), reconstructByHand(zr, c.d, p.Vector()), tol)
 
 				// ScaleShift's grad_w = scale · Σ_t r ⊙ x̂ with x̂ from the rounded z.
 				sg := gorgonia.NewGraph()
 				rng := rand.New(rand.NewSource(41))
-				x := input(sg, "x", xv)
-				w, b := input(sg, "w", randomDense(rng, dt, c.d)), input(sg, "b", randomDense(rng, dt, c.d))
+				x := optest.Input(sg, "x", xv)
+				w, b := optest.Input(sg, "w", optest.RandomDense(rng, dt, c.d)), optest.Input(sg, "b", optest.RandomDense(rng, dt, c.d))
 				ps := newProjection(t, sg, c.m, dt, 13, WithZFormat(f))
 				out := gorgonia.Must(ScaleShift(x, w, b, ps, WithGradScale(3)))
-				cost, r := weightedSum(t, rng, out)
+				cost, r := optest.WeightedSum(t, rng, out)
 				grads, err := gorgonia.Grad(cost, x, w, b)
 				if err != nil {
 					t.Fatal(err)
 				}
-				run(t, sg)
-				xr, rs := reconstructByHand(zr, c.d, ps.Vector()), float64s(t, r.Value())
+				optest.Run(t, sg)
+				xr, rs := reconstructByHand(zr, c.d, ps.Vector()), optest.Float64s(t, r.Value())
 				want := make([]float64, c.d)
 				for i := range xr {
 					want[i%c.d] += 3 * rs[i] * xr[i]
 				}
-				closeTo(t, what+": scale-shift grad w", float64s(t, grads[1].Value()), want, tol)
+				optest.CloseTo(t, what+": scale-shift grad w", optest.Float64s(t, grads[1].Value()), want, tol)
 			}
 		}
 	}
@@ -236,14 +239,14 @@ func TestReconstructAndScaleShiftWidenHalfZ(t *testing.T) {
 
 func TestHalfZLispMachineMatchesTapeMachine(t *testing.T) {
 	c := linearCases[1]
-	x := randomDense(rand.New(rand.NewSource(37)), tensor.Float64, c.t, c.d)
+	x := optest.RandomDense(rand.New(rand.NewSource(37)), tensor.Float64, c.t, c.d)
 	tape := buildLinearZ(t, c, tensor.Float64, x, false, ZBFloat16)
 	g := gorgonia.NewGraph()
 	rng := rand.New(rand.NewSource(11))
-	xn := input(g, "x", x)
-	w := input(g, "w", randomDense(rng, tensor.Float64, c.d, c.dout))
+	xn := optest.Input(g, "x", x)
+	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, c.d, c.dout))
 	p := newProjection(t, g, c.m, tensor.Float64, 13, WithZFormat(ZBFloat16))
-	weightedSum(t, rng, gorgonia.Must(Linear(xn, w, p)))
+	optest.WeightedSum(t, rng, gorgonia.Must(Linear(xn, w, p)))
 	m := gorgonia.NewLispMachine(g)
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
@@ -253,7 +256,7 @@ func TestHalfZLispMachineMatchesTapeMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closeTo(t, "grad w", float64s(t, gw), float64s(t, tape.gradW.Value()), 1e-12)
+	optest.CloseTo(t, "grad w", optest.Float64s(t, gw), optest.Float64s(t, tape.gradW.Value()), 1e-12)
 }
 
 func TestHalfZHasNoGradient(t *testing.T) {
@@ -262,9 +265,9 @@ func TestHalfZHasNoGradient(t *testing.T) {
 	for _, lisp := range []bool{false, true} {
 		g := gorgonia.NewGraph()
 		rng := rand.New(rand.NewSource(2))
-		x := input(g, "x", randomDense(rng, tensor.Float64, 3, 8))
+		x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 3, 8))
 		p := newProjection(t, g, 4, tensor.Float64, 3, WithZFormat(ZBFloat16))
-		cost, _ := weightedSum(t, rng, gorgonia.Must(Reconstruct(gorgonia.Must(Compress(x, p)), p)))
+		cost, _ := optest.WeightedSum(t, rng, gorgonia.Must(Reconstruct(gorgonia.Must(Compress(x, p)), p)))
 		var err error
 		if lisp {
 			m := gorgonia.NewLispMachine(g)
@@ -292,15 +295,15 @@ func TestHalfZHalvesTheBytesVeLoRAKeeps(t *testing.T) {
 		for _, f := range []ZFormat{ZFull, ZBFloat16, ZFloat16} {
 			rng := rand.New(rand.NewSource(1))
 			g := gorgonia.NewGraph()
-			h := input(g, "x", randomDense(rng, dt, T, D))
+			h := optest.Input(g, "x", optest.RandomDense(rng, dt, T, D))
 			var ws gorgonia.Nodes
 			for l := range blocks {
-				w := input(g, fmt.Sprintf("w%d", l), randomDense(rng, dt, D, D))
+				w := optest.Input(g, fmt.Sprintf("w%d", l), optest.RandomDense(rng, dt, D, D))
 				p, err := NewProjection(g, M, dt, vinit.Random(int64(l)), fmt.Sprintf("v%d", l), WithZFormat(f))
 				if err != nil {
 					t.Fatal(err)
 				}
-				h = gorgonia.Must(GELU(gorgonia.Must(Linear(h, w, p))))
+				h = gorgonia.Must(nn.GELU(gorgonia.Must(Linear(h, w, p))))
 				ws = append(ws, w)
 			}
 			wantDtype := tensor.Uint16
@@ -382,8 +385,8 @@ func relativeError(a, b []float64) float64 {
 func TestHalfZErrorIsFarBelowVeLoRAs(t *testing.T) {
 	const T, D, Dout = 1024, 512, 64
 	rng := rand.New(rand.NewSource(7))
-	x, g := randomDense(rng, tensor.Float32, T, D), randomDense(rng, tensor.Float32, T, Dout)
-	exact := transposeTimes(float64s(t, x), float64s(t, g), T, D, Dout)
+	x, g := optest.RandomDense(rng, tensor.Float32, T, D), optest.RandomDense(rng, tensor.Float32, T, Dout)
+	exact := transposeTimes(optest.Float64s(t, x), optest.Float64s(t, g), T, D, Dout)
 	for _, m := range []int{8, 16, 32} {
 		grads := map[ZFormat][]float64{}
 		for _, f := range []ZFormat{ZFull, ZBFloat16, ZFloat16} {
@@ -396,7 +399,7 @@ func TestHalfZErrorIsFarBelowVeLoRAs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			grads[f] = float64s(t, gw)
+			grads[f] = optest.Float64s(t, gw)
 		}
 		velora, bound := relativeError(grads[ZFull], exact), math.Sqrt(1-1/float64(m))
 		if math.Abs(velora-bound) > 0.05*bound {

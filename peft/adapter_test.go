@@ -16,7 +16,7 @@ import (
 	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/machine"
-	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nf4"
 )
 
 // Two layers, so that every key exists per layer; widths divisible by the
@@ -473,7 +473,7 @@ func TestMergedModelComputesTheAdaptedModel(t *testing.T) {
 			module := "model.layers.1.self_attn." + map[string]string{MethodLoRA: "q_proj", MethodQLoRA: "k_proj"}[cfg.Method]
 			base := a.b.Params.Get(module + ".weight")
 			if l.NF4 { // QLoRA's merged base is the NF4 weight dequantised
-				q, err := op.QuantizeNF4(base)
+				q, err := nf4.Quantize(base)
 				if err != nil {
 					t.Fatal(err)
 				}

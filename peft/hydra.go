@@ -9,6 +9,7 @@ import (
 
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nn"
 )
 
 // Hydra freezes the model and adds a parallel and a sequential low-rank
@@ -87,7 +88,7 @@ func (h *Hydra) branch(b *layers.Builder, prefix string, x *gorgonia.Node, in, o
 		y, err = b.Bias(down, y, true)
 	}
 	if err == nil {
-		y, err = op.Dropout(y, h.Dropout, layers.StreamSeed(h.Seed, prefix))
+		y, err = nn.Dropout(y, h.Dropout, layers.StreamSeed(h.Seed, prefix))
 	}
 	if err == nil {
 		y, err = op.MatMul(y, uw)

@@ -21,6 +21,7 @@ import (
 	vinit "github.com/velora-go/velora/init"
 	"github.com/velora-go/velora/machine"
 	"github.com/velora-go/velora/op"
+	"github.com/velora-go/velora/op/nn"
 )
 
 const (
@@ -151,7 +152,7 @@ func newRun(x, y *tensor.Dense, velora bool) (*run, error) {
 			return nil, err
 		}
 		if l < blocks {
-			h = gorgonia.Must(op.GELU(h)) // (T, hidden)
+			h = gorgonia.Must(nn.GELU(h)) // (T, hidden)
 		}
 	}
 	pred := h
