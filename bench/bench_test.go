@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/peft"
 	"github.com/velora-go/velora/train"
 )
@@ -181,7 +182,7 @@ func BenchmarkPlannedPeak(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	solver, err := peft.NewAdamW(peft.AdamConfig{})
+	solver, err := optim.NewAdamW(optim.AdamConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}

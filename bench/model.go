@@ -12,6 +12,7 @@ import (
 
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/peft"
 	"github.com/velora-go/velora/train"
 )
@@ -142,7 +143,7 @@ func newTrainer(s Sizes, cfg peft.Config) (*train.Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	solver, err := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3})
+	solver, err := optim.NewAdamW(optim.AdamConfig{LearningRate: 1e-3})
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func measureBuilt(u Setup, b *layers.Builder, loss *gorgonia.Node, warmup, steps
 		opts = append(opts, train.WithExtraBytes(int64(lora.QuantizedBytes())))
 	}
 	newSolver := func() gorgonia.Solver {
-		s, _ := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3}) // a valid config: no error
+		s, _ := optim.NewAdamW(optim.AdamConfig{LearningRate: 1e-3}) // a valid config: no error
 		return s
 	}
 	solver := newSolver()
@@ -234,7 +235,7 @@ func measureTape(row Row, b *layers.Builder, loss *gorgonia.Node, warmup, steps 
 	before := heapAlloc()
 	vm := gorgonia.NewTapeMachine(b.G, gorgonia.BindDualValues(params...))
 	defer vm.Close()
-	solver, err := peft.NewAdamW(peft.AdamConfig{LearningRate: 1e-3})
+	solver, err := optim.NewAdamW(optim.AdamConfig{LearningRate: 1e-3})
 	if err != nil {
 		return row, err
 	}

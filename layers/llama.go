@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/nn"
 )
 
@@ -94,10 +95,10 @@ func ParseLLaMAConfig(data []byte, source string) (LLaMAConfig, error) {
 // Validate checks that the shape is consistent and the float fields finite
 // and not negative (zero means the default).
 func (c LLaMAConfig) Validate() error {
-	if err := firstError(
-		CheckFloat("layers", "llama rms_norm_eps", c.RMSNormEps, c.RMSNormEps >= 0, "a finite number ≥ 0 (0 means 1e-06)"),
-		CheckFloat("layers", "llama rope_theta", c.RopeTheta, c.RopeTheta >= 0, "a finite number ≥ 0 (0 means 10000)"),
-		CheckFloat("layers", "llama initializer_range", c.InitializerRange, c.InitializerRange >= 0, "a finite number ≥ 0 (0 means 0.02)"),
+	if err := check.First(
+		check.Float("layers", "llama rms_norm_eps", c.RMSNormEps, c.RMSNormEps >= 0, "a finite number ≥ 0 (0 means 1e-06)"),
+		check.Float("layers", "llama rope_theta", c.RopeTheta, c.RopeTheta >= 0, "a finite number ≥ 0 (0 means 10000)"),
+		check.Float("layers", "llama initializer_range", c.InitializerRange, c.InitializerRange >= 0, "a finite number ≥ 0 (0 means 0.02)"),
 	); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op"
 	"github.com/velora-go/velora/op/nf4"
 	"github.com/velora-go/velora/op/nn"
@@ -48,9 +49,9 @@ func (l *LoRA) Validate(available []string) error {
 	if l.Rank <= 0 {
 		return errors.Errorf("layers: lora rank %d, expected a positive rank", l.Rank)
 	}
-	if err := firstError(
-		CheckFloat("layers", "lora_alpha", l.Alpha, l.Alpha >= 0, "a finite number ≥ 0 (0 means the rank)"),
-		CheckFloat("layers", "lora_dropout", l.Dropout, l.Dropout >= 0 && l.Dropout < 1, "a value in [0, 1)"),
+	if err := check.First(
+		check.Float("layers", "lora_alpha", l.Alpha, l.Alpha >= 0, "a finite number ≥ 0 (0 means the rank)"),
+		check.Float("layers", "lora_dropout", l.Dropout, l.Dropout >= 0 && l.Dropout < 1, "a value in [0, 1)"),
 	); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 
 	vinit "github.com/velora-go/velora/init"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op"
 )
 
@@ -104,7 +105,7 @@ func (v *VeLoRA) Validate(available []string) error {
 			return errors.Errorf("layers: velora sub-token size given for %q, which is not one of %s", name, strings.Join(available, ", "))
 		}
 	}
-	if err := CheckFloat("layers", "velora_scale", v.Scale, v.Scale >= 0, "a finite number ≥ 0 (0 means 1)"); err != nil {
+	if err := check.Float("layers", "velora_scale", v.Scale, v.Scale >= 0, "a finite number ≥ 0 (0 means 1)"); err != nil {
 		return err
 	}
 	if err := v.ZFormat.Validate(); err != nil {

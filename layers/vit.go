@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/nn"
 )
 
@@ -55,7 +56,7 @@ func (c ViTConfig) Validate() error {
 	case c.Hidden%c.Heads != 0:
 		return errors.Errorf("layers: vit width %d is not divisible by %d heads", c.Hidden, c.Heads)
 	}
-	return CheckFloat("layers", "vit layer_norm_eps", c.LayerNormE, c.LayerNormE >= 0, "a finite number ≥ 0 (0 means 1e-06)")
+	return check.Float("layers", "vit layer_norm_eps", c.LayerNormE, c.LayerNormE >= 0, "a finite number ≥ 0 (0 means 1e-06)")
 }
 
 // ViT is a Vision Transformer classifier built for one batch size.

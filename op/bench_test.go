@@ -8,8 +8,8 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/op/internal/opkit"
-	"github.com/velora-go/velora/op/internal/optest"
 )
 
 // A paper-scale layer: 2048 tokens, 1024 → 1024, float32.
@@ -25,7 +25,7 @@ func benchProjection(b *testing.B, m int) *Projection {
 
 func benchCompress(b *testing.B, m int) {
 	rng := rand.New(rand.NewSource(1))
-	x := optest.RandomDense(rng, tensor.Float32, benchT, benchD)
+	x := testutil.RandomDense(rng, tensor.Float32, benchT, benchD)
 	o := &compressOp{p: benchProjection(b, m), width: benchD}
 	z := opkit.Zeros(tensor.Float32, benchT, opkit.Groups(benchD, m))
 	b.SetBytes(int64(benchT * benchD * 4))
@@ -71,7 +71,7 @@ func benchWeightGrad(b *testing.B, m int) {
 	rng := rand.New(rand.NewSource(2))
 	p := benchProjection(b, m)
 	k := opkit.Groups(benchD, m)
-	z, g := optest.RandomDense(rng, tensor.Float32, benchT, k), optest.RandomDense(rng, tensor.Float32, benchT, benchDout)
+	z, g := testutil.RandomDense(rng, tensor.Float32, benchT, k), testutil.RandomDense(rng, tensor.Float32, benchT, benchDout)
 	v := p.V().Value()
 	fused := &weightGradOp{p: p, width: benchD, scale: 1}
 	rec := &reconstructOp{p: p, width: benchD}
@@ -111,7 +111,7 @@ func BenchmarkWeightGrad_M32(b *testing.B) { benchWeightGrad(b, 32) }
 // reports each format's time and its ratio to float32's.
 func benchHalfZ(b *testing.B, m int) {
 	rng := rand.New(rand.NewSource(3))
-	x, g := optest.RandomDense(rng, tensor.Float32, benchT, benchD), optest.RandomDense(rng, tensor.Float32, benchT, benchDout)
+	x, g := testutil.RandomDense(rng, tensor.Float32, benchT, benchD), testutil.RandomDense(rng, tensor.Float32, benchT, benchDout)
 	formats := []ZFormat{ZFull, ZBFloat16, ZFloat16}
 	type step struct {
 		compress   *compressOp

@@ -9,7 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	vinit "github.com/velora-go/velora/init"
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // Widths cover M dividing D, a padded last sub-token, and D < M.
@@ -25,7 +25,7 @@ func TestCompressAndReconstructMatchTheDefinition(t *testing.T) {
 		for _, c := range subTokenCases {
 			rng := rand.New(rand.NewSource(1))
 			g := gorgonia.NewGraph()
-			x := optest.Input(g, "x", optest.RandomDense(rng, dt, c.t, c.d))
+			x := testutil.Input(g, "x", testutil.RandomDense(rng, dt, c.t, c.d))
 			p := newProjection(t, g, c.m, dt, 7)
 			z, err := Compress(x, p)
 			if err != nil {
@@ -38,14 +38,14 @@ func TestCompressAndReconstructMatchTheDefinition(t *testing.T) {
 			if want := (tensor.Shape{c.t, c.d}); !xhat.Shape().Eq(want) {
 				t.Fatalf("%v %+v: reconstruct shape %v, want %v", dt, c, xhat.Shape(), want)
 			}
-			optest.Run(t, g)
+			testutil.Run(t, g)
 			tol := 1e-12
 			if dt == tensor.Float32 {
 				tol = 1e-5
 			}
-			wantZ := compressByHand(optest.Float64s(t, x.Value()), c.d, p.Vector())
-			optest.CloseTo(t, "z", optest.Float64s(t, z.Value()), wantZ, tol)
-			optest.CloseTo(t, "x̂", optest.Float64s(t, xhat.Value()), reconstructByHand(wantZ, c.d, p.Vector()), tol)
+			wantZ := compressByHand(testutil.Float64s(x.Value()), c.d, p.Vector())
+			testutil.CloseTo(t, "z", testutil.Float64s(z.Value()), wantZ, tol)
+			testutil.CloseTo(t, "x̂", testutil.Float64s(xhat.Value()), reconstructByHand(wantZ, c.d, p.Vector()), tol)
 		}
 	}
 }
@@ -54,19 +54,19 @@ func TestReconstructIsTheProjectionOntoV(t *testing.T) {
 	// Projecting twice changes nothing, and what is removed is orthogonal to v.
 	rng := rand.New(rand.NewSource(2))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 3, 8))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 3, 8))
 	p := newProjection(t, g, 4, tensor.Float64, 3)
 	xhat := gorgonia.Must(Reconstruct(gorgonia.Must(Compress(x, p)), p))
 	xhat2 := gorgonia.Must(Reconstruct(gorgonia.Must(Compress(xhat, p)), p))
-	optest.Run(t, g)
-	optest.CloseTo(t, "x̂ twice", optest.Float64s(t, xhat2.Value()), optest.Float64s(t, xhat.Value()), 1e-12)
-	xs, hs, v := optest.Float64s(t, x.Value()), optest.Float64s(t, xhat.Value()), p.Vector()
+	testutil.Run(t, g)
+	testutil.CloseTo(t, "x̂ twice", testutil.Float64s(xhat2.Value()), testutil.Float64s(xhat.Value()), 1e-12)
+	xs, hs, v := testutil.Float64s(x.Value()), testutil.Float64s(xhat.Value()), p.Vector()
 	for s := 0; s < len(xs)/4; s++ {
 		var dot float64
 		for m := range v {
 			dot += (xs[4*s+m] - hs[4*s+m]) * v[m]
 		}
-		optest.CloseTo(t, "residual·v", []float64{dot}, []float64{0}, 1e-12)
+		testutil.CloseTo(t, "residual·v", []float64{dot}, []float64{0}, 1e-12)
 	}
 }
 
@@ -74,21 +74,21 @@ func TestCompressAndReconstructGradientsMatchFiniteDifferences(t *testing.T) {
 	for _, c := range subTokenCases {
 		rng := rand.New(rand.NewSource(4))
 		g := gorgonia.NewGraph()
-		x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, c.t, c.d))
+		x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, c.t, c.d))
 		p := newProjection(t, g, c.m, tensor.Float64, 5)
 		z := gorgonia.Must(Compress(x, p))
 		// A second input enters through Reconstruct, so both gradients are checked.
-		zIn := optest.Input(g, "zin", optest.RandomDense(rng, tensor.Float64, z.Shape()...))
+		zIn := testutil.Input(g, "zin", testutil.RandomDense(rng, tensor.Float64, z.Shape()...))
 		sum := gorgonia.Must(gorgonia.Add(z, zIn))
-		cost, _ := optest.WeightedSum(t, rng, gorgonia.Must(Reconstruct(sum, p)))
+		cost, _ := testutil.WeightedSum(t, rng, gorgonia.Must(Reconstruct(sum, p)))
 		grads, err := gorgonia.Grad(cost, x, zIn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		optest.Run(t, g)
-		gx, gz := optest.Float64s(t, grads[0].Value()), optest.Float64s(t, grads[1].Value())
-		optest.CloseTo(t, "grad x", gx, optest.NumericGrad(t, g, cost, x), 1e-7)
-		optest.CloseTo(t, "grad z", gz, optest.NumericGrad(t, g, cost, zIn), 1e-7)
+		testutil.Run(t, g)
+		gx, gz := testutil.Float64s(grads[0].Value()), testutil.Float64s(grads[1].Value())
+		testutil.CloseTo(t, "grad x", gx, testutil.NumericGrad(t, g, cost, x), 1e-7)
+		testutil.CloseTo(t, "grad z", gz, testutil.NumericGrad(t, g, cost, zIn), 1e-7)
 	}
 }
 
@@ -101,7 +101,7 @@ func TestCompressShowsEveryForwardBatchToTheStrategy(t *testing.T) {
 	}{{vinit.FirstBatchMean(), false}, {vinit.BatchMean(), true}} {
 		rng := rand.New(rand.NewSource(6))
 		g := gorgonia.NewGraph()
-		x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 5, 6))
+		x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 5, 6))
 		p, err := NewProjection(g, 3, tensor.Float64, c.s, "v")
 		if err != nil {
 			t.Fatal(err)
@@ -114,9 +114,9 @@ func TestCompressShowsEveryForwardBatchToTheStrategy(t *testing.T) {
 		if err := m.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		first := optest.Float64s(t, x.Value())
-		optest.CloseTo(t, "v after batch 1", p.Vector(), meanDirection(first, 3), 1e-12)
-		next := optest.RandomDense(rng, tensor.Float64, 5, 6)
+		first := testutil.Float64s(x.Value())
+		testutil.CloseTo(t, "v after batch 1", p.Vector(), meanDirection(first, 3), 1e-12)
+		next := testutil.RandomDense(rng, tensor.Float64, 5, 6)
 		if err := gorgonia.Let(x, next); err != nil {
 			t.Fatal(err)
 		}
@@ -126,9 +126,9 @@ func TestCompressShowsEveryForwardBatchToTheStrategy(t *testing.T) {
 		}
 		want := meanDirection(first, 3)
 		if c.follow {
-			want = meanDirection(optest.Float64s(t, next), 3)
+			want = meanDirection(testutil.Float64s(next), 3)
 		}
-		optest.CloseTo(t, "v after batch 2", p.Vector(), want, 1e-12)
+		testutil.CloseTo(t, "v after batch 2", p.Vector(), want, 1e-12)
 		m.Close()
 	}
 }
@@ -154,9 +154,9 @@ func TestCompressAndReconstructLispMachineMatchesTapeMachine(t *testing.T) {
 	for i, lisp := range []bool{false, true} {
 		rng := rand.New(rand.NewSource(8))
 		g := gorgonia.NewGraph()
-		x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 3, 10))
+		x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 3, 10))
 		p := newProjection(t, g, 4, tensor.Float64, 9)
-		cost, _ := optest.WeightedSum(t, rng, gorgonia.Must(Reconstruct(gorgonia.Must(Compress(x, p)), p)))
+		cost, _ := testutil.WeightedSum(t, rng, gorgonia.Must(Reconstruct(gorgonia.Must(Compress(x, p)), p)))
 		if lisp {
 			m := gorgonia.NewLispMachine(g)
 			if err := m.RunAll(); err != nil {
@@ -167,15 +167,15 @@ func TestCompressAndReconstructLispMachineMatchesTapeMachine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			grads[i] = optest.Float64s(t, gx)
+			grads[i] = testutil.Float64s(gx)
 			continue
 		}
 		gx, err := gorgonia.Grad(cost, x)
 		if err != nil {
 			t.Fatal(err)
 		}
-		optest.Run(t, g)
-		grads[i] = optest.Float64s(t, gx[0].Value())
+		testutil.Run(t, g)
+		grads[i] = testutil.Float64s(gx[0].Value())
 	}
-	optest.CloseTo(t, "grad x", grads[1], grads[0], 1e-12)
+	testutil.CloseTo(t, "grad x", grads[1], grads[0], 1e-12)
 }

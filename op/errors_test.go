@@ -11,7 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	vinit "github.com/velora-go/velora/init"
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // TestBadInputsGiveClearErrors checks that each bad input is refused with
@@ -19,12 +19,12 @@ import (
 func TestBadInputsGiveClearErrors(t *testing.T) {
 	rng := rand.New(rand.NewSource(83))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 8))
-	x32 := optest.Input(g, "x32", optest.RandomDense(rng, tensor.Float32, 4, 8))
-	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 8, 3))
-	w32 := optest.Input(g, "w32", optest.RandomDense(rng, tensor.Float32, 8, 3))
-	wide := optest.Input(g, "wide", optest.RandomDense(rng, tensor.Float64, 9, 3))
-	vec := optest.Input(g, "vec", optest.RandomDense(rng, tensor.Float64, 8))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 4, 8))
+	x32 := testutil.Input(g, "x32", testutil.RandomDense(rng, tensor.Float32, 4, 8))
+	w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float64, 8, 3))
+	w32 := testutil.Input(g, "w32", testutil.RandomDense(rng, tensor.Float32, 8, 3))
+	wide := testutil.Input(g, "wide", testutil.RandomDense(rng, tensor.Float64, 9, 3))
+	vec := testutil.Input(g, "vec", testutil.RandomDense(rng, tensor.Float64, 8))
 	cube := gorgonia.NewTensor(g, tensor.Float64, 3, gorgonia.WithShape(2, 2, 8), gorgonia.WithName("cube"))
 	p := newProjection(t, g, 4, tensor.Float64, 1)
 	pb, err := NewProjection(g, 4, tensor.Float64, vinit.Random(1), "vb", WithZFormat(ZBFloat16))
@@ -94,9 +94,9 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 
 func TestNaNInTheInitialisingBatchIsAnError(t *testing.T) {
 	g := gorgonia.NewGraph()
-	xv := optest.RandomDense(rand.New(rand.NewSource(89)), tensor.Float64, 3, 8)
+	xv := testutil.RandomDense(rand.New(rand.NewSource(89)), tensor.Float64, 3, 8)
 	xv.Data().([]float64)[13] = math.NaN()
-	x := optest.Input(g, "x", xv)
+	x := testutil.Input(g, "x", xv)
 	p, err := NewProjection(g, 4, tensor.Float64, vinit.FirstBatchMean(), "v")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func TestNaNInTheInitialisingBatchIsAnError(t *testing.T) {
 
 func TestReconstructBeforeInitialisationIsAnError(t *testing.T) {
 	g := gorgonia.NewGraph()
-	z := optest.Input(g, "z", optest.RandomDense(rand.New(rand.NewSource(97)), tensor.Float64, 3, 2))
+	z := testutil.Input(g, "z", testutil.RandomDense(rand.New(rand.NewSource(97)), tensor.Float64, 3, 2))
 	p, err := NewProjection(g, 4, tensor.Float64, vinit.FirstBatchMean(), "v")
 	if err != nil {
 		t.Fatal(err)
@@ -137,8 +137,8 @@ func TestSetVectorNormalisesAndResetForgets(t *testing.T) {
 	if err := p.SetVector([]float64{3, 4}); err != nil {
 		t.Fatal(err)
 	}
-	optest.CloseTo(t, "v", p.Vector(), []float64{0.6, 0.8}, 1e-15)
-	optest.CloseTo(t, "node value", optest.Float64s(t, p.V().Value()), []float64{0.6, 0.8}, 1e-7)
+	testutil.CloseTo(t, "v", p.Vector(), []float64{0.6, 0.8}, 1e-15)
+	testutil.CloseTo(t, "node value", testutil.Float64s(p.V().Value()), []float64{0.6, 0.8}, 1e-7)
 	if err := p.Reset(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestSetVectorNormalisesAndResetForgets(t *testing.T) {
 func TestSetTrainingFalseHidesBatchesFromTheStrategy(t *testing.T) {
 	g := gorgonia.NewGraph()
 	rng := rand.New(rand.NewSource(211))
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 8))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 4, 8))
 	p, err := NewProjection(g, 4, tensor.Float64, vinit.BatchMean(), "v")
 	if err != nil {
 		t.Fatal(err)
@@ -163,14 +163,14 @@ func TestSetTrainingFalseHidesBatchesFromTheStrategy(t *testing.T) {
 	}
 	trained := p.Vector()
 	p.SetTraining(false)
-	if err := gorgonia.Let(x, optest.RandomDense(rng, tensor.Float64, 4, 8)); err != nil {
+	if err := gorgonia.Let(x, testutil.RandomDense(rng, tensor.Float64, 4, 8)); err != nil {
 		t.Fatal(err)
 	}
 	m.Reset()
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	optest.CloseTo(t, "v after an evaluation batch", p.Vector(), trained, 0)
+	testutil.CloseTo(t, "v after an evaluation batch", p.Vector(), trained, 0)
 	p.SetTraining(true)
 	m.Reset()
 	if err := m.RunAll(); err != nil {

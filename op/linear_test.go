@@ -7,8 +7,8 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/op/internal/opkit"
-	"github.com/velora-go/velora/op/internal/optest"
 )
 
 // linearCase is one Linear configuration: x (t, d) @ w (d, dout), sub-token size m.
@@ -40,8 +40,8 @@ func buildLinearZ(t *testing.T, c linearCase, dt tensor.Dtype, xv *tensor.Dense,
 	t.Helper()
 	rng := rand.New(rand.NewSource(11))
 	l := &linearGraph{g: gorgonia.NewGraph()}
-	l.x = optest.Input(l.g, "x", xv)
-	l.w = optest.Input(l.g, "w", optest.RandomDense(rng, dt, c.d, c.dout))
+	l.x = testutil.Input(l.g, "x", xv)
+	l.w = testutil.Input(l.g, "w", testutil.RandomDense(rng, dt, c.d, c.dout))
 	l.p = newProjection(t, l.g, c.m, dt, 13, WithZFormat(f))
 	var err error
 	if plain {
@@ -52,13 +52,13 @@ func buildLinearZ(t *testing.T, c linearCase, dt tensor.Dtype, xv *tensor.Dense,
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.cost, l.r = optest.WeightedSum(t, rng, l.out)
+	l.cost, l.r = testutil.WeightedSum(t, rng, l.out)
 	grads, err := gorgonia.Grad(l.cost, l.x, l.w)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.gradX, l.gradW = grads[0], grads[1]
-	optest.Run(t, l.g)
+	testutil.Run(t, l.g)
 	return l
 }
 
@@ -91,11 +91,11 @@ func TestLinearMatchesMulWhereVeLoRAIsExact(t *testing.T) {
 		x := onVLine(t, c, tensor.Float64, 13)
 		plain := buildLinear(t, c, tensor.Float64, x, true)
 		velora := buildLinear(t, c, tensor.Float64, x, false)
-		optest.CloseTo(t, "out", optest.Float64s(t, velora.out.Value()), optest.Float64s(t, plain.out.Value()), 1e-12)
-		optest.CloseTo(t, "grad x", optest.Float64s(t, velora.gradX.Value()), optest.Float64s(t, plain.gradX.Value()), 1e-12)
+		testutil.CloseTo(t, "out", testutil.Float64s(velora.out.Value()), testutil.Float64s(plain.out.Value()), 1e-12)
+		testutil.CloseTo(t, "grad x", testutil.Float64s(velora.gradX.Value()), testutil.Float64s(plain.gradX.Value()), 1e-12)
 		if c.d%c.m == 0 {
-			optest.CloseTo(t, "grad w", optest.Float64s(t, velora.gradW.Value()), optest.Float64s(t, plain.gradW.Value()), 1e-12)
-			optest.CloseTo(t, "grad w by finite differences", optest.Float64s(t, velora.gradW.Value()), optest.NumericGrad(t, velora.g, velora.cost, velora.w), 1e-7)
+			testutil.CloseTo(t, "grad w", testutil.Float64s(velora.gradW.Value()), testutil.Float64s(plain.gradW.Value()), 1e-12)
+			testutil.CloseTo(t, "grad w by finite differences", testutil.Float64s(velora.gradW.Value()), testutil.NumericGrad(t, velora.g, velora.cost, velora.w), 1e-7)
 		}
 	}
 }
@@ -103,17 +103,17 @@ func TestLinearMatchesMulWhereVeLoRAIsExact(t *testing.T) {
 func TestLinearOnRandomData(t *testing.T) {
 	for _, c := range linearCases {
 		rng := rand.New(rand.NewSource(19))
-		x := optest.RandomDense(rng, tensor.Float64, c.t, c.d)
+		x := testutil.RandomDense(rng, tensor.Float64, c.t, c.d)
 		plain := buildLinear(t, c, tensor.Float64, x, true)
 		velora := buildLinear(t, c, tensor.Float64, x, false)
-		optest.CloseTo(t, "out", optest.Float64s(t, velora.out.Value()), optest.Float64s(t, plain.out.Value()), 1e-12)
-		optest.CloseTo(t, "grad x", optest.Float64s(t, velora.gradX.Value()), optest.Float64s(t, plain.gradX.Value()), 1e-12)
-		optest.CloseTo(t, "grad x by finite differences", optest.Float64s(t, velora.gradX.Value()), optest.NumericGrad(t, velora.g, velora.cost, velora.x), 1e-7)
+		testutil.CloseTo(t, "out", testutil.Float64s(velora.out.Value()), testutil.Float64s(plain.out.Value()), 1e-12)
+		testutil.CloseTo(t, "grad x", testutil.Float64s(velora.gradX.Value()), testutil.Float64s(plain.gradX.Value()), 1e-12)
+		testutil.CloseTo(t, "grad x by finite differences", testutil.Float64s(velora.gradX.Value()), testutil.NumericGrad(t, velora.g, velora.cost, velora.x), 1e-7)
 
 		// grad_w = x̂ᵀ r with x̂ from the paper's definition and r = ∂cost/∂out.
 		v := velora.p.Vector()
-		xhat := reconstructByHand(compressByHand(optest.Float64s(t, x), c.d, v), c.d, v)
-		optest.CloseTo(t, "grad w", optest.Float64s(t, velora.gradW.Value()), transposeTimes(xhat, optest.Float64s(t, velora.r.Value()), c.t, c.d, c.dout), 1e-12)
+		xhat := reconstructByHand(compressByHand(testutil.Float64s(x), c.d, v), c.d, v)
+		testutil.CloseTo(t, "grad w", testutil.Float64s(velora.gradW.Value()), transposeTimes(xhat, testutil.Float64s(velora.r.Value()), c.t, c.d, c.dout), 1e-12)
 	}
 }
 
@@ -137,12 +137,12 @@ func TestLinearFusedWeightGradientMatchesReconstructPath(t *testing.T) {
 			tol = 1e-5
 		}
 		for _, c := range append(linearCases, linearCase{64, 96, 40, 16}) {
-			x := optest.RandomDense(rand.New(rand.NewSource(23)), dt, c.t, c.d)
+			x := testutil.RandomDense(rand.New(rand.NewSource(23)), dt, c.t, c.d)
 			for _, scale := range []float64{1, 0.25} {
 				fused := buildLinear(t, c, dt, x, false, WithGradScale(scale))
 				ref := buildLinear(t, c, dt, x, false, WithGradScale(scale), WithReconstruct())
-				optest.CloseTo(t, "grad w", optest.Float64s(t, fused.gradW.Value()), optest.Float64s(t, ref.gradW.Value()), tol)
-				optest.CloseTo(t, "grad x", optest.Float64s(t, fused.gradX.Value()), optest.Float64s(t, ref.gradX.Value()), tol)
+				testutil.CloseTo(t, "grad w", testutil.Float64s(fused.gradW.Value()), testutil.Float64s(ref.gradW.Value()), tol)
+				testutil.CloseTo(t, "grad x", testutil.Float64s(fused.gradX.Value()), testutil.Float64s(ref.gradX.Value()), tol)
 			}
 		}
 	}
@@ -150,15 +150,15 @@ func TestLinearFusedWeightGradientMatchesReconstructPath(t *testing.T) {
 
 func TestLinearGradScaleScalesTheWeightGradientOnly(t *testing.T) {
 	c := linearCases[1]
-	x := optest.RandomDense(rand.New(rand.NewSource(29)), tensor.Float64, c.t, c.d)
+	x := testutil.RandomDense(rand.New(rand.NewSource(29)), tensor.Float64, c.t, c.d)
 	one := buildLinear(t, c, tensor.Float64, x, false)
 	three := buildLinear(t, c, tensor.Float64, x, false, WithGradScale(3))
-	want := optest.Float64s(t, one.gradW.Value())
+	want := testutil.Float64s(one.gradW.Value())
 	for i := range want {
 		want[i] *= 3
 	}
-	optest.CloseTo(t, "grad w", optest.Float64s(t, three.gradW.Value()), want, 1e-12)
-	optest.CloseTo(t, "grad x", optest.Float64s(t, three.gradX.Value()), optest.Float64s(t, one.gradX.Value()), 1e-12)
+	testutil.CloseTo(t, "grad w", testutil.Float64s(three.gradW.Value()), want, 1e-12)
+	testutil.CloseTo(t, "grad x", testutil.Float64s(three.gradX.Value()), testutil.Float64s(one.gradX.Value()), 1e-12)
 }
 
 // TestLinearBackwardNeverReadsX walks every node that gorgonia.Grad adds
@@ -167,8 +167,8 @@ func TestLinearBackwardNeverReadsX(t *testing.T) {
 	for _, reconstructPath := range []bool{false, true} {
 		g := gorgonia.NewGraph()
 		rng := rand.New(rand.NewSource(31))
-		x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 8))
-		w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 8, 3))
+		x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 4, 8))
+		w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float64, 8, 3))
 		p := newProjection(t, g, 4, tensor.Float64, 1)
 		var opts []LinearOption
 		if reconstructPath {
@@ -207,7 +207,7 @@ func TestLinearBackwardNeverReadsX(t *testing.T) {
 func TestLinearLispMachineMatchesTapeMachine(t *testing.T) {
 	for _, reconstructPath := range []bool{false, true} {
 		c := linearCases[1]
-		x := optest.RandomDense(rand.New(rand.NewSource(37)), tensor.Float64, c.t, c.d)
+		x := testutil.RandomDense(rand.New(rand.NewSource(37)), tensor.Float64, c.t, c.d)
 		var opts []LinearOption
 		if reconstructPath {
 			opts = append(opts, WithReconstruct())
@@ -216,11 +216,11 @@ func TestLinearLispMachineMatchesTapeMachine(t *testing.T) {
 
 		g := gorgonia.NewGraph()
 		rng := rand.New(rand.NewSource(11))
-		xn := optest.Input(g, "x", x)
-		w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, c.d, c.dout))
+		xn := testutil.Input(g, "x", x)
+		w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float64, c.d, c.dout))
 		p := newProjection(t, g, c.m, tensor.Float64, 13)
 		out := gorgonia.Must(Linear(xn, w, p, opts...))
-		optest.WeightedSum(t, rng, out)
+		testutil.WeightedSum(t, rng, out)
 		m := gorgonia.NewLispMachine(g)
 		if err := m.RunAll(); err != nil {
 			t.Fatal(err)
@@ -234,24 +234,24 @@ func TestLinearLispMachineMatchesTapeMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		optest.CloseTo(t, "grad x", optest.Float64s(t, gx), optest.Float64s(t, tape.gradX.Value()), 1e-12)
-		optest.CloseTo(t, "grad w", optest.Float64s(t, gw), optest.Float64s(t, tape.gradW.Value()), 1e-12)
+		testutil.CloseTo(t, "grad x", testutil.Float64s(gx), testutil.Float64s(tape.gradX.Value()), 1e-12)
+		testutil.CloseTo(t, "grad w", testutil.Float64s(gw), testutil.Float64s(tape.gradW.Value()), 1e-12)
 	}
 }
 
 func TestWeightGradEqualsLinearsBackward(t *testing.T) {
 	c := linearCases[1]
-	x := optest.RandomDense(rand.New(rand.NewSource(199)), tensor.Float64, c.t, c.d)
+	x := testutil.RandomDense(rand.New(rand.NewSource(199)), tensor.Float64, c.t, c.d)
 	l := buildLinear(t, c, tensor.Float64, x, false, WithGradScale(2))
 	for _, opts := range [][]LinearOption{{WithGradScale(2)}, {WithGradScale(2), WithReconstruct()}} {
 		g := gorgonia.NewGraph()
 		p := newProjection(t, g, c.m, tensor.Float64, 13)
-		z := optest.Input(g, "z", tensor.New(tensor.WithShape(c.t, opkit.Groups(c.d, c.m)), tensor.WithBacking(compressByHand(optest.Float64s(t, x), c.d, p.Vector()))))
-		gw, err := WeightGrad(z, optest.Input(g, "g", l.r.Value().(*tensor.Dense)), p, c.d, opts...)
+		z := testutil.Input(g, "z", tensor.New(tensor.WithShape(c.t, opkit.Groups(c.d, c.m)), tensor.WithBacking(compressByHand(testutil.Float64s(x), c.d, p.Vector()))))
+		gw, err := WeightGrad(z, testutil.Input(g, "g", l.r.Value().(*tensor.Dense)), p, c.d, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		optest.Run(t, g)
-		optest.CloseTo(t, "grad w", optest.Float64s(t, gw.Value()), optest.Float64s(t, l.gradW.Value()), 1e-12)
+		testutil.Run(t, g)
+		testutil.CloseTo(t, "grad w", testutil.Float64s(gw.Value()), testutil.Float64s(l.gradW.Value()), 1e-12)
 	}
 }

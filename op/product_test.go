@@ -7,7 +7,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 func TestFrozenLinearMatchesMulAndGivesNoWeightGradient(t *testing.T) {
@@ -17,11 +17,11 @@ func TestFrozenLinearMatchesMulAndGivesNoWeightGradient(t *testing.T) {
 			tol = 1e-5
 		}
 		rng := rand.New(rand.NewSource(61))
-		xv, wv := optest.RandomDense(rng, dt, 5, 7), optest.RandomDense(rng, dt, 7, 3)
+		xv, wv := testutil.RandomDense(rng, dt, 5, 7), testutil.RandomDense(rng, dt, 7, 3)
 		results := make([][2][]float64, 2)
 		for i, frozen := range []bool{false, true} {
 			g := gorgonia.NewGraph()
-			x, w := optest.Input(g, "x", xv), optest.Input(g, "w", wv)
+			x, w := testutil.Input(g, "x", xv), testutil.Input(g, "w", wv)
 			var out *gorgonia.Node
 			var err error
 			if frozen {
@@ -32,7 +32,7 @@ func TestFrozenLinearMatchesMulAndGivesNoWeightGradient(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cost, _ := optest.WeightedSum(t, rand.New(rand.NewSource(67)), out)
+			cost, _ := testutil.WeightedSum(t, rand.New(rand.NewSource(67)), out)
 			grads, err := gorgonia.Grad(cost, x)
 			if err != nil {
 				t.Fatal(err)
@@ -42,43 +42,43 @@ func TestFrozenLinearMatchesMulAndGivesNoWeightGradient(t *testing.T) {
 					t.Fatal("gradient with respect to a frozen weight: expected an error")
 				}
 			}
-			optest.Run(t, g)
-			results[i] = [2][]float64{optest.Float64s(t, out.Value()), optest.Float64s(t, grads[0].Value())}
+			testutil.Run(t, g)
+			results[i] = [2][]float64{testutil.Float64s(out.Value()), testutil.Float64s(grads[0].Value())}
 		}
-		optest.CloseTo(t, "out", results[1][0], results[0][0], tol)
-		optest.CloseTo(t, "grad x", results[1][1], results[0][1], tol)
+		testutil.CloseTo(t, "out", results[1][0], results[0][0], tol)
+		testutil.CloseTo(t, "grad x", results[1][1], results[0][1], tol)
 	}
 }
 
 func TestFrozenLinearGradientMatchesFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewSource(71))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 6))
-	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 6, 2))
-	cost, _ := optest.WeightedSum(t, rng, gorgonia.Must(FrozenLinear(x, w)))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 4, 6))
+	w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float64, 6, 2))
+	cost, _ := testutil.WeightedSum(t, rng, gorgonia.Must(FrozenLinear(x, w)))
 	grads, err := gorgonia.Grad(cost, x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	optest.Run(t, g)
-	optest.CloseTo(t, "grad x", optest.Float64s(t, grads[0].Value()), optest.NumericGrad(t, g, cost, x), 1e-7)
+	testutil.Run(t, g)
+	testutil.CloseTo(t, "grad x", testutil.Float64s(grads[0].Value()), testutil.NumericGrad(t, g, cost, x), 1e-7)
 }
 
 func TestFrozenLinearLispMachine(t *testing.T) {
 	rng := rand.New(rand.NewSource(73))
-	xv, wv := optest.RandomDense(rng, tensor.Float64, 3, 4), optest.RandomDense(rng, tensor.Float64, 4, 2)
+	xv, wv := testutil.RandomDense(rng, tensor.Float64, 3, 4), testutil.RandomDense(rng, tensor.Float64, 4, 2)
 	var want []float64
 	for _, lisp := range []bool{false, true} {
 		g := gorgonia.NewGraph()
-		x, w := optest.Input(g, "x", xv), optest.Input(g, "w", wv)
-		cost, _ := optest.WeightedSum(t, rand.New(rand.NewSource(79)), gorgonia.Must(FrozenLinear(x, w)))
+		x, w := testutil.Input(g, "x", xv), testutil.Input(g, "w", wv)
+		cost, _ := testutil.WeightedSum(t, rand.New(rand.NewSource(79)), gorgonia.Must(FrozenLinear(x, w)))
 		if !lisp {
 			grads, err := gorgonia.Grad(cost, x)
 			if err != nil {
 				t.Fatal(err)
 			}
-			optest.Run(t, g)
-			want = optest.Float64s(t, grads[0].Value())
+			testutil.Run(t, g)
+			want = testutil.Float64s(grads[0].Value())
 			continue
 		}
 		m := gorgonia.NewLispMachine(g)
@@ -90,14 +90,14 @@ func TestFrozenLinearLispMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		optest.CloseTo(t, "grad x", optest.Float64s(t, got), want, 1e-12)
+		testutil.CloseTo(t, "grad x", testutil.Float64s(got), want, 1e-12)
 	}
 }
 
 func TestMatMulMatchesGorgoniaMul(t *testing.T) {
 	rng := rand.New(rand.NewSource(167))
-	values := []*tensor.Dense{optest.RandomDense(rng, tensor.Float64, 5, 7), optest.RandomDense(rng, tensor.Float64, 7, 3)}
+	values := []*tensor.Dense{testutil.RandomDense(rng, tensor.Float64, 5, 7), testutil.RandomDense(rng, tensor.Float64, 7, 3)}
 	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(MatMul(in[0], in[1])) }
 	plain := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(gorgonia.Mul(in[0], in[1])) }
-	optest.CheckFused(t, values, fused, plain, 1e-12)
+	testutil.CheckFused(t, values, fused, plain, 1e-12)
 }

@@ -10,7 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // scaleShiftGraph builds cost = Σ r ⊙ (x ⊙ w + b), through ScaleShift with
@@ -21,9 +21,9 @@ func scaleShiftGraph(t *testing.T, xv *tensor.Dense, m int, plain bool, opts ...
 	rng := rand.New(rand.NewSource(41))
 	d := xv.Shape()[1]
 	g = gorgonia.NewGraph()
-	x := optest.Input(g, "x", xv)
-	w := optest.Input(g, "w", optest.RandomDense(rng, xv.Dtype(), d))
-	b := optest.Input(g, "b", optest.RandomDense(rng, xv.Dtype(), d))
+	x := testutil.Input(g, "x", xv)
+	w := testutil.Input(g, "w", testutil.RandomDense(rng, xv.Dtype(), d))
+	b := testutil.Input(g, "b", testutil.RandomDense(rng, xv.Dtype(), d))
 	p = newProjection(t, g, m, xv.Dtype(), 43)
 	var err error
 	if plain {
@@ -36,33 +36,33 @@ func scaleShiftGraph(t *testing.T, xv *tensor.Dense, m int, plain bool, opts ...
 	if err != nil {
 		t.Fatal(err)
 	}
-	cost, _ = optest.WeightedSum(t, rng, out)
+	cost, _ = testutil.WeightedSum(t, rng, out)
 	if grads, err = gorgonia.Grad(cost, x, w, b); err != nil {
 		t.Fatal(err)
 	}
-	optest.Run(t, g)
+	testutil.Run(t, g)
 	return g, out, cost, grads, p
 }
 
 func TestScaleShiftMatchesBroadcastOps(t *testing.T) {
 	for _, c := range subTokenCases {
-		x := optest.RandomDense(rand.New(rand.NewSource(47)), tensor.Float64, c.t, c.d)
+		x := testutil.RandomDense(rand.New(rand.NewSource(47)), tensor.Float64, c.t, c.d)
 		_, plainOut, _, plain, _ := scaleShiftGraph(t, x, c.m, true)
 		g, out, cost, velora, p := scaleShiftGraph(t, x, c.m, false)
-		optest.CloseTo(t, "out", optest.Float64s(t, out.Value()), optest.Float64s(t, plainOut.Value()), 1e-12)
-		optest.CloseTo(t, "grad x", optest.Float64s(t, velora[0].Value()), optest.Float64s(t, plain[0].Value()), 1e-12)
-		optest.CloseTo(t, "grad b", optest.Float64s(t, velora[2].Value()), optest.Float64s(t, plain[2].Value()), 1e-12)
-		optest.CloseTo(t, "grad x by finite differences", optest.Float64s(t, velora[0].Value()), optest.NumericGrad(t, g, cost, g.ByName("x")[0]), 1e-7)
+		testutil.CloseTo(t, "out", testutil.Float64s(out.Value()), testutil.Float64s(plainOut.Value()), 1e-12)
+		testutil.CloseTo(t, "grad x", testutil.Float64s(velora[0].Value()), testutil.Float64s(plain[0].Value()), 1e-12)
+		testutil.CloseTo(t, "grad b", testutil.Float64s(velora[2].Value()), testutil.Float64s(plain[2].Value()), 1e-12)
+		testutil.CloseTo(t, "grad x by finite differences", testutil.Float64s(velora[0].Value()), testutil.NumericGrad(t, g, cost, g.ByName("x")[0]), 1e-7)
 
 		// grad_w = Σ_t r ⊙ x̂: the exact gradient with x replaced by x̂.
 		v := p.Vector()
-		xhat := reconstructByHand(compressByHand(optest.Float64s(t, x), c.d, v), c.d, v)
-		r := optest.Float64s(t, g.ByName(out.Name() + "_r")[0].Value())
+		xhat := reconstructByHand(compressByHand(testutil.Float64s(x), c.d, v), c.d, v)
+		r := testutil.Float64s(g.ByName(out.Name() + "_r")[0].Value())
 		want := make([]float64, c.d)
 		for i := range xhat {
 			want[i%c.d] += r[i] * xhat[i]
 		}
-		optest.CloseTo(t, "grad w", optest.Float64s(t, velora[1].Value()), want, 1e-12)
+		testutil.CloseTo(t, "grad w", testutil.Float64s(velora[1].Value()), want, 1e-12)
 	}
 }
 
@@ -77,13 +77,13 @@ func TestScaleShiftGradientsMatchFiniteDifferencesWhereExact(t *testing.T) {
 		for _, scale := range []float64{1, 3} {
 			g, _, cost, grads, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(scale))
 			for i, name := range []string{"x", "w", "b"} {
-				want := optest.NumericGrad(t, g, cost, g.ByName(name)[0])
+				want := testutil.NumericGrad(t, g, cost, g.ByName(name)[0])
 				if name == "w" {
 					for j := range want {
 						want[j] *= scale
 					}
 				}
-				optest.CloseTo(t, fmt.Sprintf("scale %g: grad %s", scale, name), optest.Float64s(t, grads[i].Value()), want, 1e-7)
+				testutil.CloseTo(t, fmt.Sprintf("scale %g: grad %s", scale, name), testutil.Float64s(grads[i].Value()), want, 1e-7)
 			}
 		}
 	}
@@ -99,22 +99,22 @@ func TestScaleShiftGradScaleScalesTheScaleGradientOnly(t *testing.T) {
 			tol = 1e-6
 		}
 		for _, c := range subTokenCases {
-			x := optest.RandomDense(rand.New(rand.NewSource(61)), dt, c.t, c.d)
+			x := testutil.RandomDense(rand.New(rand.NewSource(61)), dt, c.t, c.d)
 			_, out, _, plain, _ := scaleShiftGraph(t, x, c.m, false)
 			_, outOne, _, one, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(1))
-			optest.CloseTo(t, "scale 1: out", optest.Float64s(t, outOne.Value()), optest.Float64s(t, out.Value()), 0)
+			testutil.CloseTo(t, "scale 1: out", testutil.Float64s(outOne.Value()), testutil.Float64s(out.Value()), 0)
 			for i, name := range []string{"x", "w", "b"} {
-				optest.CloseTo(t, "scale 1: grad "+name, optest.Float64s(t, one[i].Value()), optest.Float64s(t, plain[i].Value()), 0)
+				testutil.CloseTo(t, "scale 1: grad "+name, testutil.Float64s(one[i].Value()), testutil.Float64s(plain[i].Value()), 0)
 			}
 			for _, scale := range []float64{3, 0.25} {
 				_, _, _, scaled, _ := scaleShiftGraph(t, x, c.m, false, WithGradScale(scale))
-				want := optest.Float64s(t, plain[1].Value())
+				want := testutil.Float64s(plain[1].Value())
 				for j := range want {
 					want[j] *= scale
 				}
-				optest.CloseTo(t, fmt.Sprintf("scale %g: grad w", scale), optest.Float64s(t, scaled[1].Value()), want, tol)
-				optest.CloseTo(t, fmt.Sprintf("scale %g: grad x", scale), optest.Float64s(t, scaled[0].Value()), optest.Float64s(t, plain[0].Value()), 0)
-				optest.CloseTo(t, fmt.Sprintf("scale %g: grad b", scale), optest.Float64s(t, scaled[2].Value()), optest.Float64s(t, plain[2].Value()), 0)
+				testutil.CloseTo(t, fmt.Sprintf("scale %g: grad w", scale), testutil.Float64s(scaled[1].Value()), want, tol)
+				testutil.CloseTo(t, fmt.Sprintf("scale %g: grad x", scale), testutil.Float64s(scaled[0].Value()), testutil.Float64s(plain[0].Value()), 0)
+				testutil.CloseTo(t, fmt.Sprintf("scale %g: grad b", scale), testutil.Float64s(scaled[2].Value()), testutil.Float64s(plain[2].Value()), 0)
 			}
 		}
 	}
@@ -123,9 +123,9 @@ func TestScaleShiftGradScaleScalesTheScaleGradientOnly(t *testing.T) {
 func TestScaleShiftOptionsThatDoNotApply(t *testing.T) {
 	rng := rand.New(rand.NewSource(67))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 3, 8))
-	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 8))
-	b := optest.Input(g, "b", optest.RandomDense(rng, tensor.Float64, 8))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 3, 8))
+	w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float64, 8))
+	b := testutil.Input(g, "b", testutil.RandomDense(rng, tensor.Float64, 8))
 	p := newProjection(t, g, 4, tensor.Float64, 1)
 	for _, c := range []struct {
 		name string
@@ -149,31 +149,31 @@ func TestScaleShiftOptionsThatDoNotApply(t *testing.T) {
 
 func TestScaleShiftFloat32MatchesFloat64(t *testing.T) {
 	rng := rand.New(rand.NewSource(53))
-	x64 := optest.RandomDense(rng, tensor.Float64, 6, 10)
+	x64 := testutil.RandomDense(rng, tensor.Float64, 6, 10)
 	x32 := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(6, 10))
 	for i, a := range x64.Data().([]float64) {
 		x32.Data().([]float32)[i] = float32(a)
 	}
 	_, out64, _, g64, _ := scaleShiftGraph(t, x64, 4, false)
 	_, out32, _, g32, _ := scaleShiftGraph(t, x32, 4, false)
-	optest.CloseTo(t, "out", optest.Float64s(t, out32.Value()), optest.Float64s(t, out64.Value()), 1e-5)
+	testutil.CloseTo(t, "out", testutil.Float64s(out32.Value()), testutil.Float64s(out64.Value()), 1e-5)
 	for i := range g64 {
-		optest.CloseTo(t, "grad", optest.Float64s(t, g32[i].Value()), optest.Float64s(t, g64[i].Value()), 1e-5)
+		testutil.CloseTo(t, "grad", testutil.Float64s(g32[i].Value()), testutil.Float64s(g64[i].Value()), 1e-5)
 	}
 }
 
 func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
-	x := optest.RandomDense(rand.New(rand.NewSource(59)), tensor.Float64, 3, 10)
+	x := testutil.RandomDense(rand.New(rand.NewSource(59)), tensor.Float64, 3, 10)
 	for _, scale := range []float64{1, 3} {
 		_, _, _, tape, _ := scaleShiftGraph(t, x, 4, false, WithGradScale(scale))
 
 		rng := rand.New(rand.NewSource(41))
 		g := gorgonia.NewGraph()
-		xn := optest.Input(g, "x", x)
-		w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 10))
-		b := optest.Input(g, "b", optest.RandomDense(rng, tensor.Float64, 10))
+		xn := testutil.Input(g, "x", x)
+		w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float64, 10))
+		b := testutil.Input(g, "b", testutil.RandomDense(rng, tensor.Float64, 10))
 		p := newProjection(t, g, 4, tensor.Float64, 43)
-		optest.WeightedSum(t, rng, gorgonia.Must(ScaleShift(xn, w, b, p, WithGradScale(scale))))
+		testutil.WeightedSum(t, rng, gorgonia.Must(ScaleShift(xn, w, b, p, WithGradScale(scale))))
 		m := gorgonia.NewLispMachine(g)
 		if err := m.RunAll(); err != nil {
 			t.Fatal(err)
@@ -183,7 +183,7 @@ func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			optest.CloseTo(t, fmt.Sprintf("scale %g: %s", scale, n.Name()), optest.Float64s(t, grad), optest.Float64s(t, tape[i].Value()), 1e-12)
+			testutil.CloseTo(t, fmt.Sprintf("scale %g: %s", scale, n.Name()), testutil.Float64s(grad), testutil.Float64s(tape[i].Value()), 1e-12)
 		}
 		m.Close()
 	}
@@ -191,7 +191,7 @@ func TestScaleShiftLispMachineMatchesTapeMachine(t *testing.T) {
 
 func TestPlainScaleShiftMatchesBroadcastOps(t *testing.T) {
 	rng := rand.New(rand.NewSource(197))
-	values := []*tensor.Dense{optest.RandomDense(rng, tensor.Float64, 5, 6), optest.RandomDense(rng, tensor.Float64, 6), optest.RandomDense(rng, tensor.Float64, 6)}
+	values := []*tensor.Dense{testutil.RandomDense(rng, tensor.Float64, 5, 6), testutil.RandomDense(rng, tensor.Float64, 6), testutil.RandomDense(rng, tensor.Float64, 6)}
 	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(ScaleShift(in[0], in[1], in[2], nil))
 	}
@@ -200,5 +200,5 @@ func TestPlainScaleShiftMatchesBroadcastOps(t *testing.T) {
 		scaled := gorgonia.Must(gorgonia.BroadcastHadamardProd(in[0], row(in[1]), nil, []byte{0}))
 		return gorgonia.Must(gorgonia.BroadcastAdd(scaled, row(in[2]), nil, []byte{0}))
 	}
-	optest.CheckFused(t, values, fused, plain, 1e-12)
+	testutil.CheckFused(t, values, fused, plain, 1e-12)
 }

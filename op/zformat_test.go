@@ -12,9 +12,9 @@ import (
 	"gorgonia.org/tensor"
 
 	vinit "github.com/velora-go/velora/init"
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/machine"
 	"github.com/velora-go/velora/op/internal/opkit"
-	"github.com/velora-go/velora/op/internal/optest"
 	"github.com/velora-go/velora/op/nn"
 )
 
@@ -87,7 +87,7 @@ func TestHalfZIsTheFullZRounded(t *testing.T) {
 			for _, c := range append(subTokenCases, struct{ t, d, m int }{1700, 48, 4}) {
 				rng := rand.New(rand.NewSource(1))
 				g := gorgonia.NewGraph()
-				x := optest.Input(g, "x", optest.RandomDense(rng, dt, c.t, c.d))
+				x := testutil.Input(g, "x", testutil.RandomDense(rng, dt, c.t, c.d))
 				p := newProjection(t, g, c.m, dt, 7, WithZFormat(f))
 				z := gorgonia.Must(Compress(x, p))
 				if z.Dtype() != tensor.Uint16 || p.ZDtype() != tensor.Uint16 || p.ZFormat() != f {
@@ -95,10 +95,10 @@ func TestHalfZIsTheFullZRounded(t *testing.T) {
 				}
 				full := gorgonia.NewGraph()
 				pf := newProjection(t, full, c.m, dt, 7)
-				zf := gorgonia.Must(Compress(optest.Input(full, "x", x.Value().(*tensor.Dense)), pf))
-				optest.Run(t, g)
-				optest.Run(t, full)
-				optest.CloseTo(t, fmt.Sprintf("%v %v %+v: z", dt, f, c), widened(t, z.Value(), f), roundAllByHand(optest.Float64s(t, zf.Value()), f), 0)
+				zf := gorgonia.Must(Compress(testutil.Input(full, "x", x.Value().(*tensor.Dense)), pf))
+				testutil.Run(t, g)
+				testutil.Run(t, full)
+				testutil.CloseTo(t, fmt.Sprintf("%v %v %+v: z", dt, f, c), widened(t, z.Value(), f), roundAllByHand(testutil.Float64s(zf.Value()), f), 0)
 			}
 		}
 	}
@@ -114,25 +114,25 @@ func TestLinearWithHalfZ(t *testing.T) {
 		}
 		for _, f := range halfFormats {
 			for _, c := range append(linearCases, linearCase{64, 96, 40, 16}) {
-				x := optest.RandomDense(rand.New(rand.NewSource(23)), dt, c.t, c.d)
+				x := testutil.RandomDense(rand.New(rand.NewSource(23)), dt, c.t, c.d)
 				full := buildLinear(t, c, dt, x, false, WithGradScale(2))
 				what := fmt.Sprintf("%v %v %+v", dt, f, c)
 				for _, opts := range [][]LinearOption{{WithGradScale(2)}, {WithGradScale(2), WithReconstruct()}} {
 					half := buildLinearZ(t, c, dt, x, false, f, opts...)
-					optest.CloseTo(t, what+": out", optest.Float64s(t, half.out.Value()), optest.Float64s(t, full.out.Value()), 0)
-					optest.CloseTo(t, what+": grad x", optest.Float64s(t, half.gradX.Value()), optest.Float64s(t, full.gradX.Value()), 0)
+					testutil.CloseTo(t, what+": out", testutil.Float64s(half.out.Value()), testutil.Float64s(full.out.Value()), 0)
+					testutil.CloseTo(t, what+": grad x", testutil.Float64s(half.gradX.Value()), testutil.Float64s(full.gradX.Value()), 0)
 
 					v := half.p.Vector()
 					z := roundAllByHand(fullZ(t, x, c, dt), f)
-					want := transposeTimes(reconstructByHand(z, c.d, v), optest.Float64s(t, half.r.Value()), c.t, c.d, c.dout)
+					want := transposeTimes(reconstructByHand(z, c.d, v), testutil.Float64s(half.r.Value()), c.t, c.d, c.dout)
 					for i := range want {
 						want[i] *= 2
 					}
-					optest.CloseTo(t, what+": grad w", optest.Float64s(t, half.gradW.Value()), want, tol)
+					testutil.CloseTo(t, what+": grad w", testutil.Float64s(half.gradW.Value()), want, tol)
 				}
 				if dt == tensor.Float64 && c.t*c.d <= 60 { // the small cases: one run per entry and side
 					half := buildLinearZ(t, c, dt, x, false, f)
-					optest.CloseTo(t, what+": grad x by finite differences", optest.Float64s(t, half.gradX.Value()), optest.NumericGrad(t, half.g, half.cost, half.x), 1e-7)
+					testutil.CloseTo(t, what+": grad x by finite differences", testutil.Float64s(half.gradX.Value()), testutil.NumericGrad(t, half.g, half.cost, half.x), 1e-7)
 				}
 			}
 		}
@@ -144,9 +144,9 @@ func TestLinearWithHalfZ(t *testing.T) {
 func fullZ(t *testing.T, x *tensor.Dense, c linearCase, dt tensor.Dtype) []float64 {
 	t.Helper()
 	g := gorgonia.NewGraph()
-	z := gorgonia.Must(Compress(optest.Input(g, "x", x), newProjection(t, g, c.m, dt, 13)))
-	optest.Run(t, g)
-	return optest.Float64s(t, z.Value())
+	z := gorgonia.Must(Compress(testutil.Input(g, "x", x), newProjection(t, g, c.m, dt, 13)))
+	testutil.Run(t, g)
+	return testutil.Float64s(z.Value())
 }
 
 func TestWeightGradReadsHalfZ(t *testing.T) {
@@ -170,20 +170,20 @@ func TestWeightGradReadsHalfZ(t *testing.T) {
 		}
 		z := gorgonia.NewMatrix(g, tensor.Uint16, gorgonia.WithShape(c.t, k), gorgonia.WithName("z"),
 			gorgonia.WithValue(tensor.New(tensor.WithShape(c.t, k), tensor.WithBacking(bits))))
-		gv := optest.RandomDense(rng, tensor.Float32, c.t, c.dout)
-		gw, err := WeightGrad(z, optest.Input(g, "g", gv), p, c.d, WithGradScale(0.5))
+		gv := testutil.RandomDense(rng, tensor.Float32, c.t, c.dout)
+		gw, err := WeightGrad(z, testutil.Input(g, "g", gv), p, c.d, WithGradScale(0.5))
 		if err != nil {
 			t.Fatal(err)
 		}
-		optest.Run(t, g)
-		want := transposeTimes(reconstructByHand(zr, c.d, p.Vector()), optest.Float64s(t, gv), c.t, c.d, c.dout)
+		testutil.Run(t, g)
+		want := transposeTimes(reconstructByHand(zr, c.d, p.Vector()), testutil.Float64s(gv), c.t, c.d, c.dout)
 		for i := range want {
 			want[i] *= 0.5
 		}
-		optest.CloseTo(t, f.String()+": grad w", optest.Float64s(t, gw.Value()), want, 1e-5)
+		testutil.CloseTo(t, f.String()+": grad w", testutil.Float64s(gw.Value()), want, 1e-5)
 
-		wrong := optest.Input(g, "z32", optest.RandomDense(rng, tensor.Float32, c.t, k))
-		if _, err := WeightGrad(wrong, optest.Input(g, "g2", gv), p, c.d); err == nil || !strings.Contains(err.Error(), "dtype float32, expected uint16") {
+		wrong := testutil.Input(g, "z32", testutil.RandomDense(rng, tensor.Float32, c.t, k))
+		if _, err := WeightGrad(wrong, testutil.Input(g, "g2", gv), p, c.d); err == nil || !strings.Contains(err.Error(), "dtype float32, expected uint16") {
 			t.Errorf("%v: WeightGrad of a float32 z: error %v, want one naming both dtypes", f, err)
 		}
 		if _, err := (&weightGradOp{p: p, width: c.d, scale: 1}).Do(wrong.Value(), gv, p.V().Value()); err == nil || !strings.Contains(err.Error(), "uint16") {
@@ -201,37 +201,37 @@ func TestReconstructAndScaleShiftWidenHalfZ(t *testing.T) {
 		for _, f := range halfFormats {
 			for _, c := range subTokenCases {
 				what := fmt.Sprintf("%v %v %+v", dt, f, c)
-				xv := optest.RandomDense(rand.New(rand.NewSource(3)), dt, c.t, c.d)
+				xv := testutil.RandomDense(rand.New(rand.NewSource(3)), dt, c.t, c.d)
 				zr := roundAllByHand(fullZ(t, xv, linearCase{t: c.t, d: c.d, m: c.m}, dt), f)
 
 				g := gorgonia.NewGraph()
 				p := newProjection(t, g, c.m, dt, 13, WithZFormat(f))
-				xhat := gorgonia.Must(Reconstruct(gorgonia.Must(Compress(optest.Input(g, "x", xv), p)), p))
-				optest.Run(t, g)
+				xhat := gorgonia.Must(Reconstruct(gorgonia.Must(Compress(testutil.Input(g, "x", xv), p)), p))
+				testutil.Run(t, g)
 				if xhat.Dtype() != dt {
 					t.Fatalf("%s: x̂ has dtype %v", what, xhat.Dtype())
 				}
-				optest.CloseTo(t, what+": x̂", optest.Float64s(t, xhat.Value()), reconstructByHand(zr, c.d, p.Vector()), tol)
+				testutil.CloseTo(t, what+": x̂", testutil.Float64s(xhat.Value()), reconstructByHand(zr, c.d, p.Vector()), tol)
 
 				// ScaleShift's grad_w = scale · Σ_t r ⊙ x̂ with x̂ from the rounded z.
 				sg := gorgonia.NewGraph()
 				rng := rand.New(rand.NewSource(41))
-				x := optest.Input(sg, "x", xv)
-				w, b := optest.Input(sg, "w", optest.RandomDense(rng, dt, c.d)), optest.Input(sg, "b", optest.RandomDense(rng, dt, c.d))
+				x := testutil.Input(sg, "x", xv)
+				w, b := testutil.Input(sg, "w", testutil.RandomDense(rng, dt, c.d)), testutil.Input(sg, "b", testutil.RandomDense(rng, dt, c.d))
 				ps := newProjection(t, sg, c.m, dt, 13, WithZFormat(f))
 				out := gorgonia.Must(ScaleShift(x, w, b, ps, WithGradScale(3)))
-				cost, r := optest.WeightedSum(t, rng, out)
+				cost, r := testutil.WeightedSum(t, rng, out)
 				grads, err := gorgonia.Grad(cost, x, w, b)
 				if err != nil {
 					t.Fatal(err)
 				}
-				optest.Run(t, sg)
-				xr, rs := reconstructByHand(zr, c.d, ps.Vector()), optest.Float64s(t, r.Value())
+				testutil.Run(t, sg)
+				xr, rs := reconstructByHand(zr, c.d, ps.Vector()), testutil.Float64s(r.Value())
 				want := make([]float64, c.d)
 				for i := range xr {
 					want[i%c.d] += 3 * rs[i] * xr[i]
 				}
-				optest.CloseTo(t, what+": scale-shift grad w", optest.Float64s(t, grads[1].Value()), want, tol)
+				testutil.CloseTo(t, what+": scale-shift grad w", testutil.Float64s(grads[1].Value()), want, tol)
 			}
 		}
 	}
@@ -239,14 +239,14 @@ func TestReconstructAndScaleShiftWidenHalfZ(t *testing.T) {
 
 func TestHalfZLispMachineMatchesTapeMachine(t *testing.T) {
 	c := linearCases[1]
-	x := optest.RandomDense(rand.New(rand.NewSource(37)), tensor.Float64, c.t, c.d)
+	x := testutil.RandomDense(rand.New(rand.NewSource(37)), tensor.Float64, c.t, c.d)
 	tape := buildLinearZ(t, c, tensor.Float64, x, false, ZBFloat16)
 	g := gorgonia.NewGraph()
 	rng := rand.New(rand.NewSource(11))
-	xn := optest.Input(g, "x", x)
-	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, c.d, c.dout))
+	xn := testutil.Input(g, "x", x)
+	w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float64, c.d, c.dout))
 	p := newProjection(t, g, c.m, tensor.Float64, 13, WithZFormat(ZBFloat16))
-	optest.WeightedSum(t, rng, gorgonia.Must(Linear(xn, w, p)))
+	testutil.WeightedSum(t, rng, gorgonia.Must(Linear(xn, w, p)))
 	m := gorgonia.NewLispMachine(g)
 	if err := m.RunAll(); err != nil {
 		t.Fatal(err)
@@ -256,7 +256,7 @@ func TestHalfZLispMachineMatchesTapeMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	optest.CloseTo(t, "grad w", optest.Float64s(t, gw), optest.Float64s(t, tape.gradW.Value()), 1e-12)
+	testutil.CloseTo(t, "grad w", testutil.Float64s(gw), testutil.Float64s(tape.gradW.Value()), 1e-12)
 }
 
 func TestHalfZHasNoGradient(t *testing.T) {
@@ -265,9 +265,9 @@ func TestHalfZHasNoGradient(t *testing.T) {
 	for _, lisp := range []bool{false, true} {
 		g := gorgonia.NewGraph()
 		rng := rand.New(rand.NewSource(2))
-		x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 3, 8))
+		x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 3, 8))
 		p := newProjection(t, g, 4, tensor.Float64, 3, WithZFormat(ZBFloat16))
-		cost, _ := optest.WeightedSum(t, rng, gorgonia.Must(Reconstruct(gorgonia.Must(Compress(x, p)), p)))
+		cost, _ := testutil.WeightedSum(t, rng, gorgonia.Must(Reconstruct(gorgonia.Must(Compress(x, p)), p)))
 		var err error
 		if lisp {
 			m := gorgonia.NewLispMachine(g)
@@ -295,10 +295,10 @@ func TestHalfZHalvesTheBytesVeLoRAKeeps(t *testing.T) {
 		for _, f := range []ZFormat{ZFull, ZBFloat16, ZFloat16} {
 			rng := rand.New(rand.NewSource(1))
 			g := gorgonia.NewGraph()
-			h := optest.Input(g, "x", optest.RandomDense(rng, dt, T, D))
+			h := testutil.Input(g, "x", testutil.RandomDense(rng, dt, T, D))
 			var ws gorgonia.Nodes
 			for l := range blocks {
-				w := optest.Input(g, fmt.Sprintf("w%d", l), optest.RandomDense(rng, dt, D, D))
+				w := testutil.Input(g, fmt.Sprintf("w%d", l), testutil.RandomDense(rng, dt, D, D))
 				p, err := NewProjection(g, M, dt, vinit.Random(int64(l)), fmt.Sprintf("v%d", l), WithZFormat(f))
 				if err != nil {
 					t.Fatal(err)
@@ -385,8 +385,8 @@ func relativeError(a, b []float64) float64 {
 func TestHalfZErrorIsFarBelowVeLoRAs(t *testing.T) {
 	const T, D, Dout = 1024, 512, 64
 	rng := rand.New(rand.NewSource(7))
-	x, g := optest.RandomDense(rng, tensor.Float32, T, D), optest.RandomDense(rng, tensor.Float32, T, Dout)
-	exact := transposeTimes(optest.Float64s(t, x), optest.Float64s(t, g), T, D, Dout)
+	x, g := testutil.RandomDense(rng, tensor.Float32, T, D), testutil.RandomDense(rng, tensor.Float32, T, Dout)
+	exact := transposeTimes(testutil.Float64s(x), testutil.Float64s(g), T, D, Dout)
 	for _, m := range []int{8, 16, 32} {
 		grads := map[ZFormat][]float64{}
 		for _, f := range []ZFormat{ZFull, ZBFloat16, ZFloat16} {
@@ -399,7 +399,7 @@ func TestHalfZErrorIsFarBelowVeLoRAs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			grads[f] = optest.Float64s(t, gw)
+			grads[f] = testutil.Float64s(gw)
 		}
 		velora, bound := relativeError(grads[ZFull], exact), math.Sqrt(1-1/float64(m))
 		if math.Abs(velora-bound) > 0.05*bound {

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -160,10 +161,10 @@ func TestLoadAdapterErrors(t *testing.T) {
 			dir, _ := peftDir(t)
 			c.break_(t, dir)
 			m := model()
-			before := floats64(m.b.Params.Get("model.layers.0.self_attn.q_proj.lora_A.weight"))
+			before := testutil.Float64s(m.b.Params.Get("model.layers.0.self_attn.q_proj.lora_A.weight"))
 			err := LoadAdapter(dir, m.b, adapterLLaMA)
 			wantError(t, c.name, err, append(c.want, filepath.Join(dir, c.file))...)
-			sameValues(t, "A after a failed load", floats64(m.b.Params.Get("model.layers.0.self_attn.q_proj.lora_A.weight")), before, 0)
+			sameValues(t, "A after a failed load", testutil.Float64s(m.b.Params.Get("model.layers.0.self_attn.q_proj.lora_A.weight")), before, 0)
 		})
 	}
 }
@@ -223,6 +224,6 @@ func TestSaveAdapterOverwritesAndCleansItsTemporaryFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range second.b.Learnables() {
-		sameValues(t, n.Name(), floats64(loaded.b.Params.Get(n.Name())), floats64(second.b.Params.Get(n.Name())), 0)
+		sameValues(t, n.Name(), testutil.Float64s(loaded.b.Params.Get(n.Name())), testutil.Float64s(second.b.Params.Get(n.Name())), 0)
 	}
 }

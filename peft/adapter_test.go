@@ -14,6 +14,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/machine"
 	"github.com/velora-go/velora/op/nf4"
@@ -92,7 +93,7 @@ func (a adaptedModel) forward(t *testing.T) ([]float64, float64) {
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	return floats64(a.logits.Value().(*tensor.Dense)), scalarOf(a.loss.Value())
+	return testutil.Float64s(a.logits.Value().(*tensor.Dense)), testutil.Scalar(a.loss.Value())
 }
 
 // perturb gives every trainable parameter of a random values, as training
@@ -138,7 +139,7 @@ func sameValues(t *testing.T, what string, got, want []float64, tol float64) {
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
 	}
-	if d := maxAbsDiff(got, want); d > tol || d != d {
+	if d := testutil.MaxAbsDiff(got, want); d > tol || d != d {
 		t.Fatalf("%s differ by %g (tolerance %g)", what, d, tol)
 	}
 }
@@ -201,7 +202,7 @@ func TestAdapterRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, n := range trained.b.Learnables() {
-					sameValues(t, n.Name(), floats64(fresh.b.Params.Get(n.Name())), floats64(trained.b.Params.Get(n.Name())), 0)
+					sameValues(t, n.Name(), testutil.Float64s(fresh.b.Params.Get(n.Name())), testutil.Float64s(trained.b.Params.Get(n.Name())), 0)
 				}
 				gotLogits, gotLoss := fresh.forward(t)
 				sameValues(t, "logits", gotLogits, logits, 0)
@@ -483,10 +484,10 @@ func TestMergedModelComputesTheAdaptedModel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			W := floats64(baseT)
-			A := floats64(adapter[layers.PEFTPrefix+module+".lora_A.weight"]) // (r, in)
-			B := floats64(adapter[layers.PEFTPrefix+module+".lora_B.weight"]) // (out, r)
-			got := floats64(file[module+".weight"])                           // (out, in)
+			W := testutil.Float64s(baseT)
+			A := testutil.Float64s(adapter[layers.PEFTPrefix+module+".lora_A.weight"]) // (r, in)
+			B := testutil.Float64s(adapter[layers.PEFTPrefix+module+".lora_B.weight"]) // (out, r)
+			got := testutil.Float64s(file[module+".weight"])                           // (out, in)
 			d, r, scaling := adapterLLaMA.Hidden, cfg.Rank, cfg.Alpha/float64(cfg.Rank)
 			const tol = 1e-12 // float64 sums of r products
 			for o := range d {

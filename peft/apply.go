@@ -7,6 +7,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/op"
 )
@@ -55,9 +56,9 @@ func (c Config) resolve(arch layers.Architecture) (resolved, error) {
 		return r, errors.Errorf("peft: rank %d, expected a positive rank (0 means 8)", c.Rank)
 	}
 	for _, err := range []error{
-		CheckFloat("peft", "lora_alpha", c.Alpha, c.Alpha >= 0, "a finite number ≥ 0 (0 means 8)"),
-		CheckFloat("peft", "lora_dropout", c.Dropout, c.Dropout >= 0 && c.Dropout < 1, "a value in [0, 1)"),
-		CheckFloat("peft", "scale", c.Scale, c.Scale >= 0, "a finite number ≥ 0 (0 means 1)"),
+		check.Float("peft", "lora_alpha", c.Alpha, c.Alpha >= 0, "a finite number ≥ 0 (0 means 8)"),
+		check.Float("peft", "lora_dropout", c.Dropout, c.Dropout >= 0 && c.Dropout < 1, "a value in [0, 1)"),
+		check.Float("peft", "scale", c.Scale, c.Scale >= 0, "a finite number ≥ 0 (0 means 1)"),
 	} {
 		if err != nil {
 			return r, err
@@ -141,7 +142,7 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	if c.Method == MethodLinearProbe {
 		return nil, errors.New("peft: velora with linear-probe: the method trains no linear layer whose input VeLoRA could compress")
 	}
-	if err := CheckFloat("peft", "velora_scale", v.Scale, v.Scale >= 0, "a finite number ≥ 0 (0 means 1)"); err != nil {
+	if err := check.Float("peft", "velora_scale", v.Scale, v.Scale >= 0, "a finite number ≥ 0 (0 means 1)"); err != nil {
 		return nil, err
 	}
 	names, err := layers.Resolve(veloraLayers(v.Layers, c.Method, arch, targets), arch.ProjectionNames(), arch.ShorthandAliases())

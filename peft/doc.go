@@ -23,10 +23,6 @@
 // reference code's num_groups. Summarize reports what a built model trains
 // and what VeLoRA compresses.
 //
-// The optimizers are gorgonia solvers: AdamW (PyTorch's semantics; the
-// full-rank baseline), GaLore (Zhao et al., arXiv 2403.03507: the gradient
-// projected on its top singular vectors) and FLoRA (Hao, Cao and Mou, ICML
-// 2024: random projections resampled from a seed), each reporting the
-// bytes of its state, and CosineSchedule, the learning rate of the paper's
-// C4 runs.
+// The optimizers (AdamW, GaLore, FLoRA) and the learning-rate schedule are
+// in package optim.
 package peft

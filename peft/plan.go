@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/train"
 )
 
@@ -218,7 +219,7 @@ func trainer(req PlanRequest, c Choice) (*train.Trainer, int64, error) {
 		return nil, 0, err
 	}
 	newSolver := func() gorgonia.Solver {
-		s, _ := NewAdamW(AdamConfig{}) // the default config is valid
+		s, _ := optim.NewAdamW(optim.AdamConfig{}) // the default config is valid
 		return s
 	}
 	var opts []train.Option

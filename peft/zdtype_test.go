@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/machine"
 	"github.com/velora-go/velora/op"
@@ -48,7 +49,7 @@ func step(t *testing.T, m built) (grads map[string][]float64, peak, zBytes int64
 	}
 	grads = map[string][]float64{}
 	for i, p := range params {
-		grads[p.Name()] = floats64(gs[i].Value().(*tensor.Dense))
+		grads[p.Name()] = testutil.Float64s(gs[i].Value().(*tensor.Dense))
 	}
 	// z is the output of the forward node that reads v and x alone.
 	for _, p := range m.b.Projections() {

@@ -9,7 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/layers"
-	"github.com/velora-go/velora/peft"
+	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/train"
 )
 
@@ -37,7 +37,7 @@ func TestWarmStepsAllocateLittle(t *testing.T) {
 	if err := m.SetBatch(ids, targets); err != nil {
 		t.Fatal(err)
 	}
-	solver, err := peft.NewAdamW(peft.AdamConfig{})
+	solver, err := optim.NewAdamW(optim.AdamConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

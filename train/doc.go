@@ -5,7 +5,7 @@
 //	adapter, _ := peft.Apply(cfg, llamaConfig)
 //	b, _ := layers.NewBuilder(params, tensor.Float32, adapter, seed)
 //	model, _ := layers.NewLLaMA(b, llamaConfig, batch, seq)
-//	t, _ := train.New(b, model.Loss, peft.NewAdamW(...))
+//	t, _ := train.New(b, model.Loss, optim.NewAdamW(...))
 //	for step := 0; step < steps; step++ {
 //		model.SetBatch(ids, targets)
 //		loss, _ := t.Step()

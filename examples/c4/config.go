@@ -12,8 +12,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/velora-go/velora/data/c4"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
-	"github.com/velora-go/velora/peft"
 )
 
 // Config holds every hyper-parameter of a run. DefaultConfig is what
@@ -145,11 +145,11 @@ var Ablations = []string{"layers", "subtoken", "init", "epochs"}
 // Validate checks the fields no default fixes. Float settings are named by their flags.
 func (c Config) Validate() error {
 	for _, err := range []error{
-		peft.CheckFloat("c4", "-lr", c.LR, c.LR > 0, "a finite number > 0"),
-		peft.CheckFloat("c4", "-min-lr-ratio", c.MinLRRatio, c.MinLRRatio >= 0 && c.MinLRRatio <= 1, "a value in [0, 1]"),
-		peft.CheckFloat("c4", "-lora-alpha", c.LoRAAlpha, c.LoRAAlpha > 0, "a finite number > 0"),
-		peft.CheckFloat("c4", "-galore-scale", c.GaLoreScale, c.GaLoreScale > 0, "a finite number > 0"),
-		peft.CheckFloat("c4", "-velora-scale", c.VeLoRAScale, c.VeLoRAScale > 0, "a finite number > 0"),
+		check.Float("c4", "-lr", c.LR, c.LR > 0, "a finite number > 0"),
+		check.Float("c4", "-min-lr-ratio", c.MinLRRatio, c.MinLRRatio >= 0 && c.MinLRRatio <= 1, "a value in [0, 1]"),
+		check.Float("c4", "-lora-alpha", c.LoRAAlpha, c.LoRAAlpha > 0, "a finite number > 0"),
+		check.Float("c4", "-galore-scale", c.GaLoreScale, c.GaLoreScale > 0, "a finite number > 0"),
+		check.Float("c4", "-velora-scale", c.VeLoRAScale, c.VeLoRAScale > 0, "a finite number > 0"),
 	} {
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/peft"
 )
 
@@ -67,16 +68,16 @@ func (c Config) veLoRA(layers, init string) *peft.VeLoRAConfig {
 
 // newSolver makes the variant's optimizer. rank is r for GaLore and FLoRA.
 func newSolver(c Config, v Variant, rank int) (solver, error) {
-	adam := peft.AdamConfig{LearningRate: c.LR}
+	adam := optim.AdamConfig{LearningRate: c.LR}
 	switch v.Optimizer {
 	case "adamw":
-		return peft.NewAdamW(adam)
+		return optim.NewAdamW(adam)
 	case "galore":
-		return peft.NewGaLore(peft.GaLoreConfig{AdamConfig: adam, Rank: rank, UpdateGap: c.GaLoreGap,
+		return optim.NewGaLore(optim.GaLoreConfig{AdamConfig: adam, Rank: rank, UpdateGap: c.GaLoreGap,
 			Scale: c.GaLoreScale, Select: attentionOrMLP})
 	case "flora":
 		// The paper gives no FLoRA hyper-parameters; its code passes only lr.
-		return peft.NewFLoRA(peft.FLoRAConfig{LearningRate: c.LR, Rank: rank, Kappa: c.FLoRAKappa,
+		return optim.NewFLoRA(optim.FLoRAConfig{LearningRate: c.LR, Rank: rank, Kappa: c.FLoRAKappa,
 			Seed: c.Seed, Select: attentionOrMLP})
 	}
 	return nil, errors.Errorf("c4: optimizer %q, expected adamw, galore or flora", v.Optimizer)

@@ -15,6 +15,7 @@ import (
 	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/peft"
 	"github.com/velora-go/velora/train"
 )
@@ -104,7 +105,8 @@ type run struct {
 	epochSteps int
 	total      int
 	warmup     int
-	lastSaved  int // the step of the last checkpoint written or resumed from
+	lr         optim.Cosine // the learning rate of every step
+	lastSaved  int          // the step of the last checkpoint written or resumed from
 	res        Result
 }
 
@@ -219,6 +221,9 @@ func (r *run) build() error {
 	if r.warmup >= r.total {
 		return errors.Errorf("warm-up %d steps, expected fewer than the run's %d", r.warmup, r.total)
 	}
+	if r.lr, err = optim.NewCosine(r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio); err != nil {
+		return err
+	}
 	r.stream, err = c4.NewStream(r.setup.Train, r.setup.Tokenizer, data)
 	return err
 }
@@ -311,7 +316,7 @@ func (r *run) loop() error {
 		if err := r.model.SetBatch(batch.Inputs, batch.Targets); err != nil {
 			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
 		}
-		r.setLearningRate(peft.CosineSchedule(step, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio))
+		r.setLearningRate(r.lr.At(step))
 		loss, err := r.trainer.Step()
 		if err != nil {
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -394,7 +399,7 @@ func (r *run) checkedSave(step int) error {
 // message gives the learning rate, the last checkpoint (intact: only checked
 // weights are written) and what to try.
 func (r *run) diverge(step int, what string) error {
-	lr := peft.CosineSchedule(min(step, r.total)-1, r.warmup, r.total, r.cfg.LR, r.cfg.MinLRRatio)
+	lr := r.lr.At(min(step, r.total) - 1)
 	msg := fmt.Sprintf("%s: diverged at step %d (learning rate %.3g of peak -lr %g): %s.", r.variant.Label, step, lr, r.cfg.LR, what)
 	switch {
 	case r.lastSaved > 0:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 )
@@ -144,10 +145,10 @@ func (c Config) Validate() error {
 		return errors.Errorf("vtab: progress %q, expected auto, on or off", c.Progress)
 	}
 	for _, err := range []error{
-		peft.CheckFloat("vtab", "-pretrain-lr", c.PretrainLR, c.PretrainLR > 0 || c.Checkpoint != "", "a finite number > 0"),
-		peft.CheckFloat("vtab", "weight decay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
-		peft.CheckFloat("vtab", "warm-up", c.Warmup, c.Warmup >= 0 && c.Warmup < 1, "a fraction in [0, 1)"),
-		peft.CheckFloat("vtab", "min lr", c.MinLR, c.MinLR >= 0 && c.MinLR <= 1, "a fraction in [0, 1]"),
+		check.Float("vtab", "-pretrain-lr", c.PretrainLR, c.PretrainLR > 0 || c.Checkpoint != "", "a finite number > 0"),
+		check.Float("vtab", "weight decay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
+		check.Float("vtab", "warm-up", c.Warmup, c.Warmup >= 0 && c.Warmup < 1, "a fraction in [0, 1)"),
+		check.Float("vtab", "min lr", c.MinLR, c.MinLR >= 0 && c.MinLR <= 1, "a fraction in [0, 1]"),
 	} {
 		if err != nil {
 			return err

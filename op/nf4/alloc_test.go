@@ -6,12 +6,12 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 func TestNF4ProductReusesItsTile(t *testing.T) {
 	const rows, cols = 256, 512
-	q, err := Quantize(optest.RandomDense(rand.New(rand.NewSource(2)), tensor.Float32, rows, cols))
+	q, err := Quantize(testutil.RandomDense(rand.New(rand.NewSource(2)), tensor.Float32, rows, cols))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +19,7 @@ func TestNF4ProductReusesItsTile(t *testing.T) {
 	// nf4Product's own, its tile of dequantised weights and the blocks' absmax.
 	c := make([]float32, max(rows, cols))
 	for _, transB := range []bool{false, true} {
-		got := optest.BytesPerCall(func() { nf4Product(q, transB, nil, c, 0) })
+		got := testutil.BytesPerCall(func() { nf4Product(q, transB, nil, c, 0) })
 		in := rows
 		if transB {
 			in = cols

@@ -9,9 +9,9 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/op/internal/opkit"
-	"github.com/velora-go/velora/op/internal/optest"
 )
 
 // nf4LinearCases: a weight whose size is not a multiple of 64 (407
@@ -30,24 +30,24 @@ type nf4Result struct{ out, gradX []float64 }
 func buildNF4(t *testing.T, xv *tensor.Dense, q *Weight, plain bool) nf4Result {
 	t.Helper()
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", xv)
+	x := testutil.Input(g, "x", xv)
 	var out *gorgonia.Node
 	var err error
 	if plain {
-		out, err = gorgonia.Mul(x, optest.Input(g, "w", q.Dequantize()))
+		out, err = gorgonia.Mul(x, testutil.Input(g, "w", q.Dequantize()))
 	} else {
 		out, err = Linear(x, q)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	cost, _ := optest.WeightedSum(t, rand.New(rand.NewSource(127)), out)
+	cost, _ := testutil.WeightedSum(t, rand.New(rand.NewSource(127)), out)
 	grads, err := gorgonia.Grad(cost, x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	optest.Run(t, g)
-	return nf4Result{optest.Float64s(t, out.Value()), optest.Float64s(t, grads[0].Value())}
+	testutil.Run(t, g)
+	return nf4Result{testutil.Float64s(out.Value()), testutil.Float64s(grads[0].Value())}
 }
 
 func TestNF4LinearMatchesMulWithTheDequantisedWeight(t *testing.T) {
@@ -58,11 +58,11 @@ func TestNF4LinearMatchesMulWithTheDequantisedWeight(t *testing.T) {
 				tol = 1e-5 // float32 sums of up to 1100 products
 			}
 			rng := rand.New(rand.NewSource(131))
-			xv := optest.RandomDense(rng, dt, c.t, c.d)
-			q := mustQuantize(t, optest.RandomDense(rng, dt, c.d, c.dout))
+			xv := testutil.RandomDense(rng, dt, c.t, c.d)
+			q := mustQuantize(t, testutil.RandomDense(rng, dt, c.d, c.dout))
 			got, want := buildNF4(t, xv, q, false), buildNF4(t, xv, q, true)
-			optest.CloseTo(t, "out", got.out, want.out, tol)
-			optest.CloseTo(t, "grad x", got.gradX, want.gradX, tol)
+			testutil.CloseTo(t, "out", got.out, want.out, tol)
+			testutil.CloseTo(t, "grad x", got.gradX, want.gradX, tol)
 		}
 	}
 }
@@ -72,49 +72,49 @@ func TestNF4LinearMatchesMulWithTheDequantisedWeight(t *testing.T) {
 // in either case, so the float32 product matches Mul with them.
 func TestNF4LinearComputesInTheInputDtype(t *testing.T) {
 	rng := rand.New(rand.NewSource(137))
-	q := mustQuantize(t, optest.RandomDense(rng, tensor.Float64, 37, 11))
+	q := mustQuantize(t, testutil.RandomDense(rng, tensor.Float64, 37, 11))
 	w32 := make([]float32, 37*11)
 	for i, v := range q.Dequantize().Data().([]float64) {
 		w32[i] = float32(v)
 	}
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float32, 5, 37))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float32, 5, 37))
 	got, err := Linear(x, q)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := gorgonia.Mul(x, optest.Input(g, "w", tensor.New(tensor.WithShape(37, 11), tensor.WithBacking(w32))))
+	want, err := gorgonia.Mul(x, testutil.Input(g, "w", tensor.New(tensor.WithShape(37, 11), tensor.WithBacking(w32))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	optest.Run(t, g)
+	testutil.Run(t, g)
 	if got.Dtype() != tensor.Float32 {
 		t.Fatalf("output dtype %v, want float32", got.Dtype())
 	}
-	optest.CloseTo(t, "out", optest.Float64s(t, got.Value()), optest.Float64s(t, want.Value()), 1e-6)
+	testutil.CloseTo(t, "out", testutil.Float64s(got.Value()), testutil.Float64s(want.Value()), 1e-6)
 }
 
 func TestNF4LinearGradientMatchesFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewSource(139))
-	q := mustQuantize(t, optest.RandomDense(rng, tensor.Float64, 37, 11))
+	q := mustQuantize(t, testutil.RandomDense(rng, tensor.Float64, 37, 11))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 3, 37))
-	cost, _ := optest.WeightedSum(t, rng, gorgonia.Must(Linear(x, q)))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 3, 37))
+	cost, _ := testutil.WeightedSum(t, rng, gorgonia.Must(Linear(x, q)))
 	grads, err := gorgonia.Grad(cost, x)
 	if err != nil {
 		t.Fatal(err)
 	}
-	optest.Run(t, g)
-	optest.CloseTo(t, "grad x", optest.Float64s(t, grads[0].Value()), optest.NumericGrad(t, g, cost, x), 1e-7)
+	testutil.Run(t, g)
+	testutil.CloseTo(t, "grad x", testutil.Float64s(grads[0].Value()), testutil.NumericGrad(t, g, cost, x), 1e-7)
 }
 
 // TestNF4LinearBackwardNeverReadsX walks the nodes gorgonia.Grad adds and
 // checks that none has x as a child.
 func TestNF4LinearBackwardNeverReadsX(t *testing.T) {
 	rng := rand.New(rand.NewSource(149))
-	q := mustQuantize(t, optest.RandomDense(rng, tensor.Float64, 8, 3))
+	q := mustQuantize(t, testutil.RandomDense(rng, tensor.Float64, 8, 3))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 8))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 4, 8))
 	cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(gorgonia.Must(Linear(x, q))))))
 	forward := map[int64]bool{}
 	for _, n := range g.AllNodes() {
@@ -146,14 +146,14 @@ func TestNF4LinearBackwardNeverReadsX(t *testing.T) {
 func TestNF4LinearLispMachineMatchesTapeMachine(t *testing.T) {
 	for _, c := range nf4LinearCases {
 		rng := rand.New(rand.NewSource(151))
-		xv := optest.RandomDense(rng, tensor.Float64, c.t, c.d)
-		q := mustQuantize(t, optest.RandomDense(rng, tensor.Float64, c.d, c.dout))
+		xv := testutil.RandomDense(rng, tensor.Float64, c.t, c.d)
+		q := mustQuantize(t, testutil.RandomDense(rng, tensor.Float64, c.d, c.dout))
 		tape := buildNF4(t, xv, q, false)
 
 		g := gorgonia.NewGraph()
-		x := optest.Input(g, "x", xv)
+		x := testutil.Input(g, "x", xv)
 		out := gorgonia.Must(Linear(x, q))
-		optest.WeightedSum(t, rand.New(rand.NewSource(127)), out)
+		testutil.WeightedSum(t, rand.New(rand.NewSource(127)), out)
 		m := gorgonia.NewLispMachine(g)
 		if err := m.RunAll(); err != nil {
 			t.Fatal(err)
@@ -163,8 +163,8 @@ func TestNF4LinearLispMachineMatchesTapeMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		optest.CloseTo(t, "out", optest.Float64s(t, out.Value()), tape.out, 1e-12)
-		optest.CloseTo(t, "grad x", optest.Float64s(t, gx), tape.gradX, 1e-12)
+		testutil.CloseTo(t, "out", testutil.Float64s(out.Value()), tape.out, 1e-12)
+		testutil.CloseTo(t, "grad x", testutil.Float64s(gx), tape.gradX, 1e-12)
 	}
 }
 
@@ -172,10 +172,10 @@ func TestNF4LinearLispMachineMatchesTapeMachine(t *testing.T) {
 // the same op hash and children, so the hash must tell weights apart.
 func TestNF4LinearNodesMergeOnlyForTheSameWeight(t *testing.T) {
 	rng := rand.New(rand.NewSource(157))
-	wv := optest.RandomDense(rng, tensor.Float64, 8, 3)
+	wv := testutil.RandomDense(rng, tensor.Float64, 8, 3)
 	q1, q2 := mustQuantize(t, wv), mustQuantize(t, wv)
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 8))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 4, 8))
 	a, b, c := gorgonia.Must(Linear(x, q1)), gorgonia.Must(Linear(x, q1)), gorgonia.Must(Linear(x, q2))
 	if a != b {
 		t.Error("two NF4Linear nodes of one weight and one input were not merged")
@@ -187,11 +187,11 @@ func TestNF4LinearNodesMergeOnlyForTheSameWeight(t *testing.T) {
 
 func TestNF4LinearRejectsBadInputs(t *testing.T) {
 	rng := rand.New(rand.NewSource(163))
-	q := mustQuantize(t, optest.RandomDense(rng, tensor.Float64, 37, 11))
+	q := mustQuantize(t, testutil.RandomDense(rng, tensor.Float64, 37, 11))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 37))
-	narrow := optest.Input(g, "narrow", optest.RandomDense(rng, tensor.Float64, 4, 36))
-	vec := optest.Input(g, "vec", optest.RandomDense(rng, tensor.Float64, 37))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 4, 37))
+	narrow := testutil.Input(g, "narrow", testutil.RandomDense(rng, tensor.Float64, 4, 36))
+	vec := testutil.Input(g, "vec", testutil.RandomDense(rng, tensor.Float64, 37))
 	cube := gorgonia.NewTensor(g, tensor.Float64, 3, gorgonia.WithShape(2, 2, 37), gorgonia.WithName("cube"))
 	ints := gorgonia.NewMatrix(g, tensor.Int, gorgonia.WithShape(4, 37), gorgonia.WithName("ints"))
 	cases := []struct {
@@ -229,13 +229,13 @@ const benchT, benchD, benchDout = 2048, 1024, 1024
 
 func benchNF4Linear(b *testing.B, transB bool) {
 	rng := rand.New(rand.NewSource(4))
-	q := mustQuantize(b, optest.RandomDense(rng, tensor.Float32, benchD, benchDout))
+	q := mustQuantize(b, testutil.RandomDense(rng, tensor.Float32, benchD, benchDout))
 	w := q.Dequantize()
 	rows, cols := benchD, benchDout
 	if transB {
 		rows, cols = cols, rows
 	}
-	a, c := optest.RandomDense(rng, tensor.Float32, benchT, rows), opkit.Zeros(tensor.Float32, benchT, cols)
+	a, c := testutil.RandomDense(rng, tensor.Float32, benchT, rows), opkit.Zeros(tensor.Float32, benchT, cols)
 	var nf4 gorgonia.UsePreallocDoer = &nf4LinearOp{nf4MatMulOp{q: q}}
 	if transB {
 		nf4 = &nf4MatMulOp{q: q, transB: true}

@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // Bounds of the tests below, derived from the code books.
@@ -87,7 +87,7 @@ func TestNF4CodeValuesMatchTheirConstruction(t *testing.T) {
 		got[i] = float64(nf4Codes[i])
 	}
 	// 6e-8: half a float32 unit in the last place near 1.
-	optest.CloseTo(t, "NF4 code values", got, want, 6e-8)
+	testutil.CloseTo(t, "NF4 code values", got, want, 6e-8)
 }
 
 // TestNF4CodeValuesRoundTrip quantises blocks that hold exactly the code
@@ -132,7 +132,7 @@ func TestNF4CodeValuesRoundTrip(t *testing.T) {
 		if back.Dtype() != c.dt || !back.Shape().Eq(tensor.Shape{c.d, c.dout}) {
 			t.Fatalf("%v: dequantised %v %v", c, back.Dtype(), back.Shape())
 		}
-		optest.CloseTo(t, "dequantised", optest.Float64s(t, back), want, 0)
+		testutil.CloseTo(t, "dequantised", testutil.Float64s(back), want, 0)
 	}
 }
 
@@ -187,7 +187,7 @@ func TestNF4PackingHighNibbleFirst(t *testing.T) {
 		for i, v := range data {
 			want[i] = float64(v)
 		}
-		optest.CloseTo(t, tc.name+" unpacked", optest.Float64s(t, q.Dequantize()), want, 0)
+		testutil.CloseTo(t, tc.name+" unpacked", testutil.Float64s(q.Dequantize()), want, 0)
 	}
 }
 
@@ -206,12 +206,12 @@ func TestNF4GaussianErrorWithinBound(t *testing.T) {
 	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
 		const d, dout = 300, 70
 		rng := rand.New(rand.NewSource(101))
-		wv := optest.RandomDense(rng, dt, d, dout)
-		orig := optest.Float64s(t, wv)
+		wv := testutil.RandomDense(rng, dt, d, dout)
+		orig := testutil.Float64s(wv)
 		q := mustQuantize(t, wv)
-		optest.CloseTo(t, "input after quantising", optest.Float64s(t, wv), orig, 0)
+		testutil.CloseTo(t, "input after quantising", testutil.Float64s(wv), orig, 0)
 
-		got := optest.Float64s(t, q.Dequantize())
+		got := testutil.Float64s(q.Dequantize())
 		trueAbsmax := storageBlocks(orig, d, dout)
 		stored := q.absmax()
 		var worst, worstRatio float64
@@ -243,7 +243,7 @@ func TestNF4GaussianErrorWithinBound(t *testing.T) {
 // TestNF4IgnoresTheInputDtype quantises the same values given as float64
 // and as float32: bitsandbytes quantises float32, so both store the same.
 func TestNF4IgnoresTheInputDtype(t *testing.T) {
-	w64 := optest.RandomDense(rand.New(rand.NewSource(103)), tensor.Float64, 40, 17)
+	w64 := testutil.RandomDense(rand.New(rand.NewSource(103)), tensor.Float64, 40, 17)
 	data := make([]float32, 40*17)
 	for i, v := range w64.Data().([]float64) {
 		data[i] = float32(v)
@@ -303,7 +303,7 @@ func TestNF4DoubleQuantisationRecoversAbsmax(t *testing.T) {
 	// column is scaled by 10^[-2, 1) so that absmax values spread widely.
 	const d, dout = 128, 300
 	rng := rand.New(rand.NewSource(107))
-	w := optest.RandomDense(rng, tensor.Float64, d, dout).Data().([]float64)
+	w := testutil.RandomDense(rng, tensor.Float64, d, dout).Data().([]float64)
 	for c := range dout {
 		s := math.Pow(10, 3*rng.Float64()-2)
 		for r := range d {
@@ -365,7 +365,7 @@ func TestNF4BitsPerParameter(t *testing.T) {
 		{37, 5, 93 + 3 + 4 + 4},
 	}
 	for _, c := range cases {
-		q := mustQuantize(t, optest.RandomDense(rand.New(rand.NewSource(109)), tensor.Float32, c.d, c.dout))
+		q := mustQuantize(t, testutil.RandomDense(rand.New(rand.NewSource(109)), tensor.Float32, c.d, c.dout))
 		if q.Bytes() != c.bytes {
 			t.Errorf("(%d, %d): %d bytes, want %d", c.d, c.dout, q.Bytes(), c.bytes)
 		}
@@ -373,7 +373,7 @@ func TestNF4BitsPerParameter(t *testing.T) {
 			t.Errorf("(%d, %d): %g bits per parameter, want %g", c.d, c.dout, q.BitsPerParameter(), want)
 		}
 	}
-	q := mustQuantize(t, optest.RandomDense(rand.New(rand.NewSource(113)), tensor.Float32, 1024, 1024))
+	q := mustQuantize(t, testutil.RandomDense(rand.New(rand.NewSource(113)), tensor.Float32, 1024, 1024))
 	n := 1024.0 * 1024
 	want := 4 + 8.0/64 + 32.0/(64*256) + 32/n
 	if got := q.BitsPerParameter(); math.Abs(got-want) > 1e-12 || math.Abs(got-4.127) > 5e-4 {

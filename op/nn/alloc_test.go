@@ -6,8 +6,8 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/op/internal/opkit"
-	"github.com/velora-go/velora/op/internal/optest"
 )
 
 // The kernels below used to allocate their work buffers on every call, a step's garbage
@@ -16,11 +16,11 @@ import (
 
 func TestRoPEAllocatesNoTables(t *testing.T) {
 	const rows, seq, d, heads = 512, 256, 64, 2
-	x := optest.RandomDense(rand.New(rand.NewSource(1)), tensor.Float32, rows, d)
+	x := testutil.RandomDense(rand.New(rand.NewSource(1)), tensor.Float32, rows, d)
 	out := opkit.Zeros(tensor.Float32, rows, d)
 	for _, inverse := range []bool{false, true} {
 		o := &ropeOp{heads: heads, seqLen: seq, base: 10000, inverse: inverse}
-		got := optest.BytesPerCall(func() {
+		got := testutil.BytesPerCall(func() {
 			if _, err := o.UsePreallocDo(out, x); err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +37,7 @@ func TestAttentionBlocksReuseScratch(t *testing.T) {
 	a := attentionShape{b: 2, t: 256, d: 64, heads: 2, dh: 32, causal: true}
 	block := int64(4 * a.blockRows() * a.t) // one block of float32 scores
 	for _, buffers := range []int{1, 2} {
-		got := optest.BytesPerCall(func() {
+		got := testutil.BytesPerCall(func() {
 			forBlocks(a, buffers, func(blk attentionBlock, scratch [][]float32) {
 				scratch[buffers-1][blk.rows*blk.n-1] = 1
 			})

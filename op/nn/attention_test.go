@@ -8,9 +8,9 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/machine"
 	"github.com/velora-go/velora/op/internal/opkit"
-	"github.com/velora-go/velora/op/internal/optest"
 	"github.com/velora-go/velora/op/plain"
 )
 
@@ -35,15 +35,15 @@ var attentionCases = []attentionCase{
 func attentionValues(c attentionCase, seed int64) []*tensor.Dense {
 	rng := rand.New(rand.NewSource(seed))
 	return []*tensor.Dense{
-		optest.RandomDense(rng, tensor.Float64, c.b*c.t, c.d),
-		optest.RandomDense(rng, tensor.Float64, c.b*c.t, c.d),
-		optest.RandomDense(rng, tensor.Float64, c.b*c.t, c.d),
+		testutil.RandomDense(rng, tensor.Float64, c.b*c.t, c.d),
+		testutil.RandomDense(rng, tensor.Float64, c.b*c.t, c.d),
+		testutil.RandomDense(rng, tensor.Float64, c.b*c.t, c.d),
 	}
 }
 
 // fusedAttention reshapes q, k, v: (B·T, D) to (B, T, D), applies
 // Attention and reshapes the result back.
-func fusedAttention(c attentionCase) optest.Builder {
+func fusedAttention(c attentionCase) testutil.Builder {
 	return func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		t.Helper()
 		qkv := make(gorgonia.Nodes, 3)
@@ -60,7 +60,7 @@ func fusedAttention(c attentionCase) optest.Builder {
 
 // plainAttention applies plain.Attention to q, k, v: (B·T, D) reshaped to
 // (B, T, D), and reshapes the result back.
-func plainAttention(c attentionCase) optest.Builder {
+func plainAttention(c attentionCase) testutil.Builder {
 	return func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		t.Helper()
 		qkv := make(gorgonia.Nodes, 3)
@@ -97,7 +97,7 @@ func toFloat32(d *tensor.Dense) *tensor.Dense {
 // finite differences, with itself under LispMachine and in float32.
 func TestAttentionMatchesPlainGraph(t *testing.T) {
 	for i, c := range attentionCases {
-		optest.CheckFused(t, attentionValues(c, int64(41+i)), fusedAttention(c), plainAttention(c), 1e-10)
+		testutil.CheckFused(t, attentionValues(c, int64(41+i)), fusedAttention(c), plainAttention(c), 1e-10)
 	}
 }
 
@@ -114,9 +114,9 @@ func TestAttentionBackwardKeepsNoScores(t *testing.T) {
 	const b, T, d, heads = 2, 16, 8, 2 // B·heads·T·T = 1024 > 3·B·T·D = 768, the largest node
 	rng := rand.New(rand.NewSource(43))
 	g := gorgonia.NewGraph()
-	q := tensor3(g, "q", optest.RandomDense(rng, tensor.Float64, b, T, d))
-	k := tensor3(g, "k", optest.RandomDense(rng, tensor.Float64, b, T, d))
-	v := tensor3(g, "v", optest.RandomDense(rng, tensor.Float64, b, T, d))
+	q := tensor3(g, "q", testutil.RandomDense(rng, tensor.Float64, b, T, d))
+	k := tensor3(g, "k", testutil.RandomDense(rng, tensor.Float64, b, T, d))
+	v := tensor3(g, "v", testutil.RandomDense(rng, tensor.Float64, b, T, d))
 	out := gorgonia.Must(Attention(q, k, v, heads, true))
 	cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(out))))
 	forward := map[int64]bool{}
@@ -162,19 +162,19 @@ func TestAttentionBackwardKeepsNoScores(t *testing.T) {
 func TestAttentionMaskByHand(t *testing.T) {
 	const b, T, d, heads = 2, 5, 6, 3
 	rng := rand.New(rand.NewSource(47))
-	qv, kv, vv := optest.RandomDense(rng, tensor.Float64, b, T, d), optest.RandomDense(rng, tensor.Float64, b, T, d), optest.RandomDense(rng, tensor.Float64, b, T, d)
+	qv, kv, vv := testutil.RandomDense(rng, tensor.Float64, b, T, d), testutil.RandomDense(rng, tensor.Float64, b, T, d), testutil.RandomDense(rng, tensor.Float64, b, T, d)
 	outs := make([][]float64, 2)
 	for i, causal := range []bool{false, true} {
 		g := gorgonia.NewGraph()
 		out := gorgonia.Must(Attention(tensor3(g, "q", qv), tensor3(g, "k", kv), tensor3(g, "v", vv), heads, causal))
-		optest.Run(t, g)
-		outs[i] = optest.Float64s(t, out.Value())
+		testutil.Run(t, g)
+		outs[i] = testutil.Float64s(out.Value())
 	}
 	vs := vv.Data().([]float64)
 	for s := 0; s < b; s++ {
 		first, last := s*T*d, (s*T+T-1)*d
-		optest.CloseTo(t, "causal first token", outs[1][first:first+d], vs[first:first+d], 1e-14)
-		optest.CloseTo(t, "causal last token", outs[1][last:last+d], outs[0][last:last+d], 1e-14)
+		testutil.CloseTo(t, "causal first token", outs[1][first:first+d], vs[first:first+d], 1e-14)
+		testutil.CloseTo(t, "causal last token", outs[1][last:last+d], outs[0][last:last+d], 1e-14)
 	}
 }
 
@@ -193,11 +193,11 @@ func TestAttentionBlockRowsFitOneSquare(t *testing.T) {
 func TestAttentionBadInputs(t *testing.T) {
 	rng := rand.New(rand.NewSource(53))
 	g := gorgonia.NewGraph()
-	q := tensor3(g, "q", optest.RandomDense(rng, tensor.Float64, 2, 4, 10))
-	k := tensor3(g, "k", optest.RandomDense(rng, tensor.Float64, 2, 4, 10))
-	short := tensor3(g, "short", optest.RandomDense(rng, tensor.Float64, 2, 3, 10))
-	q32 := tensor3(g, "q32", optest.RandomDense(rng, tensor.Float32, 2, 4, 10))
-	flat := optest.Input(g, "flat", optest.RandomDense(rng, tensor.Float64, 8, 10))
+	q := tensor3(g, "q", testutil.RandomDense(rng, tensor.Float64, 2, 4, 10))
+	k := tensor3(g, "k", testutil.RandomDense(rng, tensor.Float64, 2, 4, 10))
+	short := tensor3(g, "short", testutil.RandomDense(rng, tensor.Float64, 2, 3, 10))
+	q32 := tensor3(g, "q32", testutil.RandomDense(rng, tensor.Float32, 2, 4, 10))
+	flat := testutil.Input(g, "flat", testutil.RandomDense(rng, tensor.Float64, 8, 10))
 	cases := []struct {
 		name string
 		err  error
@@ -229,15 +229,15 @@ func TestAttentionBadInputs(t *testing.T) {
 // x Wk, x Wv reshaped to (B, T, D), attention built by attend and the cost
 // Σ out², under package machine. It returns the machine's peak and the
 // weight gradients.
-func attentionStep(t *testing.T, c attentionCase, dm int, attend optest.Builder) (int64, [][]float64) {
+func attentionStep(t *testing.T, c attentionCase, dm int, attend testutil.Builder) (int64, [][]float64) {
 	t.Helper()
 	rng := rand.New(rand.NewSource(59))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float32, c.b*c.t, dm))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float32, c.b*c.t, dm))
 	ws := make(gorgonia.Nodes, 3)
 	qkv := make(gorgonia.Nodes, 3)
 	for i, name := range []string{"wq", "wk", "wv"} {
-		ws[i] = optest.Input(g, name, optest.RandomDense(rng, tensor.Float32, dm, c.d))
+		ws[i] = testutil.Input(g, name, testutil.RandomDense(rng, tensor.Float32, dm, c.d))
 		qkv[i] = gorgonia.Must(gorgonia.Mul(x, ws[i])) // (B·T, D)
 	}
 	out := attend(t, qkv)
@@ -258,7 +258,7 @@ func attentionStep(t *testing.T, c attentionCase, dm int, attend optest.Builder)
 		}
 		gs = gs[:0]
 		for _, gn := range grads {
-			gs = append(gs, optest.Float64s(t, gn.Value()))
+			gs = append(gs, testutil.Float64s(gn.Value()))
 		}
 	}
 	return m.Stats().PeakBytes, gs
@@ -272,7 +272,7 @@ func TestAttentionPeakUnderMachine(t *testing.T) {
 	fused, gotGrads := attentionStep(t, c, 32, fusedAttention(c))
 	plain, wantGrads := attentionStep(t, c, 32, plainAttention(c))
 	for i := range gotGrads {
-		optest.CloseTo(t, "weight gradient", gotGrads[i], wantGrads[i], 1e-4) // float32
+		testutil.CloseTo(t, "weight gradient", gotGrads[i], wantGrads[i], 1e-4) // float32
 	}
 	t.Logf("peak of a float32 training step, B=%d T=%d D=%d heads=%d: fused %d bytes, plain %d bytes (%.2fx)",
 		c.b, c.t, c.d, c.heads, fused, plain, float64(plain)/float64(fused))

@@ -7,7 +7,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/op/plain"
 )
 
@@ -16,12 +16,12 @@ import (
 // machine: bytes are exact, so the comparison is too.
 func TestFusedOpsPeakBelowPlainCompositions(t *testing.T) {
 	rng := rand.New(rand.NewSource(107))
-	x, w, b := optest.RandomDense(rng, tensor.Float32, 256, 64), optest.RandomDense(rng, tensor.Float32, 64), optest.RandomDense(rng, tensor.Float32, 64)
-	gate := optest.RandomDense(rng, tensor.Float32, 256, 64)
+	x, w, b := testutil.RandomDense(rng, tensor.Float32, 256, 64), testutil.RandomDense(rng, tensor.Float32, 64), testutil.RandomDense(rng, tensor.Float32, 64)
+	gate := testutil.RandomDense(rng, tensor.Float32, 256, 64)
 	for _, c := range []struct {
 		name         string
 		values       []*tensor.Dense
-		fused, plain optest.Builder
+		fused, plain testutil.Builder
 	}{
 		{"RMSNorm", []*tensor.Dense{x, w},
 			func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
@@ -41,7 +41,7 @@ func TestFusedOpsPeakBelowPlainCompositions(t *testing.T) {
 			func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(SwiGLU(in[0], in[1])) },
 			func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node { return gorgonia.Must(plain.SwiGLU(in[0], in[1])) }},
 	} {
-		fused, composed := optest.PeakOf(t, c.values, c.fused), optest.PeakOf(t, c.values, c.plain)
+		fused, composed := testutil.PeakOf(t, c.values, c.fused), testutil.PeakOf(t, c.values, c.plain)
 		t.Logf("%s: fused %d bytes, plain %d bytes (%.2fx)", c.name, fused, composed, float64(composed)/float64(fused))
 		if fused >= composed {
 			t.Errorf("%s: fused peak %d bytes, plain %d", c.name, fused, composed)

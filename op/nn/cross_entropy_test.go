@@ -8,8 +8,8 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/machine"
-	"github.com/velora-go/velora/op/internal/optest"
 )
 
 // ignored is PyTorch's default ignore index.
@@ -65,8 +65,8 @@ type ceGraph struct {
 func buildCrossEntropy(t *testing.T, logits *tensor.Dense, targets []int, ignore int, plain, lisp bool) *ceGraph {
 	t.Helper()
 	c := &ceGraph{g: gorgonia.NewGraph()}
-	c.logits = optest.Input(c.g, "logits", logits)
-	c.targets = optest.Input(c.g, "targets", ints(targets...))
+	c.logits = testutil.Input(c.g, "logits", logits)
+	c.targets = testutil.Input(c.g, "targets", ints(targets...))
 	var err error
 	if plain {
 		c.loss = plainCrossEntropy(t, c.logits, targets, ignore)
@@ -96,9 +96,9 @@ func (c *ceGraph) run(t *testing.T, vm gorgonia.VM) (loss float64, grad []float6
 		if err != nil {
 			t.Fatal(err)
 		}
-		return lossValue(t, c.loss.Value()), optest.Float64s(t, v)
+		return lossValue(t, c.loss.Value()), testutil.Float64s(v)
 	}
-	return lossValue(t, c.loss.Value()), optest.Float64s(t, gv.Value())
+	return lossValue(t, c.loss.Value()), testutil.Float64s(gv.Value())
 }
 
 // lossValue returns a scalar value as a float64.
@@ -143,21 +143,21 @@ var crossEntropyCases = []struct {
 func TestCrossEntropyMatchesPlainGraph(t *testing.T) {
 	for i, tc := range crossEntropyCases {
 		rng := rand.New(rand.NewSource(int64(61 + i)))
-		logits := optest.RandomDense(rng, tensor.Float64, tc.n, tc.v)
+		logits := testutil.RandomDense(rng, tensor.Float64, tc.n, tc.v)
 		targets := randomTargets(rng, tc.n, tc.v, tc.ignore)
 		_, wantLoss, wantGrad := crossEntropyRun(t, logits, targets, tc.ignore, true, false)
 		c, loss, grad := crossEntropyRun(t, logits, targets, tc.ignore, false, false)
-		optest.CloseTo(t, "loss", []float64{loss}, []float64{wantLoss}, 1e-10)
-		optest.CloseTo(t, "gradient", grad, wantGrad, 1e-10)
-		optest.CloseTo(t, "gradient by finite differences", grad, optest.NumericGrad(t, c.g, c.cost, c.logits), 1e-7)
+		testutil.CloseTo(t, "loss", []float64{loss}, []float64{wantLoss}, 1e-10)
+		testutil.CloseTo(t, "gradient", grad, wantGrad, 1e-10)
+		testutil.CloseTo(t, "gradient by finite differences", grad, testutil.NumericGrad(t, c.g, c.cost, c.logits), 1e-7)
 
 		_, lispLoss, lispGrad := crossEntropyRun(t, logits, targets, tc.ignore, false, true)
-		optest.CloseTo(t, "LispMachine loss", []float64{lispLoss}, []float64{loss}, 1e-12)
-		optest.CloseTo(t, "LispMachine gradient", lispGrad, grad, 1e-12)
+		testutil.CloseTo(t, "LispMachine loss", []float64{lispLoss}, []float64{loss}, 1e-12)
+		testutil.CloseTo(t, "LispMachine gradient", lispGrad, grad, 1e-12)
 
 		_, loss32, grad32 := crossEntropyRun(t, toFloat32(logits), targets, tc.ignore, false, false)
-		optest.CloseTo(t, "float32 loss", []float64{loss32}, []float64{loss}, 1e-5)
-		optest.CloseTo(t, "float32 gradient", grad32, grad, 1e-5)
+		testutil.CloseTo(t, "float32 loss", []float64{loss32}, []float64{loss}, 1e-5)
+		testutil.CloseTo(t, "float32 gradient", grad32, grad, 1e-5)
 	}
 }
 
@@ -167,7 +167,7 @@ func TestCrossEntropyMatchesPlainGraph(t *testing.T) {
 func TestCrossEntropyTargetsChangeEveryStep(t *testing.T) {
 	const n, v = 6, 5
 	rng := rand.New(rand.NewSource(67))
-	logits := optest.RandomDense(rng, tensor.Float64, n, v)
+	logits := testutil.RandomDense(rng, tensor.Float64, n, v)
 	c := buildCrossEntropy(t, logits, randomTargets(rng, n, v, ignored), ignored, false, false)
 	vm := gorgonia.NewTapeMachine(c.g)
 	defer vm.Close()
@@ -179,19 +179,19 @@ func TestCrossEntropyTargetsChangeEveryStep(t *testing.T) {
 		vm.Reset()
 		loss, grad := c.run(t, vm)
 		_, wantLoss, wantGrad := crossEntropyRun(t, logits, targets, ignored, true, false)
-		optest.CloseTo(t, "loss", []float64{loss}, []float64{wantLoss}, 1e-12)
-		optest.CloseTo(t, "gradient", grad, wantGrad, 1e-12)
+		testutil.CloseTo(t, "loss", []float64{loss}, []float64{wantLoss}, 1e-12)
+		testutil.CloseTo(t, "gradient", grad, wantGrad, 1e-12)
 	}
 }
 
 // TestCrossEntropyAllIgnored checks the documented choice: no counted row,
 // loss 0 and gradient 0.
 func TestCrossEntropyAllIgnored(t *testing.T) {
-	logits := optest.RandomDense(rand.New(rand.NewSource(71)), tensor.Float64, 3, 4)
+	logits := testutil.RandomDense(rand.New(rand.NewSource(71)), tensor.Float64, 3, 4)
 	for _, lisp := range []bool{false, true} {
 		_, loss, grad := crossEntropyRun(t, logits, []int{ignored, ignored, ignored}, ignored, false, lisp)
-		optest.CloseTo(t, "loss", []float64{loss}, []float64{0}, 0)
-		optest.CloseTo(t, "gradient", grad, make([]float64, 12), 0)
+		testutil.CloseTo(t, "loss", []float64{loss}, []float64{0}, 0)
+		testutil.CloseTo(t, "gradient", grad, make([]float64, 12), 0)
 	}
 }
 
@@ -202,8 +202,8 @@ func TestCrossEntropyBackwardKeepsNoProbabilities(t *testing.T) {
 	const n, v = 4, 6
 	rng := rand.New(rand.NewSource(73))
 	g := gorgonia.NewGraph()
-	logits := optest.Input(g, "logits", optest.RandomDense(rng, tensor.Float64, n, v))
-	targets := optest.Input(g, "targets", ints(randomTargets(rng, n, v, ignored)...))
+	logits := testutil.Input(g, "logits", testutil.RandomDense(rng, tensor.Float64, n, v))
+	targets := testutil.Input(g, "targets", ints(randomTargets(rng, n, v, ignored)...))
 	loss := gorgonia.Must(CrossEntropy(logits, targets, ignored))
 	forward := map[int64]bool{}
 	for _, nd := range g.AllNodes() {
@@ -231,14 +231,14 @@ func TestCrossEntropyBackwardKeepsNoProbabilities(t *testing.T) {
 func TestCrossEntropyBadInputs(t *testing.T) {
 	rng := rand.New(rand.NewSource(79))
 	g := gorgonia.NewGraph()
-	logits := optest.Input(g, "logits", optest.RandomDense(rng, tensor.Float64, 3, 5))
-	targets := optest.Input(g, "targets", ints(1, 4, ignored))
-	short := optest.Input(g, "short", ints(1, 4))
-	outside := optest.Input(g, "outside", ints(1, 5, 0))
-	negative := optest.Input(g, "negative", ints(1, 2, -1))
-	floats := optest.Input(g, "floats", optest.RandomDense(rng, tensor.Float64, 3))
+	logits := testutil.Input(g, "logits", testutil.RandomDense(rng, tensor.Float64, 3, 5))
+	targets := testutil.Input(g, "targets", ints(1, 4, ignored))
+	short := testutil.Input(g, "short", ints(1, 4))
+	outside := testutil.Input(g, "outside", ints(1, 5, 0))
+	negative := testutil.Input(g, "negative", ints(1, 2, -1))
+	floats := testutil.Input(g, "floats", testutil.RandomDense(rng, tensor.Float64, 3))
 	cube := gorgonia.NewTensor(g, tensor.Float64, 3, gorgonia.WithShape(3, 5, 2), gorgonia.WithName("cube"))
-	vec := optest.Input(g, "vec", optest.RandomDense(rng, tensor.Float64, 5))
+	vec := testutil.Input(g, "vec", testutil.RandomDense(rng, tensor.Float64, 5))
 	cases := []struct {
 		name string
 		err  error
@@ -269,7 +269,7 @@ func TestCrossEntropyBadInputs(t *testing.T) {
 // TestCrossEntropyBadTargetsWhenRunning binds an out-of-range target after
 // building: the run fails naming the row, the value and V.
 func TestCrossEntropyBadTargetsWhenRunning(t *testing.T) {
-	logits := optest.RandomDense(rand.New(rand.NewSource(83)), tensor.Float64, 3, 5)
+	logits := testutil.RandomDense(rand.New(rand.NewSource(83)), tensor.Float64, 3, 5)
 	c := buildCrossEntropy(t, logits, []int{0, 1, 2}, ignored, false, false)
 	if err := gorgonia.Let(c.targets, ints(0, 1, 7)); err != nil {
 		t.Fatal(err)
@@ -289,15 +289,15 @@ func crossEntropyStep(t *testing.T, n, d, v int, plain bool) (int64, []float64) 
 	t.Helper()
 	rng := rand.New(rand.NewSource(89))
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float32, n, d))
-	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float32, d, v))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float32, n, d))
+	w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float32, d, v))
 	targets := randomTargets(rng, n, v, ignored)
 	logits := gorgonia.Must(gorgonia.Mul(x, w)) // (N, V)
 	var loss *gorgonia.Node
 	if plain {
 		loss = plainCrossEntropy(t, logits, targets, ignored)
 	} else {
-		loss = gorgonia.Must(CrossEntropy(logits, optest.Input(g, "targets", ints(targets...)), ignored))
+		loss = gorgonia.Must(CrossEntropy(logits, testutil.Input(g, "targets", ints(targets...)), ignored))
 	}
 	grads, err := gorgonia.Grad(loss, w)
 	if err != nil {
@@ -313,7 +313,7 @@ func crossEntropyStep(t *testing.T, n, d, v int, plain bool) (int64, []float64) 
 			t.Fatal(err)
 		}
 	}
-	return m.Stats().PeakBytes, optest.Float64s(t, grads[0].Value())
+	return m.Stats().PeakBytes, testutil.Float64s(grads[0].Value())
 }
 
 // TestCrossEntropyPeakUnderMachine measures a training step's peak live
@@ -323,7 +323,7 @@ func TestCrossEntropyPeakUnderMachine(t *testing.T) {
 	const n, d, v = 64, 16, 512
 	fused, got := crossEntropyStep(t, n, d, v, false)
 	plain, want := crossEntropyStep(t, n, d, v, true)
-	optest.CloseTo(t, "weight gradient", got, want, 1e-5) // float32
+	testutil.CloseTo(t, "weight gradient", got, want, 1e-5) // float32
 	t.Logf("peak of a float32 training step, N=%d D=%d V=%d: fused %d bytes, plain %d bytes (%.2fx)", n, d, v, fused, plain, float64(plain)/float64(fused))
 	if fused >= plain {
 		t.Fatalf("fused cross entropy peaks at %d bytes, the plain graph at %d", fused, plain)

@@ -8,17 +8,17 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 func TestDropoutMaskScaleAndGradient(t *testing.T) {
 	const p = 0.3
 	rng := rand.New(rand.NewSource(179))
-	xv := optest.RandomDense(rng, tensor.Float64, 200, 50)
+	xv := testutil.RandomDense(rng, tensor.Float64, 200, 50)
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", xv)
+	x := testutil.Input(g, "x", xv)
 	out := gorgonia.Must(Dropout(x, p, 7))
-	cost, r := optest.WeightedSum(t, rng, out)
+	cost, r := testutil.WeightedSum(t, rng, out)
 	grads, err := gorgonia.Grad(cost, x)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestDropoutMaskScaleAndGradient(t *testing.T) {
 		if err := m.RunAll(); err != nil {
 			t.Fatal(err)
 		}
-		ys, xs, gx, rs := optest.Float64s(t, out.Value()), optest.Float64s(t, x.Value()), optest.Float64s(t, grads[0].Value()), optest.Float64s(t, r.Value())
+		ys, xs, gx, rs := testutil.Float64s(out.Value()), testutil.Float64s(x.Value()), testutil.Float64s(grads[0].Value()), testutil.Float64s(r.Value())
 		dropped := 0
 		for i := range ys {
 			switch {
@@ -41,8 +41,8 @@ func TestDropoutMaskScaleAndGradient(t *testing.T) {
 					t.Fatalf("run %d: entry %d dropped in the forward pass but has gradient %g", run, i, gx[i])
 				}
 			default:
-				optest.CloseTo(t, "kept entry", []float64{ys[i]}, []float64{xs[i] / (1 - p)}, 1e-15)
-				optest.CloseTo(t, "kept gradient", []float64{gx[i]}, []float64{rs[i] / (1 - p)}, 1e-15)
+				testutil.CloseTo(t, "kept entry", []float64{ys[i]}, []float64{xs[i] / (1 - p)}, 1e-15)
+				testutil.CloseTo(t, "kept gradient", []float64{gx[i]}, []float64{rs[i] / (1 - p)}, 1e-15)
 			}
 		}
 		// 10,000 Bernoulli(0.3) draws: 5 standard deviations is ±229.
@@ -68,7 +68,7 @@ func equal(a, b []float64) bool {
 
 func TestDropoutRejectsBadProbability(t *testing.T) {
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rand.New(rand.NewSource(181)), tensor.Float64, 2, 2))
+	x := testutil.Input(g, "x", testutil.RandomDense(rand.New(rand.NewSource(181)), tensor.Float64, 2, 2))
 	for _, p := range []float64{-0.1, 1, math.NaN()} {
 		if _, err := Dropout(x, p, 1); err == nil {
 			t.Errorf("Dropout(p=%g): no error", p)
@@ -86,7 +86,7 @@ func TestDropoutRejectsBadProbability(t *testing.T) {
 // its precision), and LispMachine's forward value x/(1−p) or 0.
 func TestDropoutFloat32AndLispMachine(t *testing.T) {
 	const p = 0.25
-	x64 := optest.RandomDense(rand.New(rand.NewSource(191)), tensor.Float64, 30, 20)
+	x64 := testutil.RandomDense(rand.New(rand.NewSource(191)), tensor.Float64, 30, 20)
 	build := func(dt tensor.Dtype) (*gorgonia.ExprGraph, *gorgonia.Node, *gorgonia.Node, *gorgonia.Node) {
 		g := gorgonia.NewGraph()
 		xv := x64
@@ -97,7 +97,7 @@ func TestDropoutFloat32AndLispMachine(t *testing.T) {
 			}
 			xv = tensor.New(tensor.WithShape(x64.Shape()...), tensor.WithBacking(f))
 		}
-		x := optest.Input(g, "x", xv)
+		x := testutil.Input(g, "x", xv)
 		out := gorgonia.Must(Dropout(x, p, 11))
 		cost := gorgonia.Must(gorgonia.Sum(gorgonia.Must(gorgonia.Square(out))))
 		return g, x, out, cost
@@ -108,8 +108,8 @@ func TestDropoutFloat32AndLispMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		optest.Run(t, g)
-		return optest.Float64s(t, gs[0].Value())
+		testutil.Run(t, g)
+		return testutil.Float64s(gs[0].Value())
 	}
 	// LispMachine, forward only for the value (backward passes overwrite it) and whole for
 	// the gradient, each on a fresh copy, which draws the same mask.
@@ -129,7 +129,7 @@ func TestDropoutFloat32AndLispMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xs, outLisp, gradLisp := x64.Data().([]float64), optest.Float64s(t, o.Value()), optest.Float64s(t, gl)
+	xs, outLisp, gradLisp := x64.Data().([]float64), testutil.Float64s(o.Value()), testutil.Float64s(gl)
 	wantOut, wantGrad := make([]float64, len(xs)), make([]float64, len(xs))
 	dropped := 0
 	for i, xi := range xs {
@@ -142,8 +142,8 @@ func TestDropoutFloat32AndLispMachine(t *testing.T) {
 	if dropped == 0 || dropped == len(xs) {
 		t.Fatalf("dropped %d of %d", dropped, len(xs))
 	}
-	optest.CloseTo(t, "float64 gradient", grad64, wantGrad, 1e-15)
-	optest.CloseTo(t, "float32 gradient", grad32, wantGrad, 1e-5)
-	optest.CloseTo(t, "LispMachine gradient", gradLisp, wantGrad, 1e-15)
-	optest.CloseTo(t, "LispMachine output", outLisp, wantOut, 1e-15)
+	testutil.CloseTo(t, "float64 gradient", grad64, wantGrad, 1e-15)
+	testutil.CloseTo(t, "float32 gradient", grad32, wantGrad, 1e-5)
+	testutil.CloseTo(t, "LispMachine gradient", gradLisp, wantGrad, 1e-15)
+	testutil.CloseTo(t, "LispMachine output", outLisp, wantOut, 1e-15)
 }

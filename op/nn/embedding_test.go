@@ -8,7 +8,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // idsNode adds an int vector input holding ids.
@@ -20,26 +20,26 @@ func idsNode(g *gorgonia.ExprGraph, ids []int) *gorgonia.Node {
 func TestEmbeddingGathersRowsAndScattersGradients(t *testing.T) {
 	ids := []int{3, 0, 3, 5, 1} // a repeated id checks that gradients add up
 	rng := rand.New(rand.NewSource(139))
-	table := optest.RandomDense(rng, tensor.Float64, 6, 4)
+	table := testutil.RandomDense(rng, tensor.Float64, 6, 4)
 	for _, lisp := range []bool{false, true} {
 		build := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 			return gorgonia.Must(Embedding(in[0], idsNode(in[0].Graph(), ids)))
 		}
-		res := optest.RunGrads(t, []*tensor.Dense{table}, build, lisp)
+		res := testutil.RunGrads(t, []*tensor.Dense{table}, build, lisp)
 		want := make([]float64, 0, len(ids)*4)
 		for _, id := range ids {
 			want = append(want, table.Data().([]float64)[id*4:(id+1)*4]...)
 		}
-		optest.CloseTo(t, "rows", res.Out, want, 0)
+		testutil.CloseTo(t, "rows", res.Out, want, 0)
 		if !lisp {
-			optest.CloseTo(t, "grad table", res.Grads[0], optest.NumericGrad(t, res.G, res.Cost, res.In[0]), 1e-7)
+			testutil.CloseTo(t, "grad table", res.Grads[0], testutil.NumericGrad(t, res.G, res.Cost, res.In[0]), 1e-7)
 		}
 	}
 }
 
 func TestEmbeddingRejectsBadIDs(t *testing.T) {
 	g := gorgonia.NewGraph()
-	table := optest.Input(g, "table", optest.RandomDense(rand.New(rand.NewSource(149)), tensor.Float64, 6, 4))
+	table := testutil.Input(g, "table", testutil.RandomDense(rand.New(rand.NewSource(149)), tensor.Float64, 6, 4))
 	gorgonia.Must(Embedding(table, idsNode(g, []int{1, 6})))
 	m := gorgonia.NewTapeMachine(g)
 	defer m.Close()

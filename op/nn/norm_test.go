@@ -8,41 +8,41 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/op/plain"
 )
 
 func TestRMSNormMatchesPlainOps(t *testing.T) {
 	rng := rand.New(rand.NewSource(109))
-	values := []*tensor.Dense{optest.RandomDense(rng, tensor.Float64, 6, 8), optest.RandomDense(rng, tensor.Float64, 8)}
+	values := []*tensor.Dense{testutil.RandomDense(rng, tensor.Float64, 6, 8), testutil.RandomDense(rng, tensor.Float64, 8)}
 	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(RMSNorm(in[0], in[1], 1e-5))
 	}
 	plainNorm := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(plain.RMSNorm(in[0], in[1], 1e-5))
 	}
-	optest.CheckFused(t, values, fused, plainNorm, 1e-10)
+	testutil.CheckFused(t, values, fused, plainNorm, 1e-10)
 }
 
 func TestLayerNormMatchesPlainOps(t *testing.T) {
 	rng := rand.New(rand.NewSource(113))
-	values := []*tensor.Dense{optest.RandomDense(rng, tensor.Float64, 6, 8), optest.RandomDense(rng, tensor.Float64, 8), optest.RandomDense(rng, tensor.Float64, 8)}
+	values := []*tensor.Dense{testutil.RandomDense(rng, tensor.Float64, 6, 8), testutil.RandomDense(rng, tensor.Float64, 8), testutil.RandomDense(rng, tensor.Float64, 8)}
 	fused := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(LayerNorm(in[0], in[1], in[2], 1e-6))
 	}
 	plainNorm := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(plain.LayerNorm(in[0], in[1], in[2], 1e-6))
 	}
-	optest.CheckFused(t, values, fused, plainNorm, 1e-10)
+	testutil.CheckFused(t, values, fused, plainNorm, 1e-10)
 }
 
 func TestNormsRejectBadInputs(t *testing.T) {
 	g := gorgonia.NewGraph()
 	rng := rand.New(rand.NewSource(127))
-	x := optest.Input(g, "x", optest.RandomDense(rng, tensor.Float64, 4, 6))
-	w := optest.Input(g, "w", optest.RandomDense(rng, tensor.Float64, 6))
-	short := optest.Input(g, "short", optest.RandomDense(rng, tensor.Float64, 5))
-	w32 := optest.Input(g, "w32", optest.RandomDense(rng, tensor.Float32, 6))
+	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 4, 6))
+	w := testutil.Input(g, "w", testutil.RandomDense(rng, tensor.Float64, 6))
+	short := testutil.Input(g, "short", testutil.RandomDense(rng, tensor.Float64, 5))
+	w32 := testutil.Input(g, "w32", testutil.RandomDense(rng, tensor.Float32, 6))
 	cases := []struct {
 		name string
 		err  error
@@ -62,5 +62,5 @@ func TestNormsRejectBadInputs(t *testing.T) {
 	}
 }
 
-// second returns the error of a optest.Builder's result.
+// second returns the error of a testutil.Builder's result.
 func second(_ *gorgonia.Node, err error) error { return err }

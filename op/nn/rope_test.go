@@ -9,7 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/op/internal/optest"
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // ropeByHand is HuggingFace's apply_rotary_pos_emb written out:
@@ -38,20 +38,20 @@ func ropeByHand(x []float64, d, heads, seqLen int, base float64) []float64 {
 
 func TestRoPEMatchesHuggingFaceFormula(t *testing.T) {
 	rng := rand.New(rand.NewSource(131))
-	xv := optest.RandomDense(rng, tensor.Float64, 2*5, 12) // 2 sequences of 5 tokens, 2 heads of 6
+	xv := testutil.RandomDense(rng, tensor.Float64, 2*5, 12) // 2 sequences of 5 tokens, 2 heads of 6
 	build := func(t *testing.T, in gorgonia.Nodes) *gorgonia.Node {
 		return gorgonia.Must(RoPE(in[0], 2, 5, 10000))
 	}
-	res := optest.RunGrads(t, []*tensor.Dense{xv}, build, false)
-	optest.CloseTo(t, "rope", res.Out, ropeByHand(xv.Data().([]float64), 12, 2, 5, 10000), 1e-12)
-	optest.CloseTo(t, "grad x", res.Grads[0], optest.NumericGrad(t, res.G, res.Cost, res.In[0]), 1e-7)
-	lisp := optest.RunGrads(t, []*tensor.Dense{xv}, build, true)
-	optest.CloseTo(t, "LispMachine grad x", lisp.Grads[0], res.Grads[0], 1e-12)
+	res := testutil.RunGrads(t, []*tensor.Dense{xv}, build, false)
+	testutil.CloseTo(t, "rope", res.Out, ropeByHand(xv.Data().([]float64), 12, 2, 5, 10000), 1e-12)
+	testutil.CloseTo(t, "grad x", res.Grads[0], testutil.NumericGrad(t, res.G, res.Cost, res.In[0]), 1e-7)
+	lisp := testutil.RunGrads(t, []*tensor.Dense{xv}, build, true)
+	testutil.CloseTo(t, "LispMachine grad x", lisp.Grads[0], res.Grads[0], 1e-12)
 }
 
 func TestRoPERejectsBadShapes(t *testing.T) {
 	g := gorgonia.NewGraph()
-	x := optest.Input(g, "x", optest.RandomDense(rand.New(rand.NewSource(137)), tensor.Float64, 6, 12))
+	x := testutil.Input(g, "x", testutil.RandomDense(rand.New(rand.NewSource(137)), tensor.Float64, 6, 12))
 	cases := []struct {
 		heads, seq int
 		base       float64

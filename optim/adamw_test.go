@@ -1,4 +1,4 @@
-package peft
+package optim
 
 import (
 	"math"
@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/testutil"
 	"github.com/velora-go/velora/machine"
 )
 
@@ -65,30 +66,6 @@ func stubClone(ps []*stubParam) []*stubParam {
 		out[k] = &stubParam{name: p.name, w: p.w.Clone().(*tensor.Dense), g: p.g.Clone().(*tensor.Dense)}
 	}
 	return out
-}
-
-// floats64 returns t's elements as float64.
-func floats64(t *tensor.Dense) []float64 {
-	switch d := t.Data().(type) {
-	case []float32:
-		out := make([]float64, len(d))
-		for i, x := range d {
-			out[i] = float64(x)
-		}
-		return out
-	case []float64:
-		return append([]float64(nil), d...)
-	}
-	panic("not a float tensor")
-}
-
-// maxAbsDiff is the largest |a[i] - b[i]|.
-func maxAbsDiff(a, b []float64) float64 {
-	var m float64
-	for i := range a {
-		m = math.Max(m, math.Abs(a[i]-b[i]))
-	}
-	return m
 }
 
 // TestAdamWMatchesTwoStepsWrittenOut checks two AdamW steps against torch.optim.AdamW's
@@ -154,19 +131,19 @@ func TestAdamWMatchesGorgoniaAdamWithoutDecay(t *testing.T) {
 				stubFill(rng, p.g)
 				theirs[k].g = p.g.Clone().(*tensor.Dense)
 			}
-			before := floats64(mine[0].g)
+			before := testutil.Float64s(mine[0].g)
 			if err := s.Step(stubModel(mine...)); err != nil {
 				t.Fatal(err)
 			}
 			if err := ref.Step(stubModel(theirs...)); err != nil {
 				t.Fatal(err)
 			}
-			if maxAbsDiff(before, floats64(mine[0].g)) != 0 {
+			if testutil.MaxAbsDiff(before, testutil.Float64s(mine[0].g)) != 0 {
 				t.Fatalf("%v step %d changed the gradient", dt, step)
 			}
 			for k := range mine {
 				// The weights are O(1); the float32 updates differ in rounding only.
-				if d := maxAbsDiff(floats64(mine[k].w), floats64(theirs[k].w)); d > 1e-6 {
+				if d := testutil.MaxAbsDiff(testutil.Float64s(mine[k].w), testutil.Float64s(theirs[k].w)); d > 1e-6 {
 					t.Errorf("%v step %d, %s: AdamW and gorgonia's Adam differ by %g", dt, step, mine[k].name, d)
 				}
 			}
@@ -205,7 +182,7 @@ func TestAdamConfigValidateNamesTheField(t *testing.T) {
 		{AdamConfig{WeightDecay: -0.1}, "WeightDecay is -0.1"},
 	} {
 		_, err := NewAdamW(c.cfg)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "peft: ") {
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "optim: ") {
 			t.Errorf("%+v: got %v, want an error naming %q", c.cfg, err, c.want)
 		}
 	}
@@ -272,7 +249,7 @@ func TestSolversReduceAQuadraticLoss(t *testing.T) {
 				if err := m.RunAll(); err != nil {
 					t.Fatal(err)
 				}
-				last = scalarOf(loss.Value())
+				last = testutil.Scalar(loss.Value())
 				if step == 0 {
 					first = last
 				}
@@ -290,16 +267,6 @@ func TestSolversReduceAQuadraticLoss(t *testing.T) {
 			m.Close()
 		}
 	}
-}
-
-func scalarOf(v gorgonia.Value) float64 {
-	switch x := v.Data().(type) {
-	case float32:
-		return float64(x)
-	case float64:
-		return x
-	}
-	panic("not a float scalar")
 }
 
 // TestAdamWStepsGorgoniaNodesAsTapeMachineLeavesThem runs the same training under
@@ -350,8 +317,8 @@ func TestAdamWStepsGorgoniaNodesAsTapeMachineLeavesThem(t *testing.T) {
 		if err := ms.Step(mvm.ValueGrads(mparams)); err != nil {
 			t.Fatal(err)
 		}
-		tw, mw := floats64(tparams[0].Value().(*tensor.Dense)), floats64(mparams[0].Value().(*tensor.Dense))
-		if d := maxAbsDiff(tw, mw); d > 1e-12 {
+		tw, mw := testutil.Float64s(tparams[0].Value().(*tensor.Dense)), testutil.Float64s(mparams[0].Value().(*tensor.Dense))
+		if d := testutil.MaxAbsDiff(tw, mw); d > 1e-12 {
 			t.Fatalf("step %d: weights under TapeMachine and machine differ by %g", step, d)
 		}
 	}
@@ -405,7 +372,7 @@ func TestSolversRejectAChangedOrBadStepAndChangeNothing(t *testing.T) {
 
 			s.SetLearningRate(c.lr)
 			err = s.Step(c.model(w, b))
-			if err == nil || !strings.HasPrefix(err.Error(), "peft: "+sc.name) || !strings.Contains(err.Error(), c.want) {
+			if err == nil || !strings.HasPrefix(err.Error(), "optim: "+sc.name) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("%s, %s: got %v, want an error from %s saying %q", sc.name, c.name, err, sc.name, c.want)
 				continue
 			}
@@ -421,7 +388,7 @@ func TestSolversRejectAChangedOrBadStepAndChangeNothing(t *testing.T) {
 			if err := ts.Step(stubModel(twin...)); err != nil {
 				t.Fatal(err)
 			}
-			if maxAbsDiff(floats64(w.w), floats64(twin[0].w)) != 0 || maxAbsDiff(floats64(b.w), floats64(twin[1].w)) != 0 {
+			if testutil.MaxAbsDiff(testutil.Float64s(w.w), testutil.Float64s(twin[0].w)) != 0 || testutil.MaxAbsDiff(testutil.Float64s(b.w), testutil.Float64s(twin[1].w)) != 0 {
 				t.Errorf("%s, %s: the failed step changed the weights or the state", sc.name, c.name)
 			}
 		}

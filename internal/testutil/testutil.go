@@ -1,9 +1,10 @@
-// Package optest holds what the tests of package op and its sub-packages
-// share: random inputs, tolerances, finite differences and the comparison of
-// a fused op with the plain gorgonia composition it replaces.
-package optest
+// Package testutil holds what the module's tests share: random inputs,
+// tolerances, finite differences and the comparison of a fused op with the
+// plain gorgonia composition it replaces.
+package testutil
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"runtime"
@@ -37,12 +38,9 @@ func RandomDense(rng *rand.Rand, dt tensor.Dtype, shape ...int) *tensor.Dense {
 	}
 }
 
-// Float64s returns a value's data as Float64s (a copy for float32).
-func Float64s(t testing.TB, v gorgonia.Value) []float64 {
-	t.Helper()
-	if v == nil {
-		t.Fatal("value is nil")
-	}
+// Float64s returns a value's data as float64s (a copy for float32). It
+// panics on other data, failing the test.
+func Float64s(v gorgonia.Value) []float64 {
 	switch d := v.Data().(type) {
 	case []float64:
 		return append([]float64(nil), d...)
@@ -53,8 +51,27 @@ func Float64s(t testing.TB, v gorgonia.Value) []float64 {
 		}
 		return out
 	}
-	t.Fatalf("unexpected data %T", v.Data())
-	return nil
+	panic(fmt.Sprintf("testutil: %T data is not float", v.Data()))
+}
+
+// Scalar returns a scalar value as a float64.
+func Scalar(v gorgonia.Value) float64 {
+	switch x := v.Data().(type) {
+	case float64:
+		return x
+	case float32:
+		return float64(x)
+	}
+	panic(fmt.Sprintf("testutil: %T data is not a float scalar", v.Data()))
+}
+
+// MaxAbsDiff is the largest |a[i] - b[i]|.
+func MaxAbsDiff(a, b []float64) float64 {
+	var m float64
+	for i := range a {
+		m = math.Max(m, math.Abs(a[i]-b[i]))
+	}
+	return m
 }
 
 // CloseTo fails unless got and want agree to tol, relative to the larger of
@@ -160,9 +177,9 @@ func RunGrads(t *testing.T, values []*tensor.Dense, build Builder, lisp bool) Gr
 			if err != nil {
 				t.Fatal(err)
 			}
-			res.Grads = append(res.Grads, Float64s(t, gv))
+			res.Grads = append(res.Grads, Float64s(gv))
 		}
-		res.Out = Float64s(t, out.Value())
+		res.Out = Float64s(out.Value())
 		return res
 	}
 	grads, err := gorgonia.Grad(cost, in...)
@@ -170,9 +187,9 @@ func RunGrads(t *testing.T, values []*tensor.Dense, build Builder, lisp bool) Gr
 		t.Fatal(err)
 	}
 	Run(t, g)
-	res.Out = Float64s(t, out.Value())
+	res.Out = Float64s(out.Value())
 	for _, gn := range grads {
-		res.Grads = append(res.Grads, Float64s(t, gn.Value()))
+		res.Grads = append(res.Grads, Float64s(gn.Value()))
 	}
 	return res
 }

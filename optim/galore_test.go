@@ -1,4 +1,4 @@
-package peft
+package optim
 
 import (
 	"math"
@@ -9,6 +9,8 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // stubOrthonormal returns an n × k matrix (k ≤ n) with orthonormal columns: the Q of
@@ -89,7 +91,7 @@ func TestGaLoreFullRankWithGapOneIsAdam(t *testing.T) {
 				t.Fatal(err)
 			}
 			for k := range adam {
-				if d := maxAbsDiff(floats64(adam[k].w), floats64(galore[k].w)); d > 1e-6 {
+				if d := testutil.MaxAbsDiff(testutil.Float64s(adam[k].w), testutil.Float64s(galore[k].w)); d > 1e-6 {
 					t.Errorf("%v step %d, %s: GaLore and AdamW differ by %g", dt, step, adam[k].name, d)
 				}
 			}
@@ -200,12 +202,12 @@ func TestGaLoreStepsMatchTheUpdateWrittenOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := mat.DenseCopyOf(mat.NewDense(rows, cols, floats64(p.w)))
+		want := mat.DenseCopyOf(mat.NewDense(rows, cols, testutil.Float64s(p.w)))
 		var proj *mat.Dense // P: (r, cols) when tall, (rows, r) when wide
 		var m, v *mat.Dense
 		for step := 1; step <= 3; step++ {
 			stubFill(rng, p.g)
-			g := mat.NewDense(rows, cols, floats64(p.g))
+			g := mat.NewDense(rows, cols, testutil.Float64s(p.g))
 			if step == 1 {
 				var svd mat.SVD
 				svd.Factorize(g, mat.SVDThin)
@@ -248,7 +250,7 @@ func TestGaLoreStepsMatchTheUpdateWrittenOut(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if d := maxAbsDiff(floats64(p.w), want.RawMatrix().Data); d > 1e-12 {
+		if d := testutil.MaxAbsDiff(testutil.Float64s(p.w), want.RawMatrix().Data); d > 1e-12 {
 			t.Errorf("%d × %d: after 3 steps the weights differ from the written-out update by %g", rows, cols, d)
 		}
 	}
@@ -339,7 +341,7 @@ func TestGaLoreConfigValidateNamesTheField(t *testing.T) {
 		{GaLoreConfig{Rank: 4, AdamConfig: AdamConfig{Beta2: 1}}, "GaLore Beta2 is 1"},
 	} {
 		_, err := NewGaLore(c.cfg)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "peft: ") {
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "optim: ") {
 			t.Errorf("%+v: got %v, want an error saying %q", c.cfg, err, c.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package peft
+package optim
 
 import (
 	"math"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // floraRef is Flora's update for one parameter written out in float64 with plain loops,
@@ -178,7 +180,7 @@ func TestFLoRAMatchesItsUpdateWrittenOut(t *testing.T) {
 		if len(shape) == 2 {
 			refs[k].cols = shape[1]
 		}
-		weights[k] = floats64(p.w)
+		weights[k] = testutil.Float64s(p.w)
 	}
 	s, err := NewFLoRA(FLoRAConfig{LearningRate: lr, Rank: rank, Kappa: kappa, Beta1: b1, WeightDecay: wd, Seed: seed})
 	if err != nil {
@@ -187,13 +189,13 @@ func TestFLoRAMatchesItsUpdateWrittenOut(t *testing.T) {
 	for step := range 4 {
 		for k, p := range ps {
 			stubFill(rng, p.g)
-			refs[k].step(weights[k], floats64(p.g))
+			refs[k].step(weights[k], testutil.Float64s(p.g))
 		}
 		if err := s.Step(stubModel(ps...)); err != nil {
 			t.Fatal(err)
 		}
 		for k, p := range ps {
-			if d := maxAbsDiff(floats64(p.w), weights[k]); d > 1e-12 {
+			if d := testutil.MaxAbsDiff(testutil.Float64s(p.w), weights[k]); d > 1e-12 {
 				t.Errorf("step %d, %s: FLoRA and the written-out update differ by %g", step, p.name, d)
 			}
 		}
@@ -332,7 +334,7 @@ func TestFLoRAConfigValidateNamesTheField(t *testing.T) {
 		{FLoRAConfig{Rank: 4, WeightDecay: math.Inf(1)}, "FLoRA WeightDecay is +Inf"},
 	} {
 		_, err := NewFLoRA(c.cfg)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "peft: ") {
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "optim: ") {
 			t.Errorf("%+v: got %v, want an error saying %q", c.cfg, err, c.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package peft
+package optim
 
 import (
 	"math"
@@ -7,6 +7,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // AdamConfig holds the hyper-parameters of Adam with decoupled weight decay as
@@ -30,22 +32,17 @@ type AdamConfig struct {
 }
 
 // Validate reports the first field outside its range, naming it and its value.
-func (c AdamConfig) Validate() error { return c.check("Adam") }
+func (c AdamConfig) Validate() error { return c.validate("Adam") }
 
-// check is Validate with the solver's name in the messages.
-func (c AdamConfig) check(solver string) error {
-	for _, err := range []error{
-		CheckFloat("peft", solver+" LearningRate", c.LearningRate, c.LearningRate >= 0, "a finite number ≥ 0"),
-		CheckFloat("peft", solver+" Beta1", c.Beta1, c.Beta1 >= 0 && c.Beta1 < 1, "a value in [0, 1)"),
-		CheckFloat("peft", solver+" Beta2", c.Beta2, c.Beta2 >= 0 && c.Beta2 < 1, "a value in [0, 1)"),
-		CheckFloat("peft", solver+" Eps", c.Eps, c.Eps >= 0, "a finite number ≥ 0"),
-		CheckFloat("peft", solver+" WeightDecay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
-	} {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+// validate is Validate with the solver's name in the messages.
+func (c AdamConfig) validate(solver string) error {
+	return check.First(
+		check.Float("optim", solver+" LearningRate", c.LearningRate, c.LearningRate >= 0, "a finite number ≥ 0"),
+		check.Float("optim", solver+" Beta1", c.Beta1, c.Beta1 >= 0 && c.Beta1 < 1, "a value in [0, 1)"),
+		check.Float("optim", solver+" Beta2", c.Beta2, c.Beta2 >= 0 && c.Beta2 < 1, "a value in [0, 1)"),
+		check.Float("optim", solver+" Eps", c.Eps, c.Eps >= 0, "a finite number ≥ 0"),
+		check.Float("optim", solver+" WeightDecay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
+	)
 }
 
 func (c AdamConfig) withDefaults() AdamConfig {
@@ -224,21 +221,21 @@ func idsOf(ps []optParam) []paramID {
 // match in number, names, shapes and dtypes; the gradients must exist, match their
 // weights and hold finite numbers; the learning rate must be finite and ≥ 0.
 func stepParams(solver string, model []gorgonia.ValueGrad, known []paramID, lr float64) ([]optParam, error) {
-	if err := CheckFloat("peft", solver+" learning rate", lr, lr >= 0, "a finite number ≥ 0"); err != nil {
+	if err := check.Float("optim", solver+" learning rate", lr, lr >= 0, "a finite number ≥ 0"); err != nil {
 		return nil, err
 	}
 	if known != nil && len(model) != len(known) {
-		return nil, errors.Errorf("peft: %s step got %d parameters, the first step had %d: the solver keeps its state by parameter index", solver, len(model), len(known))
+		return nil, errors.Errorf("optim: %s step got %d parameters, the first step had %d: the solver keeps its state by parameter index", solver, len(model), len(known))
 	}
 	ps := make([]optParam, len(model))
 	for k, vg := range model {
 		p, err := readParam(k, vg)
 		if err != nil {
-			return nil, errors.Wrapf(err, "peft: %s", solver)
+			return nil, errors.Wrapf(err, "optim: %s", solver)
 		}
 		if known != nil {
 			if err := sameParam(p.paramID, known[k]); err != nil {
-				return nil, errors.Wrapf(err, "peft: %s", solver)
+				return nil, errors.Wrapf(err, "optim: %s", solver)
 			}
 		}
 		ps[k] = p

@@ -1,4 +1,4 @@
-package peft
+package optim
 
 import (
 	"math"
@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 )
 
@@ -40,16 +41,16 @@ type GaLoreConfig struct {
 
 // Validate reports the first field outside its range, naming it and its value.
 func (c GaLoreConfig) Validate() error {
-	if err := c.AdamConfig.check("GaLore"); err != nil {
+	if err := c.AdamConfig.validate("GaLore"); err != nil {
 		return err
 	}
 	switch {
 	case c.Rank <= 0:
-		return errors.Errorf("peft: GaLore Rank %d is not positive", c.Rank)
+		return errors.Errorf("optim: GaLore Rank %d is not positive", c.Rank)
 	case c.UpdateGap < 0:
-		return errors.Errorf("peft: GaLore UpdateGap %d is negative", c.UpdateGap)
+		return errors.Errorf("optim: GaLore UpdateGap %d is negative", c.UpdateGap)
 	}
-	return CheckFloat("peft", "GaLore Scale", c.Scale, c.Scale >= 0, "a finite number ≥ 0")
+	return check.Float("optim", "GaLore Scale", c.Scale, c.Scale >= 0, "a finite number ≥ 0")
 }
 
 // GaLore is a gorgonia.Solver that runs Adam on gradients projected onto a low-rank
@@ -226,7 +227,7 @@ func galoreProjection(p optParam, r int) (any, error) {
 	}
 	var svd mat.SVD
 	if !svd.Factorize(mat.NewDense(rows, cols, g), mat.SVDThin) {
-		return nil, errors.Errorf("peft: GaLore: the SVD of the gradient of %v did not converge", p.paramID)
+		return nil, errors.Errorf("optim: GaLore: the SVD of the gradient of %v did not converge", p.paramID)
 	}
 	// The kept singular vectors, each with its largest entry made positive: the SVD
 	// leaves the signs open, and fixed signs keep the moments' axes from flipping

@@ -1,4 +1,4 @@
-package peft
+package optim
 
 import (
 	"math"
@@ -7,6 +7,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // Adafactor's constants, as flora_opt.Flora sets them by default.
@@ -53,20 +55,15 @@ type FLoRAConfig struct {
 func (c FLoRAConfig) Validate() error {
 	switch {
 	case c.Rank <= 0:
-		return errors.Errorf("peft: FLoRA Rank %d is not positive", c.Rank)
+		return errors.Errorf("optim: FLoRA Rank %d is not positive", c.Rank)
 	case c.Kappa < 0:
-		return errors.Errorf("peft: FLoRA Kappa %d is negative", c.Kappa)
+		return errors.Errorf("optim: FLoRA Kappa %d is negative", c.Kappa)
 	}
-	for _, err := range []error{
-		CheckFloat("peft", "FLoRA LearningRate", c.LearningRate, c.LearningRate >= 0, "a finite number ≥ 0"),
-		CheckFloat("peft", "FLoRA Beta1", c.Beta1, c.Beta1 >= 0 && c.Beta1 < 1, "a value in [0, 1)"),
-		CheckFloat("peft", "FLoRA WeightDecay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
-	} {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return check.First(
+		check.Float("optim", "FLoRA LearningRate", c.LearningRate, c.LearningRate >= 0, "a finite number ≥ 0"),
+		check.Float("optim", "FLoRA Beta1", c.Beta1, c.Beta1 >= 0 && c.Beta1 < 1, "a value in [0, 1)"),
+		check.Float("optim", "FLoRA WeightDecay", c.WeightDecay, c.WeightDecay >= 0, "a finite number ≥ 0"),
+	)
 }
 
 // FLoRA is a gorgonia.Solver with Flora's update (arXiv 2402.03293; flora_opt.Flora with
