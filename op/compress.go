@@ -26,13 +26,13 @@ func Compress(x *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 
 func compress(x *gorgonia.Node, p *Projection, observe bool) (*gorgonia.Node, error) {
 	if p == nil {
-		return nil, errors.New("op: compress: projection is nil")
+		return nil, errors.New("op: Compress: projection is nil")
 	}
-	if err := opkit.CheckMatrix(x, "compress input"); err != nil {
+	if err := opkit.CheckMatrix(x, "op: Compress input"); err != nil {
 		return nil, err
 	}
-	if err := opkit.CheckSameDtype(x, p.V()); err != nil {
-		return nil, errors.Wrap(err, "compress")
+	if err := opkit.CheckSameDtype("op: Compress", x, p.V()); err != nil {
+		return nil, err
 	}
 	return gorgonia.ApplyOp(&compressOp{p: p, width: x.Shape()[1], observe: observe}, x, p.V())
 }
@@ -76,42 +76,37 @@ func zSuffix(p *Projection) string {
 	return ", z=" + p.z.String()
 }
 
-func (o *compressOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrap(err, "compress")
-	}
-	return o.UsePreallocDo(opkit.Zeros(o.p.ZDtype(), x.Shape()[0], opkit.Groups(o.width, o.p.m)), vs...)
-}
+func (o *compressOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrap(err, "compress")
-	}
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *compressOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	x := in[0]
 	if x.Dims() != 2 || x.Shape()[1] != o.width {
-		return nil, errors.Errorf("op: compress input has shape %v, expected (T, %d)", x.Shape(), o.width)
+		return tensor.Dtype{}, nil, errors.Errorf("input has shape %v, expected (T, %d)", x.Shape(), o.width)
 	}
 	if x.Dtype() != o.p.Dtype() {
-		return nil, errors.Errorf("op: compress input has dtype %v, projection %q has %v", x.Dtype(), o.p.node.Name(), o.p.Dtype())
+		return tensor.Dtype{}, nil, errors.Errorf("input has dtype %v and projection %q %v, expected one dtype", x.Dtype(), o.p.node.Name(), o.p.Dtype())
 	}
-	t, d := x.Shape()[0], o.width
-	z, err := opkit.CheckPrealloc(prealloc, o.p.ZDtype(), t, opkit.Groups(d, o.p.m))
-	if err != nil {
-		return nil, errors.Wrap(err, "compress")
-	}
+	return o.p.ZDtype(), tensor.Shape{x.Shape()[0], opkit.Groups(o.width, o.p.m)}, nil
+}
+
+func (o *compressOp) Compute(z *tensor.Dense, in []*tensor.Dense) error {
+	x := in[0]
 	if o.observe {
 		if err := o.p.observe(x); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	switch xd := x.Data().(type) {
 	case []float64:
-		err = compressWith(zValuesOf[float64](z, o.p.z), xd, o.p, d)
+		return compressWith(zValuesOf[float64](z, o.p.z), xd, o.p, o.width)
 	case []float32:
-		err = compressWith(zValuesOf[float32](z, o.p.z), xd, o.p, d)
+		return compressWith(zValuesOf[float32](z, o.p.z), xd, o.p, o.width)
 	}
-	return z, err
+	return nil
 }
 
 func compressWith[T opkit.Float](z zValues[T], x []T, p *Projection, d int) error {
@@ -126,12 +121,12 @@ func compressWith[T opkit.Float](z zValues[T], x []T, p *Projection, d int) erro
 func (o *compressOp) DiffWRT(int) []bool { return []bool{true, false} }
 
 func (o *compressOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if err := o.p.checkDifferentiable("compress"); err != nil {
+	if err := o.p.checkDifferentiable("Compress"); err != nil {
 		return nil, err
 	}
 	gx, err := reconstruct(grad, o.p, o.width)
 	if err != nil {
-		return nil, errors.Wrap(err, "compress gradient")
+		return nil, errors.Wrap(err, "op: Compress gradient")
 	}
 	return gorgonia.Nodes{gx, nil}, nil
 }
@@ -145,11 +140,11 @@ func (o *compressOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes
 	}
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "compress gradient")
+		return errors.Wrap(err, "op: Compress gradient")
 	}
 	gx, err := (&reconstructOp{p: o.p, width: o.width}).Do(g, inputs[1].Value())
 	if err != nil {
-		return errors.Wrap(err, "compress gradient")
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
 }

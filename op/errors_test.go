@@ -68,7 +68,7 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 		{"zero v", func() error { return p.SetVector(make([]float64, 4)) }, "v is zero"},
 		{"scale-shift weight of the wrong width", func() error { _, err := ScaleShift(x, wide, vec, p); return err }, "(9, 3)"},
 		{"gradient scale 0", func() error { _, err := Linear(x, w, p, WithGradScale(0)); return err }, "gradient scale 0"},
-		{"reconstruct of mismatched z", func() error { _, err := reconstruct(x, p, 5); return err }, "8 sub-tokens per row"},
+		{"reconstruct of mismatched z", func() error { _, err := reconstruct(x, p, 5); return err }, "z has 8 sub-tokens per row, expected 2"},
 		{"float z for a bf16 projection", func() error { _, err := Reconstruct(x, pb); return err }, `dtype float64, expected uint16: projection "vb" keeps z as bf16 bits`},
 		{"bf16 z for a full projection", func() error { _, err := Reconstruct(gorgonia.Must(Compress(x, pb)), p); return err }, "dtype uint16, expected float64"},
 		{"weight gradient of a float32 g", func() error {
@@ -86,8 +86,8 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 			t.Errorf("%s: no error", c.name)
 			continue
 		}
-		if !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: error %q does not name %q", c.name, err, c.want)
+		if !strings.Contains(err.Error(), c.want) || !testutil.Prefixed(err.Error(), "op") {
+			t.Errorf("%s: error %q does not name %q after one \"op: \"", c.name, err, c.want)
 		}
 	}
 }

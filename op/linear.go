@@ -20,7 +20,7 @@ type LinearOption func(*linearOp) error
 func WithGradScale(s float64) LinearOption {
 	return func(o *linearOp) error {
 		if s <= 0 || s != s || s > 1e300 {
-			return errors.Errorf("op: gradient scale %g, expected a positive finite number", s)
+			return errors.Errorf("gradient scale %g, expected a positive finite number", s)
 		}
 		o.scale = s
 		return nil
@@ -47,20 +47,20 @@ func WithReconstruct() LinearOption {
 // reader.
 func Linear(x, w *gorgonia.Node, p *Projection, opts ...LinearOption) (*gorgonia.Node, error) {
 	if p == nil {
-		return nil, errors.New("op: velora linear: projection is nil")
+		return nil, errors.New("op: Linear: projection is nil")
 	}
-	if err := checkLinearInputs(x, w); err != nil {
-		return nil, errors.Wrap(err, "velora linear")
+	if err := checkLinearInputs("op: Linear", x, w); err != nil {
+		return nil, err
 	}
 	o := &linearOp{p: p, scale: 1}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
-			return nil, errors.Wrapf(err, "velora linear %q", w.Name())
+			return nil, errors.Wrapf(err, "op: Linear %q", w.Name())
 		}
 	}
 	z, err := Compress(x, p)
 	if err != nil {
-		return nil, errors.Wrapf(err, "velora linear %q", w.Name())
+		return nil, err
 	}
 	return gorgonia.ApplyOp(o, x, z, w, p.V())
 }
@@ -117,11 +117,11 @@ func (o *linearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 	x, z, w := inputs[0], inputs[1], inputs[2]
 	gx, err := matMul(grad, w, false, true, 1)
 	if err != nil {
-		return nil, errors.Wrapf(err, "velora linear %q: input gradient", w.Name())
+		return nil, errors.Wrapf(err, "op: Linear %q input gradient", w.Name())
 	}
 	gw, err := o.weightGrad(z, grad, x.Shape()[1])
 	if err != nil {
-		return nil, errors.Wrapf(err, "velora linear %q: weight gradient", w.Name())
+		return nil, errors.Wrapf(err, "op: Linear %q weight gradient", w.Name())
 	}
 	return gorgonia.Nodes{gx, nil, gw, nil}, nil
 }
@@ -134,25 +134,25 @@ func (o *linearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 // it.
 func WeightGrad(z, g *gorgonia.Node, p *Projection, width int, opts ...LinearOption) (*gorgonia.Node, error) {
 	if p == nil {
-		return nil, errors.New("op: velora weight gradient: projection is nil")
+		return nil, errors.New("op: WeightGrad: projection is nil")
 	}
 	if err := checkZ(z, p); err != nil {
-		return nil, errors.Wrap(err, "velora weight gradient")
+		return nil, errors.Wrap(err, "op: WeightGrad")
 	}
-	if err := opkit.CheckMatrix(g, "output gradient"); err != nil {
+	if err := opkit.CheckMatrix(g, "op: WeightGrad output gradient"); err != nil {
 		return nil, err
 	}
-	if err := opkit.CheckSameDtype(g, p.V()); err != nil {
-		return nil, errors.Wrap(err, "velora weight gradient")
+	if err := opkit.CheckSameDtype("op: WeightGrad", g, p.V()); err != nil {
+		return nil, err
 	}
 	o := &linearOp{p: p, scale: 1}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
-			return nil, errors.Wrap(err, "velora weight gradient")
+			return nil, errors.Wrap(err, "op: WeightGrad")
 		}
 	}
 	if k := opkit.Groups(width, p.m); z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
-		return nil, errors.Errorf("op: velora weight gradient: z %v and g %v, expected (T, %d) and (T, Dout) for width %d", z.Shape(), g.Shape(), k, width)
+		return nil, errors.Errorf("op: WeightGrad: z %v and g %v, expected (T, %d) and (T, Dout) for width %d", z.Shape(), g.Shape(), k, width)
 	}
 	return o.weightGrad(z, g, width)
 }
@@ -173,12 +173,12 @@ func (o *linearOp) weightGrad(z, g *gorgonia.Node, width int) (*gorgonia.Node, e
 func (o *linearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "velora linear gradient")
+		return errors.Wrap(err, "op: Linear gradient")
 	}
 	x, z, w, v := inputs[0], inputs[1], inputs[2], inputs[3]
 	gx, err := (&matMulOp{transB: true, alpha: 1}).Do(g, w.Value())
 	if err != nil {
-		return errors.Wrap(err, "velora linear input gradient")
+		return err
 	}
 	if err := opkit.AccumulateGrad(x, gx.(*tensor.Dense)); err != nil {
 		return err
@@ -194,7 +194,7 @@ func (o *linearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, 
 		gw, err = (&weightGradOp{p: o.p, width: width, scale: o.scale}).Do(z.Value(), g, v.Value())
 	}
 	if err != nil {
-		return errors.Wrap(err, "velora linear weight gradient")
+		return errors.Wrap(err, "op: Linear weight gradient")
 	}
 	return opkit.AccumulateGrad(w, gw.(*tensor.Dense))
 }

@@ -52,12 +52,24 @@ func (o *matMulOp) dims(a, b tensor.Shape) (m, n, ka, kb int) {
 func (o *matMulOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	a, aok := ds[0].(tensor.Shape)
 	b, bok := ds[1].(tensor.Shape)
-	if !aok || !bok || len(a) != 2 || len(b) != 2 {
-		return nil, errors.Errorf("op: %v needs two matrix shapes, got %v and %v", o, ds[0], ds[1])
+	if !aok || !bok {
+		return nil, opkit.Errorf(o, "input shapes %v and %v, expected matrix shapes", ds[0], ds[1])
+	}
+	s, err := o.shape(a, b)
+	if err != nil {
+		return nil, opkit.Errorf(o, "%v", err)
+	}
+	return s, nil
+}
+
+// shape is the result's shape for inputs of shapes a and b.
+func (o *matMulOp) shape(a, b tensor.Shape) (tensor.Shape, error) {
+	if len(a) != 2 || len(b) != 2 {
+		return nil, errors.Errorf("input shapes %v and %v, expected matrices", a, b)
 	}
 	m, n, ka, kb := o.dims(a, b)
 	if ka != kb {
-		return nil, errors.Errorf("op: %v: inner dimensions %d and %d differ (shapes %v and %v)", o, ka, kb, a, b)
+		return nil, errors.Errorf("input shapes %v and %v: inner dimensions %d and %d, expected equal", a, b, ka, kb)
 	}
 	return tensor.Shape{m, n}, nil
 }
@@ -70,32 +82,23 @@ func (o *matMulOp) String() string {
 	return fmt.Sprintf("MatMul{transA=%t, transB=%t, alpha=%g}", o.transA, o.transB, o.alpha)
 }
 
-func (o *matMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	s, err := o.InferShape(ds[0].Shape(), ds[1].Shape())
-	if err != nil {
-		return nil, err
-	}
-	return o.UsePreallocDo(opkit.Zeros(ds[0].Dtype(), s...), vs...)
-}
+func (o *matMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *matMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *matMulOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	dt, err := opkit.SameFloat(in...)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+		return dt, nil, err
 	}
-	a, b := ds[0], ds[1]
-	s, err := o.InferShape(a.Shape(), b.Shape())
-	if err != nil {
-		return nil, err
-	}
-	c, err := opkit.CheckPrealloc(prealloc, a.Dtype(), s...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	s, err := o.shape(in[0].Shape(), in[1].Shape())
+	return dt, s, err
+}
+
+func (o *matMulOp) Compute(c *tensor.Dense, in []*tensor.Dense) error {
+	a, b := in[0], in[1]
 	m, n, k, _ := o.dims(a.Shape(), b.Shape())
 	lda, ldb := a.Shape()[1], b.Shape()[1]
 	switch cd := c.Data().(type) {
@@ -104,7 +107,7 @@ func (o *matMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) 
 	case []float32:
 		kernel.Gemm(o.transA, o.transB, m, n, k, float32(o.alpha), a.Data().([]float32), lda, b.Data().([]float32), ldb, 0, cd, n)
 	}
-	return c, nil
+	return nil
 }
 
 var (

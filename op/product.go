@@ -17,8 +17,8 @@ import (
 // that keeps x. Unlike gorgonia's Mul its gradient never transposes a
 // shared value in place.
 func MatMul(x, w *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := checkLinearInputs(x, w); err != nil {
-		return nil, errors.Wrap(err, "matmul")
+	if err := checkLinearInputs("op: MatMul", x, w); err != nil {
+		return nil, err
 	}
 	return gorgonia.ApplyOp(&productOp{matMulOp: matMulOp{alpha: 1}}, x, w)
 }
@@ -27,26 +27,27 @@ func MatMul(x, w *gorgonia.Node) (*gorgonia.Node, error) {
 // (T, Dout). Its backward gives grad_x = g wᵀ only (w gets no gradient), so
 // the graph never keeps x for it. LoRA's and QLoRA's base layers use it.
 func FrozenLinear(x, w *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := checkLinearInputs(x, w); err != nil {
-		return nil, errors.Wrap(err, "frozen linear")
+	if err := checkLinearInputs("op: FrozenLinear", x, w); err != nil {
+		return nil, err
 	}
 	return gorgonia.ApplyOp(&productOp{matMulOp: matMulOp{alpha: 1}, frozen: true}, x, w)
 }
 
-// checkLinearInputs checks x: (T, D) and w: (D, Dout) of one float dtype.
-func checkLinearInputs(x, w *gorgonia.Node) error {
-	if err := opkit.CheckMatrix(x, "input"); err != nil {
+// checkLinearInputs checks x: (T, D) and w: (D, Dout) of one float dtype
+// for the op named by what ("op: Linear").
+func checkLinearInputs(what string, x, w *gorgonia.Node) error {
+	if err := opkit.CheckMatrix(x, what+" input"); err != nil {
 		return err
 	}
-	if err := opkit.CheckMatrix(w, "weight"); err != nil {
+	if err := opkit.CheckMatrix(w, what+" weight"); err != nil {
 		return err
 	}
-	if err := opkit.CheckSameDtype(x, w); err != nil {
+	if err := opkit.CheckSameDtype(what, x, w); err != nil {
 		return err
 	}
 	if x.Shape()[1] != w.Shape()[0] {
-		return errors.Errorf("op: input %q has shape %v and weight %q has shape %v: inner dimensions %d and %d differ",
-			x.Name(), x.Shape(), w.Name(), w.Shape(), x.Shape()[1], w.Shape()[0])
+		return errors.Errorf("%s: input %q has shape %v and weight %q has shape %v: inner dimensions %d and %d, expected equal",
+			what, x.Name(), x.Shape(), w.Name(), w.Shape(), x.Shape()[1], w.Shape()[0])
 	}
 	return nil
 }
@@ -80,14 +81,14 @@ func (o *productOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	gxOp, gwOp := o.gradients()
 	gx, err := gorgonia.ApplyOp(gxOp, grad, inputs[1])
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v input gradient", o)
+		return nil, errors.Wrapf(err, "op: %v input gradient", o)
 	}
 	if o.frozen {
 		return gorgonia.Nodes{gx, nil}, nil
 	}
 	gw, err := gorgonia.ApplyOp(gwOp, inputs[0], grad)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v weight gradient", o)
+		return nil, errors.Wrapf(err, "op: %v weight gradient", o)
 	}
 	return gorgonia.Nodes{gx, gw}, nil
 }
@@ -95,19 +96,19 @@ func (o *productOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 func (o *productOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrapf(err, "%v gradient", o)
+		return errors.Wrapf(err, "op: %v gradient", o)
 	}
 	gxOp, gwOp := o.gradients()
 	gx, err := gxOp.Do(g, inputs[1].Value())
 	if err != nil {
-		return errors.Wrapf(err, "%v input gradient", o)
+		return err
 	}
 	if err := opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense)); err != nil || o.frozen {
 		return err
 	}
 	gw, err := gwOp.Do(inputs[0].Value(), g)
 	if err != nil {
-		return errors.Wrapf(err, "%v weight gradient", o)
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[1], gw.(*tensor.Dense))
 }

@@ -40,7 +40,7 @@ func NewProjection(g *gorgonia.ExprGraph, subTokenSize int, dt tensor.Dtype, s v
 	if subTokenSize <= 0 {
 		return nil, errors.Errorf("op: projection %q: sub-token size %d, expected a positive size", name, subTokenSize)
 	}
-	if err := opkit.CheckFloatDtype(dt, fmt.Sprintf("projection %q", name)); err != nil {
+	if err := opkit.CheckFloatDtype(dt, fmt.Sprintf("op: projection %q", name)); err != nil {
 		return nil, err
 	}
 	if name == "" {

@@ -22,10 +22,10 @@ import (
 // dtype).
 func Reconstruct(z *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 	if p == nil {
-		return nil, errors.New("op: reconstruct: projection is nil")
+		return nil, errors.New("op: Reconstruct: projection is nil")
 	}
 	if err := checkZ(z, p); err != nil {
-		return nil, errors.Wrap(err, "reconstruct")
+		return nil, errors.Wrap(err, "op: Reconstruct")
 	}
 	width := z.Shape()[1] * p.m
 	if c, ok := z.Op().(*compressOp); ok {
@@ -38,10 +38,10 @@ func Reconstruct(z *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 // last sub-token when M does not divide it.
 func reconstruct(z *gorgonia.Node, p *Projection, width int) (*gorgonia.Node, error) {
 	if err := checkZ(z, p); err != nil {
-		return nil, errors.Wrap(err, "reconstruct")
+		return nil, errors.Wrap(err, "op: Reconstruct")
 	}
 	if k := z.Shape()[1]; k != opkit.Groups(width, p.m) {
-		return nil, errors.Errorf("op: reconstruct: z has %d sub-tokens per row, width %d with sub-token size %d needs %d", k, width, p.m, opkit.Groups(width, p.m))
+		return nil, errors.Errorf("op: Reconstruct: z has %d sub-tokens per row, expected %d for width %d and sub-token size %d", k, opkit.Groups(width, p.m), width, p.m)
 	}
 	return gorgonia.ApplyOp(&reconstructOp{p: p, width: width}, z, p.V())
 }
@@ -76,32 +76,32 @@ func (o *reconstructOp) String() string {
 }
 
 func (o *reconstructOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, err := zDense(vs[0], o.p)
-	if err != nil {
-		return nil, errors.Wrap(err, "reconstruct")
-	}
-	return o.UsePreallocDo(opkit.Zeros(o.p.Dtype(), z.Shape()[0], o.width), vs...)
+	return opkit.Run(o, nil, vs)
 }
 
 func (o *reconstructOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, err := zDense(vs[0], o.p)
-	if err != nil {
-		return nil, errors.Wrap(err, "reconstruct")
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *reconstructOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	z := in[0]
+	if err := o.p.checkZValue(z); err != nil {
+		return tensor.Dtype{}, nil, err
 	}
 	if z.Dims() != 2 || z.Shape()[1] != opkit.Groups(o.width, o.p.m) {
-		return nil, errors.Errorf("op: reconstruct: z has shape %v, expected (T, %d)", z.Shape(), opkit.Groups(o.width, o.p.m))
+		return tensor.Dtype{}, nil, errors.Errorf("z has shape %v, expected (T, %d)", z.Shape(), opkit.Groups(o.width, o.p.m))
 	}
-	xhat, err := opkit.CheckPrealloc(prealloc, o.p.Dtype(), z.Shape()[0], o.width)
-	if err != nil {
-		return nil, errors.Wrap(err, "reconstruct")
-	}
+	return o.p.Dtype(), tensor.Shape{z.Shape()[0], o.width}, nil
+}
+
+func (o *reconstructOp) Compute(xhat *tensor.Dense, in []*tensor.Dense) error {
 	switch xd := xhat.Data().(type) {
 	case []float64:
-		err = reconstructWith(xd, zValuesOf[float64](z, o.p.z), o.p, o.width)
+		return reconstructWith(xd, zValuesOf[float64](in[0], o.p.z), o.p, o.width)
 	case []float32:
-		err = reconstructWith(xd, zValuesOf[float32](z, o.p.z), o.p, o.width)
+		return reconstructWith(xd, zValuesOf[float32](in[0], o.p.z), o.p, o.width)
 	}
-	return xhat, err
+	return nil
 }
 
 func reconstructWith[T opkit.Float](xhat []T, z zValues[T], p *Projection, d int) error {
@@ -116,27 +116,27 @@ func reconstructWith[T opkit.Float](xhat []T, z zValues[T], p *Projection, d int
 func (o *reconstructOp) DiffWRT(int) []bool { return []bool{true, false} }
 
 func (o *reconstructOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if err := o.p.checkDifferentiable("reconstruct"); err != nil {
+	if err := o.p.checkDifferentiable("Reconstruct"); err != nil {
 		return nil, err
 	}
 	gz, err := compress(grad, o.p, false)
 	if err != nil {
-		return nil, errors.Wrap(err, "reconstruct gradient")
+		return nil, errors.Wrap(err, "op: Reconstruct gradient")
 	}
 	return gorgonia.Nodes{gz, nil}, nil
 }
 
 func (o *reconstructOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	if err := o.p.checkDifferentiable("reconstruct"); err != nil {
+	if err := o.p.checkDifferentiable("Reconstruct"); err != nil {
 		return err
 	}
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "reconstruct gradient")
+		return errors.Wrap(err, "op: Reconstruct gradient")
 	}
 	gz, err := (&compressOp{p: o.p, width: o.width}).Do(g, inputs[1].Value())
 	if err != nil {
-		return errors.Wrap(err, "reconstruct gradient")
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gz.(*tensor.Dense))
 }

@@ -25,7 +25,7 @@ import (
 // only, as Linear multiplies only the weight gradient. It needs a
 // projection; WithReconstruct does not apply (grad_w never builds x̂).
 func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*gorgonia.Node, error) {
-	if err := opkit.CheckMatrix(x, "scale-shift input"); err != nil {
+	if err := opkit.CheckMatrix(x, "op: ScaleShift input"); err != nil {
 		return nil, err
 	}
 	scale, err := scaleShiftGradScale(p, opts)
@@ -35,13 +35,13 @@ func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*g
 	d := x.Shape()[1]
 	for _, n := range []*gorgonia.Node{w, b} {
 		if n == nil {
-			return nil, errors.New("op: scale-shift: weight or bias is nil")
+			return nil, errors.New("op: ScaleShift: weight or bias is nil")
 		}
-		if err := opkit.CheckSameDtype(x, n); err != nil {
-			return nil, errors.Wrap(err, "scale-shift")
+		if err := opkit.CheckSameDtype("op: ScaleShift", x, n); err != nil {
+			return nil, errors.Wrap(err, "op: ScaleShift")
 		}
 		if !n.Shape().Eq(tensor.Shape{d}) {
-			return nil, errors.Errorf("op: scale-shift %q has shape %v, expected (%d) to match input %q of shape %v", n.Name(), n.Shape(), d, x.Name(), x.Shape())
+			return nil, errors.Errorf("op: ScaleShift: %q has shape %v, expected (%d) to match input %q of shape %v", n.Name(), n.Shape(), d, x.Name(), x.Shape())
 		}
 	}
 	if p == nil {
@@ -49,7 +49,7 @@ func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*g
 	}
 	z, err := Compress(x, p)
 	if err != nil {
-		return nil, errors.Wrapf(err, "scale-shift %q", w.Name())
+		return nil, errors.Wrapf(err, "op: ScaleShift %q", w.Name())
 	}
 	return gorgonia.ApplyOp(&scaleShiftOp{p: p, scale: scale}, x, w, b, z, p.V())
 }
@@ -60,14 +60,14 @@ func scaleShiftGradScale(p *Projection, opts []LinearOption) (float64, error) {
 	o := &linearOp{p: p, scale: 1}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
-			return 0, errors.Wrap(err, "scale-shift")
+			return 0, errors.Wrap(err, "op: ScaleShift")
 		}
 	}
 	switch {
 	case o.reconstruct:
-		return 0, errors.New("op: scale-shift: WithReconstruct does not apply: its scale gradient never builds x̂")
+		return 0, errors.New("op: ScaleShift: WithReconstruct does not apply: its scale gradient never builds x̂")
 	case p == nil && o.scale != 1:
-		return 0, errors.Errorf("op: scale-shift: gradient scale %g without a projection, expected one (the scale multiplies the compressed gradient)", o.scale)
+		return 0, errors.Errorf("op: ScaleShift: gradient scale %g without a projection, expected one (the scale multiplies the compressed gradient)", o.scale)
 	}
 	return o.scale, nil
 }
@@ -142,16 +142,16 @@ func (o *scaleShiftOp) weightGrad(x *gorgonia.Node) *scaleGradOp {
 func (o *scaleShiftOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(columnScale(false), grad, inputs[1])
 	if err != nil {
-		return nil, errors.Wrap(err, "scale-shift input gradient")
+		return nil, errors.Wrap(err, "op: ScaleShift input gradient")
 	}
 	args := o.weightGradArgs(inputs)
 	gw, err := gorgonia.ApplyOp(o.weightGrad(inputs[0]), append(gorgonia.Nodes{args[0], grad}, args[1:]...)...)
 	if err != nil {
-		return nil, errors.Wrap(err, "scale-shift weight gradient")
+		return nil, errors.Wrap(err, "op: ScaleShift weight gradient")
 	}
 	gb, err := gorgonia.Sum(grad, 0)
 	if err != nil {
-		return nil, errors.Wrap(err, "scale-shift bias gradient")
+		return nil, errors.Wrap(err, "op: ScaleShift bias gradient")
 	}
 	return append(gorgonia.Nodes{gx, gw, gb}, make(gorgonia.Nodes, len(inputs)-3)...), nil
 }
@@ -159,21 +159,21 @@ func (o *scaleShiftOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "scale-shift gradient")
+		return errors.Wrap(err, "op: ScaleShift gradient")
 	}
 	x, w, b := inputs[0], inputs[1], inputs[2]
 	gx, err := columnScale(false).Do(g, w.Value())
 	if err != nil {
-		return errors.Wrap(err, "scale-shift input gradient")
+		return err
 	}
 	args := opkit.NodeValues(o.weightGradArgs(inputs))
 	gw, err := o.weightGrad(x).Do(append([]gorgonia.Value{args[0], g}, args[1:]...)...)
 	if err != nil {
-		return errors.Wrap(err, "scale-shift weight gradient")
+		return err
 	}
 	gb, err := tensor.Sum(g.(tensor.Tensor), 0)
 	if err != nil {
-		return errors.Wrap(err, "scale-shift bias gradient")
+		return errors.Wrap(err, "op: ScaleShift bias gradient")
 	}
 	if err := opkit.AccumulateGrad(x, gx.(*tensor.Dense)); err != nil {
 		return err
@@ -219,35 +219,36 @@ func (o *columnScaleOp) Hashcode() uint32 { return opkit.Hash(o) }
 func (o *columnScaleOp) String() string { return fmt.Sprintf("ColumnScale{shift=%t}", o.shift) }
 
 func (o *columnScaleOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	a, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(a.Dtype(), a.Shape()...), vs...)
+	return opkit.Run(o, nil, vs)
 }
 
 func (o *columnScaleOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *columnScaleOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	dt, err := opkit.SameFloat(in...)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+		return dt, nil, err
 	}
-	a := ds[0]
-	for _, c := range ds[1:] {
+	a := in[0]
+	for _, c := range in[1:] {
 		if a.Dims() != 2 || c.Dims() != 1 || c.Shape()[0] != a.Shape()[1] {
-			return nil, errors.Errorf("op: %v: shapes %v and %v, expected (T, D) and (D)", o, a.Shape(), c.Shape())
+			return dt, nil, errors.Errorf("shapes %v and %v, expected (T, D) and (D)", a.Shape(), c.Shape())
 		}
 	}
-	out, err := opkit.CheckPrealloc(prealloc, a.Dtype(), a.Shape()...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return dt, a.Shape(), nil
+}
+
+func (o *columnScaleOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
+	a := in[0]
 	switch od := out.Data().(type) {
 	case []float64:
-		kernel.ScaleShiftRows(od, a.Data().([]float64), ds[1].Data().([]float64), shiftOf[float64](ds), a.Shape()[1])
+		kernel.ScaleShiftRows(od, a.Data().([]float64), in[1].Data().([]float64), shiftOf[float64](in), a.Shape()[1])
 	case []float32:
-		kernel.ScaleShiftRows(od, a.Data().([]float32), ds[1].Data().([]float32), shiftOf[float32](ds), a.Shape()[1])
+		kernel.ScaleShiftRows(od, a.Data().([]float32), in[1].Data().([]float32), shiftOf[float32](in), a.Shape()[1])
 	}
-	return out, nil
+	return nil
 }
 
 // shiftOf returns the bias among the inputs, nil when there is none.
@@ -306,47 +307,43 @@ func (o *scaleGradOp) m() int {
 	return o.p.m
 }
 
-func (o *scaleGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	g, err := opkit.Dense(vs[1])
-	if err != nil {
-		return nil, errors.Wrap(err, "scale-shift weight gradient")
-	}
-	return o.UsePreallocDo(opkit.Zeros(g.Dtype(), o.width), vs...)
-}
+func (o *scaleGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, g, err := o.inputs(vs[0], vs[1])
-	if err != nil {
-		return nil, errors.Wrap(err, "scale-shift weight gradient")
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *scaleGradOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	z, g := in[0], in[1]
+	if err := o.checkInputs(z, g); err != nil {
+		return tensor.Dtype{}, nil, err
 	}
 	k := opkit.Groups(o.width, o.m())
 	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || g.Shape()[1] != o.width || z.Shape()[0] != g.Shape()[0] {
-		return nil, errors.Errorf("op: scale-shift weight gradient: z %v and g %v, expected (T, %d) and (T, %d)", z.Shape(), g.Shape(), k, o.width)
+		return tensor.Dtype{}, nil, errors.Errorf("z %v and g %v, expected (T, %d) and (T, %d)", z.Shape(), g.Shape(), k, o.width)
 	}
-	gw, err := opkit.CheckPrealloc(prealloc, g.Dtype(), o.width)
-	if err != nil {
-		return nil, errors.Wrap(err, "scale-shift weight gradient")
-	}
-	switch gwd := gw.Data().(type) {
-	case []float64:
-		err = scaleGradWith(gwd, zValuesOf[float64](z, o.format()), g.Data().([]float64), o.p, o.scale)
-	case []float32:
-		err = scaleGradWith(gwd, zValuesOf[float32](z, o.format()), g.Data().([]float32), o.p, float32(o.scale))
-	}
-	return gw, err
+	return g.Dtype(), tensor.Shape{o.width}, nil
 }
 
-// inputs returns the values the gradient reads: z as the projection keeps
-// it, or x without a projection, and the output gradient g.
-func (o *scaleGradOp) inputs(zv, gv gorgonia.Value) (z, g *tensor.Dense, err error) {
+func (o *scaleGradOp) Compute(gw *tensor.Dense, in []*tensor.Dense) error {
+	z, g := in[0], in[1]
+	switch gwd := gw.Data().(type) {
+	case []float64:
+		return scaleGradWith(gwd, zValuesOf[float64](z, o.format()), g.Data().([]float64), o.p, o.scale)
+	case []float32:
+		return scaleGradWith(gwd, zValuesOf[float32](z, o.format()), g.Data().([]float32), o.p, float32(o.scale))
+	}
+	return nil
+}
+
+// checkInputs checks the values the gradient reads: z as the projection
+// keeps it, or x without a projection, and the output gradient g.
+func (o *scaleGradOp) checkInputs(z, g *tensor.Dense) error {
 	if o.p != nil {
-		return o.p.zAndGrad(zv, gv)
+		return o.p.checkZAndGrad(z, g)
 	}
-	ds, err := opkit.Denses([]gorgonia.Value{zv, gv})
-	if err != nil {
-		return nil, nil, err
-	}
-	return ds[0], ds[1], nil
+	_, err := opkit.SameFloat(z, g)
+	return err
 }
 
 // format is how z is kept: x, without a projection, is in full.

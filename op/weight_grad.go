@@ -46,34 +46,33 @@ func (o *weightGradOp) String() string {
 	return fmt.Sprintf("VeLoRAWeightGrad{%s, M=%d, D=%d, scale=%g%s}", o.p.node.Name(), o.p.m, o.width, o.scale, zSuffix(o.p))
 }
 
-func (o *weightGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	g, err := opkit.Dense(vs[1])
-	if err != nil {
-		return nil, errors.Wrap(err, "velora weight gradient")
-	}
-	return o.UsePreallocDo(opkit.Zeros(g.Dtype(), o.width, g.Shape()[1]), vs...)
-}
+func (o *weightGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *weightGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	z, g, err := o.p.zAndGrad(vs[0], vs[1])
-	if err != nil {
-		return nil, errors.Wrap(err, "velora weight gradient")
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *weightGradOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	z, g := in[0], in[1]
+	if err := o.p.checkZAndGrad(z, g); err != nil {
+		return tensor.Dtype{}, nil, err
 	}
 	k := opkit.Groups(o.width, o.p.m)
 	if z.Dims() != 2 || g.Dims() != 2 || z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
-		return nil, errors.Errorf("op: velora weight gradient: z %v and g %v, expected (T, %d) and (T, Dout)", z.Shape(), g.Shape(), k)
+		return tensor.Dtype{}, nil, errors.Errorf("z %v and g %v, expected (T, %d) and (T, Dout)", z.Shape(), g.Shape(), k)
 	}
-	gw, err := opkit.CheckPrealloc(prealloc, g.Dtype(), o.width, g.Shape()[1])
-	if err != nil {
-		return nil, errors.Wrap(err, "velora weight gradient")
-	}
+	return g.Dtype(), tensor.Shape{o.width, g.Shape()[1]}, nil
+}
+
+func (o *weightGradOp) Compute(gw *tensor.Dense, in []*tensor.Dense) error {
+	z, g := in[0], in[1]
 	switch gwd := gw.Data().(type) {
 	case []float64:
-		err = weightGradWith(gwd, zValuesOf[float64](z, o.p.z), g.Data().([]float64), g.Shape()[1], o)
+		return weightGradWith(gwd, zValuesOf[float64](z, o.p.z), g.Data().([]float64), g.Shape()[1], o)
 	case []float32:
-		err = weightGradWith(gwd, zValuesOf[float32](z, o.p.z), g.Data().([]float32), g.Shape()[1], o)
+		return weightGradWith(gwd, zValuesOf[float32](z, o.p.z), g.Data().([]float32), g.Shape()[1], o)
 	}
-	return gw, err
+	return nil
 }
 
 func weightGradWith[T opkit.Float](gw []T, z zValues[T], g []T, dout int, o *weightGradOp) error {

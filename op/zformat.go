@@ -108,13 +108,13 @@ func (p *Projection) zType() hm.Type {
 // the projection keeps z in.
 func checkZ(z *gorgonia.Node, p *Projection) error {
 	if z == nil {
-		return errors.New("op: z is nil")
+		return errors.New("z is nil")
 	}
 	if z.Dims() != 2 {
-		return errors.Errorf("op: z %q has shape %v, expected a matrix (T, K)", z.Name(), z.Shape())
+		return errors.Errorf("z %q has shape %v, expected a matrix (T, K)", z.Name(), z.Shape())
 	}
 	if z.Dtype() != p.ZDtype() {
-		return errors.Errorf("op: z %q has dtype %v, expected %v: projection %q keeps z %s", z.Name(), z.Dtype(), p.ZDtype(), p.node.Name(), p.zDescription())
+		return errors.Errorf("z %q has dtype %v, expected %v: projection %q keeps z %s", z.Name(), z.Dtype(), p.ZDtype(), p.node.Name(), p.zDescription())
 	}
 	return nil
 }
@@ -136,32 +136,24 @@ func (p *Projection) zDescription() string {
 	return "as " + p.z.String() + " bits"
 }
 
-// zDense returns z's value as a contiguous tensor of the dtype the
-// projection keeps z in.
-func zDense(v gorgonia.Value, p *Projection) (*tensor.Dense, error) {
-	d, ok := v.(*tensor.Dense)
-	if !ok {
-		return nil, errors.Errorf("op: z is a %T, expected a *tensor.Dense", v)
+// checkZValue checks that z's value has the dtype the projection keeps z in.
+func (p *Projection) checkZValue(z *tensor.Dense) error {
+	if z.Dtype() != p.ZDtype() {
+		return errors.Errorf("z has dtype %v, expected %v: projection %q keeps z %s", z.Dtype(), p.ZDtype(), p.node.Name(), p.zDescription())
 	}
-	if d.Dtype() != p.ZDtype() {
-		return nil, errors.Errorf("op: z has dtype %v, expected %v: projection %q keeps z %s", d.Dtype(), p.ZDtype(), p.node.Name(), p.zDescription())
-	}
-	return opkit.Contiguous(d)
+	return nil
 }
 
-// zAndGrad returns the values a weight gradient reads: z as the projection
-// keeps it and the output gradient g, of v's dtype.
-func (p *Projection) zAndGrad(zv, gv gorgonia.Value) (z, g *tensor.Dense, err error) {
-	if z, err = zDense(zv, p); err != nil {
-		return nil, nil, errors.Wrap(err, "input 0")
-	}
-	if g, err = opkit.Dense(gv); err != nil {
-		return nil, nil, errors.Wrap(err, "input 1")
+// checkZAndGrad checks the values a weight gradient reads: z as the
+// projection keeps it and the output gradient g, of v's dtype.
+func (p *Projection) checkZAndGrad(z, g *tensor.Dense) error {
+	if err := p.checkZValue(z); err != nil {
+		return err
 	}
 	if g.Dtype() != p.Dtype() {
-		return nil, nil, errors.Errorf("op: output gradient has dtype %v, projection %q has %v", g.Dtype(), p.node.Name(), p.Dtype())
+		return errors.Errorf("output gradient has dtype %v and projection %q %v, expected one dtype", g.Dtype(), p.node.Name(), p.Dtype())
 	}
-	return z, g, nil
+	return nil
 }
 
 // zChunkRows is how many rows of a 16-bit z are widened or compressed at

@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/diff/fd"
@@ -264,4 +265,11 @@ func BytesPerCall(f func()) int64 {
 	}
 	runtime.ReadMemStats(&after)
 	return int64(after.TotalAlloc-before.TotalAlloc) / calls
+}
+
+// Prefixed reports whether an error message starts with its package's name,
+// "pkg: ", and names it once: a wrapper that adds a second prefix ("nn: nn:
+// …") buries the first.
+func Prefixed(msg, pkg string) bool {
+	return strings.HasPrefix(msg, pkg+": ") && strings.Count(msg, pkg+": ") == 1
 }

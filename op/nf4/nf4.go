@@ -177,17 +177,17 @@ type Weight struct {
 // be finite in float32.
 func Quantize(w *tensor.Dense) (*Weight, error) {
 	if w == nil {
-		return nil, errors.New("op: NF4 quantisation: weight is nil")
+		return nil, errors.New("nf4: Quantize: weight is nil")
 	}
 	if w.Dims() != 2 {
-		return nil, errors.Errorf("op: NF4 quantisation: weight has shape %v, expected a matrix (D, Dout)", w.Shape())
+		return nil, errors.Errorf("nf4: Quantize: weight has shape %v, expected a matrix (D, Dout)", w.Shape())
 	}
-	if err := opkit.CheckFloatDtype(w.Dtype(), "NF4 quantisation: weight"); err != nil {
+	if err := opkit.CheckFloatDtype(w.Dtype(), "nf4: Quantize weight"); err != nil {
 		return nil, err
 	}
-	d, err := opkit.Dense(w)
+	d, err := opkit.Contiguous(w)
 	if err != nil {
-		return nil, errors.Wrap(err, "op: NF4 quantisation")
+		return nil, errors.Wrap(err, "nf4: Quantize")
 	}
 	q := &Weight{rows: d.Shape()[0], cols: d.Shape()[1], dtype: d.Dtype()}
 	var flat []float32
@@ -226,7 +226,7 @@ func storageOrder[T opkit.Float](w []T, rows, cols int) ([]float32, error) {
 		for c := range cols {
 			v := float32(w[r*cols+c])
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, errors.Errorf("op: NF4 quantisation: weight element (%d, %d) is %g, expected a value finite in float32",
+				return nil, errors.Errorf("nf4: Quantize: weight element (%d, %d) is %g, expected a value finite in float32",
 					r, c, w[r*cols+c])
 			}
 			flat[c*rows+r] = v

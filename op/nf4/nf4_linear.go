@@ -26,13 +26,13 @@ const nf4TileElems = 1 << 16
 // quantised from; the result has x's dtype.
 func Linear(x *gorgonia.Node, q *Weight) (*gorgonia.Node, error) {
 	if q == nil {
-		return nil, errors.New("op: nf4 linear: NF4 weight is nil")
+		return nil, errors.New("nf4: Linear: NF4 weight is nil")
 	}
-	if err := opkit.CheckMatrix(x, "input"); err != nil {
-		return nil, errors.Wrap(err, "nf4 linear")
+	if err := opkit.CheckMatrix(x, "nf4: Linear input"); err != nil {
+		return nil, err
 	}
 	if x.Shape()[1] != q.rows {
-		return nil, errors.Errorf("op: nf4 linear: input %q has shape %v and the NF4 weight has shape %v: inner dimensions %d and %d differ",
+		return nil, errors.Errorf("nf4: Linear: input %q has shape %v and the NF4 weight has shape %v: inner dimensions %d and %d differ",
 			x.Name(), x.Shape(), q.Shape(), x.Shape()[1], q.rows)
 	}
 	return gorgonia.ApplyOp(&nf4LinearOp{nf4MatMulOp{q: q}}, x)
@@ -61,12 +61,21 @@ func (o *nf4MatMulOp) widths() (in, out int) {
 
 func (o *nf4MatMulOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	a, ok := ds[0].(tensor.Shape)
-	if !ok || len(a) != 2 {
-		return nil, errors.Errorf("op: %v needs a matrix shape, got %v", o, ds[0])
+	if !ok {
+		return nil, opkit.Errorf(o, "input shape %v, expected a matrix shape", ds[0])
 	}
+	s, err := o.shape(a)
+	if err != nil {
+		return nil, opkit.Errorf(o, "%v", err)
+	}
+	return s, nil
+}
+
+// shape is the result's shape for an input of shape a.
+func (o *nf4MatMulOp) shape(a tensor.Shape) (tensor.Shape, error) {
 	in, out := o.widths()
-	if a[1] != in {
-		return nil, errors.Errorf("op: %v: input has shape %v, expected width %d", o, a, in)
+	if len(a) != 2 || a[1] != in {
+		return nil, errors.Errorf("input shape %v, expected (T, %d)", a, in)
 	}
 	return tensor.Shape{a[0], out}, nil
 }
@@ -79,38 +88,30 @@ func (o *nf4MatMulOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *nf4MatMulOp) String() string { return fmt.Sprintf("NF4MatMul{%v, transB=%t}", o.q, o.transB) }
 
-func (o *nf4MatMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	a, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	s, err := o.InferShape(a.Shape())
-	if err != nil {
-		return nil, err
-	}
-	return o.UsePreallocDo(opkit.Zeros(a.Dtype(), s...), a)
-}
+func (o *nf4MatMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *nf4MatMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	a, err := opkit.Dense(vs[0])
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *nf4MatMulOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	dt, err := opkit.SameFloat(in...)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+		return dt, nil, err
 	}
-	s, err := o.InferShape(a.Shape())
-	if err != nil {
-		return nil, err
-	}
-	c, err := opkit.CheckPrealloc(prealloc, a.Dtype(), s...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	s, err := o.shape(in[0].Shape())
+	return dt, s, err
+}
+
+func (o *nf4MatMulOp) Compute(c *tensor.Dense, in []*tensor.Dense) error {
+	t := c.Shape()[0]
 	switch cd := c.Data().(type) {
 	case []float64:
-		nf4Product(o.q, o.transB, a.Data().([]float64), cd, s[0])
+		nf4Product(o.q, o.transB, in[0].Data().([]float64), cd, t)
 	case []float32:
-		nf4Product(o.q, o.transB, a.Data().([]float32), cd, s[0])
+		nf4Product(o.q, o.transB, in[0].Data().([]float32), cd, t)
 	}
-	return c, nil
+	return nil
 }
 
 // nf4Product computes c = a @ w, a: (t, D), c: (t, Dout), or with transB
@@ -158,7 +159,7 @@ func (o *nf4LinearOp) DiffWRT(int) []bool { return []bool{true} }
 func (o *nf4LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(&nf4MatMulOp{q: o.q, transB: true}, grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "nf4 linear gradient")
+		return nil, errors.Wrap(err, "nf4: Linear gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }
@@ -166,11 +167,11 @@ func (o *nf4LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 func (o *nf4LinearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "nf4 linear gradient")
+		return errors.Wrap(err, "nf4: Linear gradient")
 	}
 	gx, err := (&nf4MatMulOp{q: o.q, transB: true}).Do(g)
 	if err != nil {
-		return errors.Wrap(err, "nf4 linear gradient")
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
 }

@@ -214,7 +214,7 @@ func TestNF4LinearRejectsBadInputs(t *testing.T) {
 			continue
 		}
 		for _, w := range c.want {
-			if !strings.Contains(err.Error(), w) || !strings.Contains(err.Error(), "op: ") {
+			if !strings.Contains(err.Error(), w) || !testutil.Prefixed(err.Error(), "nf4") {
 				t.Errorf("%s: error %q, want one containing %q", c.name, err, w)
 			}
 		}

@@ -399,7 +399,7 @@ func TestQuantizeNF4RejectsBadInputs(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := Quantize(c.w)
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "op: ") {
+		if err == nil || !strings.Contains(err.Error(), c.want) || !testutil.Prefixed(err.Error(), "nf4") {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
 	}

@@ -52,7 +52,7 @@ func Attention(q, k, v *gorgonia.Node, heads int, causal bool) (*gorgonia.Node, 
 	}
 	lse, err := gorgonia.ApplyOp(&attentionOp{heads: heads, causal: causal, part: attentionLSE}, q, k)
 	if err != nil {
-		return nil, errors.Wrap(err, "attention log-sum-exp")
+		return nil, errors.Wrap(err, "nn: Attention log-sum-exp")
 	}
 	return gorgonia.ApplyOp(&attentionOp{heads: heads, causal: causal, part: attentionForward}, q, k, v, lse)
 }
@@ -61,27 +61,27 @@ func Attention(q, k, v *gorgonia.Node, heads int, causal bool) (*gorgonia.Node, 
 // heads dividing D.
 func checkAttentionInputs(q, k, v *gorgonia.Node, heads int) error {
 	if q == nil || k == nil || v == nil {
-		return errors.New("op: attention: q, k or v is nil")
+		return errors.New("nn: Attention: q, k or v is nil")
 	}
 	if q.Dims() != 3 {
-		return errors.Errorf("op: attention: query %q has shape %v, expected (B, T, D)", q.Name(), q.Shape())
+		return errors.Errorf("nn: Attention: query %q has shape %v, expected (B, T, D)", q.Name(), q.Shape())
 	}
-	if err := opkit.CheckFloatDtype(q.Dtype(), "attention query"); err != nil {
+	if err := opkit.CheckFloatDtype(q.Dtype(), "nn: Attention query"); err != nil {
 		return err
 	}
 	for _, n := range []*gorgonia.Node{k, v} {
 		if !n.Shape().Eq(q.Shape()) {
-			return errors.Errorf("op: attention: %q has shape %v, expected the query %q's shape %v", n.Name(), n.Shape(), q.Name(), q.Shape())
+			return errors.Errorf("nn: Attention: %q has shape %v, expected the query %q's shape %v", n.Name(), n.Shape(), q.Name(), q.Shape())
 		}
-		if err := opkit.CheckSameDtype(q, n); err != nil {
-			return errors.Wrap(err, "attention")
+		if err := opkit.CheckSameDtype("nn: Attention", q, n); err != nil {
+			return err
 		}
 	}
 	if heads <= 0 {
-		return errors.Errorf("op: attention: %d heads, expected at least 1", heads)
+		return errors.Errorf("nn: Attention: %d heads, expected at least 1", heads)
 	}
 	if d := q.Shape()[2]; d%heads != 0 {
-		return errors.Errorf("op: attention: width %d of %q is not divisible by %d heads", d, q.Name(), heads)
+		return errors.Errorf("nn: Attention: width %d of %q, expected a multiple of the %d heads", d, q.Name(), heads)
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func (o *attentionOp) shape(q tensor.Shape) tensor.Shape {
 func (o *attentionOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	q, ok := ds[0].(tensor.Shape)
 	if !ok || len(q) != 3 {
-		return nil, errors.Errorf("op: %v: query shape %v, expected (B, T, D)", o, ds[0])
+		return nil, opkit.Errorf(o, "query shape %v, expected (B, T, D)", ds[0])
 	}
 	return o.shape(q), nil
 }
@@ -143,50 +143,45 @@ func (o *attentionOp) String() string {
 	return fmt.Sprintf("Attention%s{heads=%d, causal=%t}", [...]string{"LSE", "", "Grad"}[o.part], o.heads, o.causal)
 }
 
-func (o *attentionOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	q, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	if q.Dims() != 3 {
-		return nil, errors.Errorf("op: %v: query shape %v, expected (B, T, D)", o, q.Shape())
-	}
-	return o.UsePreallocDo(opkit.Zeros(q.Dtype(), o.shape(q.Shape())...), vs...)
-}
+func (o *attentionOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *attentionOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *attentionOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	dt, err := opkit.SameFloat(in...)
+	if err == nil {
+		err = o.checkValues(in)
+	}
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+		return dt, nil, err
 	}
-	if err := o.checkValues(ds); err != nil {
-		return nil, err
-	}
-	out, err := opkit.CheckPrealloc(prealloc, ds[0].Dtype(), o.shape(ds[0].Shape())...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	s := ds[0].Shape()
+	return dt, o.shape(in[0].Shape()), nil
+}
+
+func (o *attentionOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
+	s := in[0].Shape()
 	a := attentionShape{b: s[0], t: s[1], d: s[2], heads: o.heads, dh: s[2] / o.heads, causal: o.causal}
 	switch od := out.Data().(type) {
 	case []float64:
-		attentionKernel(o.part, a, od, opkit.Datas[float64](ds))
+		attentionKernel(o.part, a, od, opkit.Datas[float64](in))
 	case []float32:
-		attentionKernel(o.part, a, od, opkit.Datas[float32](ds))
+		attentionKernel(o.part, a, od, opkit.Datas[float32](in))
 	}
-	return out, nil
+	return nil
 }
 
 // checkValues checks the shapes of (q, k[, v, lse[, dO]]).
 func (o *attentionOp) checkValues(ds []*tensor.Dense) error {
 	q := ds[0].Shape()
 	if len(q) != 3 || q[2]%o.heads != 0 {
-		return errors.Errorf("op: %v: query shape %v, expected (B, T, D) with D divisible by %d", o, q, o.heads)
+		return errors.Errorf("query shape %v, expected (B, T, D) with D divisible by %d", q, o.heads)
 	}
 	want := []tensor.Shape{q, q, q, {q[0], o.heads, q[1]}, q}
 	for i, d := range ds[1:] {
 		if !d.Shape().Eq(want[i+1]) {
-			return errors.Errorf("op: %v: input %d has shape %v, expected %v", o, i+1, d.Shape(), want[i+1])
+			return errors.Errorf("input %d has shape %v, expected %v", i+1, d.Shape(), want[i+1])
 		}
 	}
 	return nil
@@ -202,12 +197,12 @@ func (o *attentionOp) DiffWRT(int) []bool {
 func (o *attentionOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	all, err := gorgonia.ApplyOp(&attentionOp{heads: o.heads, causal: o.causal, part: attentionGrad}, append(inputs[:4:4], grad)...)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v gradient", o)
+		return nil, errors.Wrapf(err, "nn: %v gradient", o)
 	}
 	grads := make(gorgonia.Nodes, 4)
 	for i := range grads[:3] {
 		if grads[i], err = gorgonia.ApplyOp(attentionGradPartOp{part: i}, all); err != nil {
-			return nil, errors.Wrapf(err, "%v gradient", o)
+			return nil, errors.Wrapf(err, "nn: %v gradient", o)
 		}
 	}
 	return grads, nil
@@ -219,16 +214,16 @@ func (o *attentionOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Node
 	}
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrapf(err, "%v gradient", o)
+		return errors.Wrapf(err, "nn: %v gradient", o)
 	}
 	all, err := (&attentionOp{heads: o.heads, causal: o.causal, part: attentionGrad}).Do(append(opkit.NodeValues(inputs), g)...)
 	if err != nil {
-		return errors.Wrapf(err, "%v gradient", o)
+		return err
 	}
 	for i, n := range inputs[:3] {
 		gi, err := attentionGradPartOp{part: i}.Do(all)
 		if err != nil {
-			return errors.Wrapf(err, "%v gradient", o)
+			return err
 		}
 		if err := opkit.AccumulateGrad(n, gi.(*tensor.Dense)); err != nil {
 			return err
@@ -379,7 +374,7 @@ func (o attentionGradPartOp) Type() hm.Type {
 func (o attentionGradPartOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	s, ok := ds[0].(tensor.Shape)
 	if !ok || len(s) != 4 || s[0] != 3 {
-		return nil, errors.Errorf("op: %v: input shape %v, expected (3, B, T, D)", o, ds[0])
+		return nil, opkit.Errorf(o, "input shape %v, expected (3, B, T, D)", ds[0])
 	}
 	return s[1:].Clone(), nil
 }
@@ -402,9 +397,9 @@ func (o attentionGradPartOp) String() string {
 }
 
 func (o attentionGradPartOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	all, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+	all, ok := vs[0].(*tensor.Dense)
+	if !ok {
+		return nil, opkit.Errorf(o, "input is a %T, expected a *tensor.Dense", vs[0])
 	}
 	s, err := o.InferShape(all.Shape())
 	if err != nil {

@@ -218,7 +218,7 @@ func TestAttentionBadInputs(t *testing.T) {
 			continue
 		}
 		for _, w := range c.want {
-			if !strings.Contains(c.err.Error(), w) || !strings.Contains(c.err.Error(), "op: ") {
+			if !strings.Contains(c.err.Error(), w) || !testutil.Prefixed(c.err.Error(), "nn") {
 				t.Errorf("%s: error %q does not name %q", c.name, c.err, w)
 			}
 		}

@@ -17,17 +17,17 @@ import (
 // Gradients: g itself for x, Σ_rows g for b. Unlike gorgonia's BroadcastAdd
 // it never materialises the broadcast bias.
 func AddBias(x, b *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := opkit.CheckMatrix(x, "bias input"); err != nil {
+	if err := opkit.CheckMatrix(x, "nn: AddBias input"); err != nil {
 		return nil, err
 	}
 	if b == nil {
-		return nil, errors.New("op: bias is nil")
+		return nil, errors.New("nn: AddBias is nil")
 	}
-	if err := opkit.CheckSameDtype(x, b); err != nil {
-		return nil, errors.Wrap(err, "bias")
+	if err := opkit.CheckSameDtype("nn: AddBias", x, b); err != nil {
+		return nil, errors.Wrap(err, "nn: AddBias")
 	}
 	if !b.Shape().Eq(tensor.Shape{x.Shape()[1]}) {
-		return nil, errors.Errorf("op: bias %q has shape %v, expected (%d) to match input %q of shape %v", b.Name(), b.Shape(), x.Shape()[1], x.Name(), x.Shape())
+		return nil, errors.Errorf("nn: AddBias %q has shape %v, expected (%d) to match input %q of shape %v", b.Name(), b.Shape(), x.Shape()[1], x.Name(), x.Shape())
 	}
 	return gorgonia.ApplyOp(&biasOp{}, x, b)
 }
@@ -54,34 +54,30 @@ func (o *biasOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *biasOp) String() string { return "AddBias" }
 
-func (o *biasOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(x.Dtype(), x.Shape()...), vs...)
-}
+func (o *biasOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *biasOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *biasOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	dt, err := opkit.SameFloat(in...)
+	x, b := in[0], in[1]
+	if err == nil && (x.Dims() != 2 || !b.Shape().Eq(tensor.Shape{x.Shape()[1]})) {
+		err = errors.Errorf("shapes %v and %v, expected (N, D) and (D)", x.Shape(), b.Shape())
 	}
-	x, b := ds[0], ds[1]
-	if x.Dims() != 2 || !b.Shape().Eq(tensor.Shape{x.Shape()[1]}) {
-		return nil, errors.Errorf("op: %v: shapes %v and %v, expected (N, D) and (D)", o, x.Shape(), b.Shape())
-	}
-	out, err := opkit.CheckPrealloc(prealloc, x.Dtype(), x.Shape()...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return dt, x.Shape(), err
+}
+
+func (o *biasOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
+	x, b := in[0], in[1]
 	switch od := out.Data().(type) {
 	case []float64:
 		kernel.ScaleShiftRows(od, x.Data().([]float64), nil, b.Data().([]float64), x.Shape()[1])
 	case []float32:
 		kernel.ScaleShiftRows(od, x.Data().([]float32), nil, b.Data().([]float32), x.Shape()[1])
 	}
-	return out, nil
+	return nil
 }
 
 func (o *biasOp) DiffWRT(int) []bool { return []bool{true, true} }
@@ -89,7 +85,7 @@ func (o *biasOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (o *biasOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gb, err := gorgonia.Sum(grad, 0)
 	if err != nil {
-		return nil, errors.Wrap(err, "bias gradient")
+		return nil, errors.Wrap(err, "nn: AddBias gradient")
 	}
 	return gorgonia.Nodes{grad, gb}, nil
 }
@@ -97,18 +93,18 @@ func (o *biasOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (go
 func (o *biasOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "bias gradient")
+		return errors.Wrap(err, "nn: AddBias gradient")
 	}
 	gd, ok := g.(*tensor.Dense)
 	if !ok {
-		return errors.Errorf("op: bias gradient is a %T", g)
+		return errors.Errorf("nn: AddBias gradient is a %T", g)
 	}
 	if err := opkit.AccumulateGrad(inputs[0], gd); err != nil {
 		return err
 	}
 	gb, err := tensor.Sum(gd, 0)
 	if err != nil {
-		return errors.Wrap(err, "bias gradient")
+		return errors.Wrap(err, "nn: AddBias gradient")
 	}
 	return opkit.AccumulateGrad(inputs[1], gb.(*tensor.Dense))
 }

@@ -18,12 +18,12 @@ import (
 // [cls; x[bP:(b+1)P]] + pos. Gradients: x gets g without the class rows,
 // cls the class rows summed over the batch, pos g summed over the batch.
 func ClassToken(x, cls, pos *gorgonia.Node, batch int) (*gorgonia.Node, error) {
-	if err := opkit.CheckMatrix(x, "class token input"); err != nil {
+	if err := opkit.CheckMatrix(x, "nn: ClassToken input"); err != nil {
 		return nil, err
 	}
 	n, d := x.Shape()[0], x.Shape()[1]
 	if batch <= 0 || n%batch != 0 {
-		return nil, errors.Errorf("op: class token: batch %d does not divide the %d rows of %q", batch, n, x.Name())
+		return nil, errors.Errorf("nn: ClassToken: batch %d does not divide the %d rows of %q", batch, n, x.Name())
 	}
 	p := n / batch
 	for _, c := range []struct {
@@ -31,13 +31,13 @@ func ClassToken(x, cls, pos *gorgonia.Node, batch int) (*gorgonia.Node, error) {
 		want tensor.Shape
 	}{{cls, tensor.Shape{d}}, {pos, tensor.Shape{p + 1, d}}} {
 		if c.n == nil {
-			return nil, errors.New("op: class token: cls or pos is nil")
+			return nil, errors.New("nn: ClassToken: cls or pos is nil")
 		}
-		if err := opkit.CheckSameDtype(x, c.n); err != nil {
-			return nil, errors.Wrap(err, "class token")
+		if err := opkit.CheckSameDtype("nn: ClassToken", x, c.n); err != nil {
+			return nil, errors.Wrap(err, "nn: ClassToken")
 		}
 		if !c.n.Shape().Eq(c.want) {
-			return nil, errors.Errorf("op: class token: %q has shape %v, expected %v for %d sequences of %d patches of width %d", c.n.Name(), c.n.Shape(), c.want, batch, p, d)
+			return nil, errors.Errorf("nn: ClassToken: %q has shape %v, expected %v for %d sequences of %d patches of width %d", c.n.Name(), c.n.Shape(), c.want, batch, p, d)
 		}
 	}
 	return gorgonia.ApplyOp(&classTokenOp{batch: batch, part: classForward}, x, cls, pos)
@@ -94,7 +94,7 @@ func (o *classTokenOp) shape(s tensor.Shape) tensor.Shape {
 func (o *classTokenOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	s, ok := ds[0].(tensor.Shape)
 	if !ok || len(s) != 2 {
-		return nil, errors.Errorf("op: %v: input shape %v, expected a matrix", o, ds[0])
+		return nil, opkit.Errorf(o, "input shape %v, expected a matrix", ds[0])
 	}
 	return o.shape(s), nil
 }
@@ -107,37 +107,33 @@ func (o *classTokenOp) String() string {
 	return fmt.Sprintf("ClassToken%s{B=%d}", [...]string{"", "GradX", "GradCls", "GradPos"}[o.part], o.batch)
 }
 
-func (o *classTokenOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	if x.Dims() != 2 {
-		return nil, errors.Errorf("op: %v: input shape %v, expected a matrix", o, x.Shape())
-	}
-	return o.UsePreallocDo(opkit.Zeros(x.Dtype(), o.shape(x.Shape())...), vs...)
-}
+func (o *classTokenOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *classTokenOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *classTokenOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	dt, err := opkit.SameFloat(in...)
+	s := in[0].Shape()
+	if err == nil && (len(s) != 2 || s[0]%o.batch != 0) {
+		err = errors.Errorf("input shape %v, expected a matrix whose rows the batch %d divides", s, o.batch)
+	}
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+		return dt, nil, err
 	}
-	in := ds[0].Shape()
-	if len(in) != 2 || in[0]%o.batch != 0 {
-		return nil, errors.Errorf("op: %v: input shape %v, expected rows divisible by the batch", o, in)
-	}
-	out, err := opkit.CheckPrealloc(prealloc, ds[0].Dtype(), o.shape(in)...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return dt, o.shape(s), nil
+}
+
+func (o *classTokenOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
+	d := in[0].Shape()[1]
 	switch od := out.Data().(type) {
 	case []float64:
-		classTokenRows(o, od, opkit.Datas[float64](ds), in[1])
+		classTokenRows(o, od, opkit.Datas[float64](in), d)
 	case []float32:
-		classTokenRows(o, od, opkit.Datas[float32](ds), in[1])
+		classTokenRows(o, od, opkit.Datas[float32](in), d)
 	}
-	return out, nil
+	return nil
 }
 
 // classTokenRows computes one part. Row r of sequence b of the output is
@@ -187,7 +183,7 @@ func (o *classTokenOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	for _, part := range []classPart{classGradX, classGradCls, classGradPos} {
 		gi, err := gorgonia.ApplyOp(&classTokenOp{batch: o.batch, part: part}, grad)
 		if err != nil {
-			return nil, errors.Wrap(err, "class token gradient")
+			return nil, errors.Wrap(err, "nn: ClassToken gradient")
 		}
 		grads = append(grads, gi)
 	}
@@ -200,12 +196,12 @@ func (o *classTokenOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nod
 	}
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "class token gradient")
+		return errors.Wrap(err, "nn: ClassToken gradient")
 	}
 	for i, part := range []classPart{classGradX, classGradCls, classGradPos} {
 		gi, err := (&classTokenOp{batch: o.batch, part: part}).Do(g)
 		if err != nil {
-			return errors.Wrap(err, "class token gradient")
+			return err
 		}
 		if err := opkit.AccumulateGrad(inputs[i], gi.(*tensor.Dense)); err != nil {
 			return err

@@ -16,11 +16,11 @@ import (
 // contiguous (ViT's merged qkv projection is split into q, k and v this
 // way). Its gradient is g placed in those columns of an (N, D) zero matrix.
 func Columns(x *gorgonia.Node, from, to int) (*gorgonia.Node, error) {
-	if err := opkit.CheckMatrix(x, "columns input"); err != nil {
+	if err := opkit.CheckMatrix(x, "nn: Columns input"); err != nil {
 		return nil, err
 	}
 	if d := x.Shape()[1]; from < 0 || to > d || from >= to {
-		return nil, errors.Errorf("op: columns [%d, %d) of %q, expected 0 ≤ from < to ≤ %d", from, to, x.Name(), d)
+		return nil, errors.Errorf("nn: Columns [%d, %d) of %q, expected 0 ≤ from < to ≤ %d", from, to, x.Name(), d)
 	}
 	return gorgonia.ApplyOp(&columnsOp{from: from, to: to, width: x.Shape()[1]}, x)
 }
@@ -60,42 +60,37 @@ func (o *columnsOp) String() string {
 	return fmt.Sprintf("Columns[%d:%d of %d]", o.from, o.to, o.width)
 }
 
-func (o *columnsOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	s, err := o.InferShape(x.Shape())
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(x.Dtype(), s...), vs...)
-}
+func (o *columnsOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *columnsOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *columnsOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	x := in[0]
+	dt, err := opkit.SameFloat(x)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+		return dt, nil, err
 	}
 	inWidth := o.width
 	if o.place {
 		inWidth = o.to - o.from
 	}
 	if x.Dims() != 2 || x.Shape()[1] != inWidth {
-		return nil, errors.Errorf("op: %v: input shape %v, expected (N, %d)", o, x.Shape(), inWidth)
+		return dt, nil, errors.Errorf("input shape %v, expected (N, %d)", x.Shape(), inWidth)
 	}
-	s, _ := o.InferShape(x.Shape())
-	out, err := opkit.CheckPrealloc(prealloc, x.Dtype(), s...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	s, err := o.InferShape(x.Shape())
+	return dt, s, err
+}
+
+func (o *columnsOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
 	switch od := out.Data().(type) {
 	case []float64:
-		moveColumns(o, od, x.Data().([]float64))
+		moveColumns(o, od, in[0].Data().([]float64))
 	case []float32:
-		moveColumns(o, od, x.Data().([]float32))
+		moveColumns(o, od, in[0].Data().([]float32))
 	}
-	return out, nil
+	return nil
 }
 
 // moveColumns cuts the column block out of x, or places x into it.
@@ -125,7 +120,7 @@ func (o *columnsOp) DiffWRT(int) []bool { return []bool{!o.place} }
 func (o *columnsOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(o.placeOp(), grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "columns gradient")
+		return nil, errors.Wrap(err, "nn: Columns gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }
@@ -136,11 +131,11 @@ func (o *columnsOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes,
 	}
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "columns gradient")
+		return errors.Wrap(err, "nn: Columns gradient")
 	}
 	gx, err := o.placeOp().Do(g)
 	if err != nil {
-		return errors.Wrap(err, "columns gradient")
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
 }

@@ -36,29 +36,29 @@ import (
 // logits and lse straight into its own buffer.
 func CrossEntropy(logits, targets *gorgonia.Node, ignoreIndex int) (*gorgonia.Node, error) {
 	if logits == nil {
-		return nil, errors.New("op: cross entropy: logits are nil")
+		return nil, errors.New("nn: CrossEntropy: logits are nil")
 	}
 	if logits.Dims() != 2 {
-		return nil, errors.Errorf("op: cross entropy: logits %q have shape %v, expected (N, V)", logits.Name(), logits.Shape())
+		return nil, errors.Errorf("nn: CrossEntropy: logits %q have shape %v, expected (N, V)", logits.Name(), logits.Shape())
 	}
-	if err := opkit.CheckFloatDtype(logits.Dtype(), "cross-entropy logits"); err != nil {
+	if err := opkit.CheckFloatDtype(logits.Dtype(), "nn: CrossEntropy logits"); err != nil {
 		return nil, err
 	}
-	if err := checkIDs(targets, "cross-entropy targets"); err != nil {
+	if err := checkIDs(targets, "nn: CrossEntropy targets"); err != nil {
 		return nil, err
 	}
 	n, v := logits.Shape()[0], logits.Shape()[1]
 	if targets.Shape()[0] != n {
-		return nil, errors.Errorf("op: cross entropy: %d targets in %q for %d rows of logits %q %v", targets.Shape()[0], targets.Name(), n, logits.Name(), logits.Shape())
+		return nil, errors.Errorf("nn: CrossEntropy: %d targets in %q for %d rows of logits %q %v", targets.Shape()[0], targets.Name(), n, logits.Name(), logits.Shape())
 	}
 	if tv := targets.Value(); tv != nil {
 		if err := checkTargets(tv.Data().([]int), v, ignoreIndex); err != nil {
-			return nil, errors.Wrapf(err, "targets %q", targets.Name())
+			return nil, errors.Errorf("nn: CrossEntropy: targets %q: %v", targets.Name(), err)
 		}
 	}
 	lse, err := gorgonia.ApplyOp(crossEntropyLSEOp{}, logits)
 	if err != nil {
-		return nil, errors.Wrap(err, "cross-entropy log-sum-exp")
+		return nil, errors.Wrap(err, "nn: CrossEntropy log-sum-exp")
 	}
 	return gorgonia.ApplyOp(&crossEntropyOp{ignore: ignoreIndex}, logits, targets, lse)
 }
@@ -67,26 +67,24 @@ func CrossEntropy(logits, targets *gorgonia.Node, ignoreIndex int) (*gorgonia.No
 func checkTargets(targets []int, v, ignore int) error {
 	for i, t := range targets {
 		if (t < 0 || t >= v) && t != ignore {
-			return errors.Errorf("op: cross entropy: target %d of row %d is outside [0, %d) and is not the ignore index %d", t, i, v, ignore)
+			return errors.Errorf("target %d of row %d, expected a class in [0, %d) or the ignore index %d", t, i, v, ignore)
 		}
 	}
 	return nil
 }
 
-// crossEntropyValues returns the logits, the targets and lse of the values
-// (logits, targets, lse, ...), checked.
-func crossEntropyValues(vs []gorgonia.Value, ignore int) (logits *tensor.Dense, targets []int, lse *tensor.Dense, err error) {
-	ds, err := opkit.Denses([]gorgonia.Value{vs[0], vs[2]})
-	if err != nil {
-		return nil, nil, nil, errors.Wrap(err, "cross entropy")
+// checkCrossEntropyValues checks the values (logits, targets, lse, ...).
+func checkCrossEntropyValues(in []*tensor.Dense, ignore int) error {
+	logits, targets, lse := in[0], in[1], in[2]
+	if _, err := opkit.SameFloat(logits, lse); err != nil {
+		return err
 	}
-	logits, lse = ds[0], ds[1]
-	targets, ok := vs[1].Data().([]int)
-	if !ok || logits.Dims() != 2 || !lse.Shape().Eq(tensor.Shape{logits.Shape()[0]}) || len(targets) != logits.Shape()[0] {
-		return nil, nil, nil, errors.Errorf("op: cross entropy: logits %v, targets %v %v and lse %v, expected (N, V), int (N) and (N)",
-			logits.Shape(), vs[1].Dtype(), vs[1].Shape(), lse.Shape())
+	ids, ok := targets.Data().([]int)
+	if !ok || logits.Dims() != 2 || !lse.Shape().Eq(tensor.Shape{logits.Shape()[0]}) || len(ids) != logits.Shape()[0] {
+		return errors.Errorf("logits %v, targets %v %v and lse %v, expected (N, V), int (N) and (N)",
+			logits.Shape(), targets.Dtype(), targets.Shape(), lse.Shape())
 	}
-	return logits, targets, lse, checkTargets(targets, logits.Shape()[1], ignore)
+	return checkTargets(ids, logits.Shape()[1], ignore)
 }
 
 // crossEntropyOp computes the loss from (logits, targets, lse). Its result
@@ -112,11 +110,16 @@ func (o *crossEntropyOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *crossEntropyOp) String() string { return fmt.Sprintf("CrossEntropy{ignore=%d}", o.ignore) }
 
+// Do computes the loss, a scalar: Run's results are tensors.
 func (o *crossEntropyOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	logits, targets, lse, err := crossEntropyValues(vs, o.ignore)
-	if err != nil {
-		return nil, err
+	in, err := opkit.Tensors(vs)
+	if err == nil {
+		err = checkCrossEntropyValues(in, o.ignore)
 	}
+	if err != nil {
+		return nil, opkit.Errorf(o, "%v", err)
+	}
+	logits, targets, lse := in[0], in[1].Data().([]int), in[2]
 	switch ld := logits.Data().(type) {
 	case []float32:
 		return gorgonia.NewF32(float32(crossEntropyLoss(ld, targets, lse.Data().([]float32), o.ignore))), nil
@@ -149,7 +152,7 @@ func (o *crossEntropyOp) DiffWRT(int) []bool { return []bool{true, false, false}
 func (o *crossEntropyOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gl, err := gorgonia.ApplyOp(&crossEntropyGradOp{ignore: o.ignore}, inputs[0], inputs[1], inputs[2], grad)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v gradient", o)
+		return nil, errors.Wrapf(err, "nn: %v gradient", o)
 	}
 	return gorgonia.Nodes{gl, nil, nil}, nil
 }
@@ -157,11 +160,11 @@ func (o *crossEntropyOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.N
 func (o *crossEntropyOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrapf(err, "%v gradient", o)
+		return errors.Wrapf(err, "nn: %v gradient", o)
 	}
 	gl, err := (&crossEntropyGradOp{ignore: o.ignore}).Do(append(opkit.NodeValues(inputs), g)...)
 	if err != nil {
-		return errors.Wrapf(err, "%v gradient", o)
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gl.(*tensor.Dense))
 }
@@ -191,32 +194,33 @@ func (o crossEntropyLSEOp) Hashcode() uint32 { return opkit.Hash(o) }
 func (o crossEntropyLSEOp) String() string { return "CrossEntropyLSE" }
 
 func (o crossEntropyLSEOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	logits, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(logits.Dtype(), logits.Shape()[0]), vs...)
+	return opkit.Run(o, nil, vs)
 }
 
 func (o crossEntropyLSEOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	logits, err := opkit.Dense(vs[0])
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o crossEntropyLSEOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	logits := in[0]
+	dt, err := opkit.SameFloat(logits)
+	if err == nil && logits.Dims() != 2 {
+		err = errors.Errorf("logits %v, expected (N, V)", logits.Shape())
+	}
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+		return dt, nil, err
 	}
-	if logits.Dims() != 2 {
-		return nil, errors.Errorf("op: %v: logits %v, expected (N, V)", o, logits.Shape())
-	}
-	out, err := opkit.CheckPrealloc(prealloc, logits.Dtype(), logits.Shape()[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return dt, tensor.Shape{logits.Shape()[0]}, nil
+}
+
+func (o crossEntropyLSEOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
 	switch od := out.Data().(type) {
 	case []float64:
-		rowLogSumExp(od, logits.Data().([]float64))
+		rowLogSumExp(od, in[0].Data().([]float64))
 	case []float32:
-		rowLogSumExp(od, logits.Data().([]float32))
+		rowLogSumExp(od, in[0].Data().([]float32))
 	}
-	return out, nil
+	return nil
 }
 
 // rowLogSumExp writes the log-sum-exp of each of the len(lse) rows of x,
@@ -247,7 +251,7 @@ func (o *crossEntropyGradOp) Type() hm.Type {
 func (o *crossEntropyGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	s, ok := ds[0].(tensor.Shape)
 	if !ok || len(s) != 2 {
-		return nil, errors.Errorf("op: %v: logits shape %v, expected (N, V)", o, ds[0])
+		return nil, opkit.Errorf(o, "logits shape %v, expected (N, V)", ds[0])
 	}
 	return s.Clone(), nil
 }
@@ -261,38 +265,32 @@ func (o *crossEntropyGradOp) String() string {
 }
 
 func (o *crossEntropyGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	logits, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(logits.Dtype(), logits.Shape()...), vs...)
+	return opkit.Run(o, nil, vs)
 }
 
 func (o *crossEntropyGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	logits, targets, lse, err := crossEntropyValues(vs, o.ignore)
-	if err != nil {
-		return nil, err
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *crossEntropyGradOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	if err := checkCrossEntropyValues(in, o.ignore); err != nil {
+		return tensor.Dtype{}, nil, err
 	}
-	var g float64
-	switch gd := vs[3].Data().(type) {
-	case float64:
-		g = gd
-	case float32:
-		g = float64(gd)
-	default:
-		return nil, errors.Errorf("op: %v: output gradient is a %T, expected a float scalar", o, vs[3])
+	if g := in[3]; !g.IsScalar() || g.Dtype() != in[0].Dtype() {
+		return tensor.Dtype{}, nil, errors.Errorf("output gradient is %v %v, expected a %v scalar", g.Dtype(), g.Shape(), in[0].Dtype())
 	}
-	out, err := opkit.CheckPrealloc(prealloc, logits.Dtype(), logits.Shape()...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return in[0].Dtype(), in[0].Shape(), nil
+}
+
+func (o *crossEntropyGradOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
+	logits, targets, lse := in[0], in[1].Data().([]int), in[2]
 	switch od := out.Data().(type) {
 	case []float64:
-		crossEntropyGrad(od, logits.Data().([]float64), targets, lse.Data().([]float64), o.ignore, g)
+		crossEntropyGrad(od, logits.Data().([]float64), targets, lse.Data().([]float64), o.ignore, in[3].Data().(float64))
 	case []float32:
-		crossEntropyGrad(od, logits.Data().([]float32), targets, lse.Data().([]float32), o.ignore, g)
+		crossEntropyGrad(od, logits.Data().([]float32), targets, lse.Data().([]float32), o.ignore, float64(in[3].Data().(float32)))
 	}
-	return out, nil
+	return nil
 }
 
 // crossEntropyGrad writes (exp(logits − lse) − onehot(targets)) · g / count

@@ -21,12 +21,12 @@ import (
 // p = 0 returns x itself.
 func Dropout(x *gorgonia.Node, p float64, seed int64) (*gorgonia.Node, error) {
 	if x == nil {
-		return nil, errors.New("op: dropout input is nil")
+		return nil, errors.New("nn: Dropout input is nil")
 	}
 	if !(p >= 0 && p < 1) {
-		return nil, errors.Errorf("op: dropout probability %g, expected a value in [0, 1)", p)
+		return nil, errors.Errorf("nn: Dropout probability %g, expected a value in [0, 1)", p)
 	}
-	if err := opkit.CheckFloatDtype(x.Dtype(), "dropout input"); err != nil {
+	if err := opkit.CheckFloatDtype(x.Dtype(), "nn: Dropout input"); err != nil {
 		return nil, err
 	}
 	if p == 0 {
@@ -74,34 +74,28 @@ func (o *dropoutOp) String() string {
 	return fmt.Sprintf("Dropout{p=%g, seed=%d, grad=%t}", o.p, o.stream.seed, o.grad)
 }
 
-func (o *dropoutOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(x.Dtype(), x.Shape()...), vs...)
-}
+func (o *dropoutOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *dropoutOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	out, err := opkit.CheckPrealloc(prealloc, x.Dtype(), x.Shape()...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *dropoutOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	return opkit.Elementwise(in)
+}
+
+func (o *dropoutOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
 	if !o.grad {
 		o.stream.run++
 	}
 	rng := rand.New(rand.NewSource(o.stream.seed ^ o.stream.run*0x5851f42d4c957f2d))
 	switch od := out.Data().(type) {
 	case []float64:
-		applyMask(od, x.Data().([]float64), o.p, rng)
+		applyMask(od, in[0].Data().([]float64), o.p, rng)
 	case []float32:
-		applyMask(od, x.Data().([]float32), o.p, rng)
+		applyMask(od, in[0].Data().([]float32), o.p, rng)
 	}
-	return out, nil
+	return nil
 }
 
 // applyMask writes x/(1−p) where a uniform draw is at least p, else 0.
@@ -125,7 +119,7 @@ func (o *dropoutOp) DiffWRT(int) []bool { return []bool{!o.grad} }
 func (o *dropoutOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(o.gradOp(), grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "dropout gradient")
+		return nil, errors.Wrap(err, "nn: Dropout gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }
@@ -136,11 +130,11 @@ func (o *dropoutOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes,
 	}
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "dropout gradient")
+		return errors.Wrap(err, "nn: Dropout gradient")
 	}
 	gx, err := o.gradOp().Do(g)
 	if err != nil {
-		return errors.Wrap(err, "dropout gradient")
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
 }

@@ -17,10 +17,10 @@ import (
 // caller sets before every run (gorgonia.Let). The table's gradient is the
 // scatter-add of the output gradient's rows; ids get none.
 func Embedding(table, ids *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := opkit.CheckMatrix(table, "embedding table"); err != nil {
+	if err := opkit.CheckMatrix(table, "nn: Embedding table"); err != nil {
 		return nil, err
 	}
-	if err := checkIDs(ids, "embedding ids"); err != nil {
+	if err := checkIDs(ids, "nn: Embedding ids"); err != nil {
 		return nil, err
 	}
 	return gorgonia.ApplyOp(&embeddingOp{}, table, ids)
@@ -29,10 +29,10 @@ func Embedding(table, ids *gorgonia.Node) (*gorgonia.Node, error) {
 // checkIDs checks that ids is a vector of tensor.Int.
 func checkIDs(ids *gorgonia.Node, what string) error {
 	if ids == nil {
-		return errors.Errorf("op: %s is nil", what)
+		return errors.Errorf("%s is nil", what)
 	}
 	if ids.Dims() != 1 || ids.Dtype() != tensor.Int {
-		return errors.Errorf("op: %s %q is %v %v, expected a vector of int", what, ids.Name(), ids.Dtype(), ids.Shape())
+		return errors.Errorf("%s %q is %v %v, expected a vector of int", what, ids.Name(), ids.Dtype(), ids.Shape())
 	}
 	return nil
 }
@@ -80,54 +80,42 @@ func (o *embeddingOp) String() string {
 	return "Embedding"
 }
 
-func (o *embeddingOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	src, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	s, err := o.InferShape(src.Shape(), vs[1].Shape())
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(src.Dtype(), s...), vs...)
-}
+func (o *embeddingOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *embeddingOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	src, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *embeddingOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	src := in[0]
+	ids, ok := in[1].Data().([]int)
+	if _, err := opkit.SameFloat(src); err != nil || !ok || src.Dims() != 2 || in[1].Dims() != 1 {
+		return tensor.Dtype{}, nil, errors.Errorf("inputs %v %v and %v %v, expected a float matrix and a vector of int ids", src.Dtype(), src.Shape(), in[1].Dtype(), in[1].Shape())
 	}
-	ids, ok := vs[1].Data().([]int)
-	if !ok || src.Dims() != 2 {
-		return nil, errors.Errorf("op: %v: inputs %v %v and %v %v, expected a float matrix and int ids", o, src.Dtype(), src.Shape(), vs[1].Dtype(), vs[1].Shape())
-	}
-	s, err := o.InferShape(src.Shape(), vs[1].Shape())
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	out, err := opkit.CheckPrealloc(prealloc, src.Dtype(), s...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	vocab := src.Shape()[0]
+	vocab, rows := src.Shape()[0], len(ids)
 	if o.scatter {
-		vocab = o.vocab
+		vocab, rows = o.vocab, o.vocab
 		if len(ids) != src.Shape()[0] {
-			return nil, errors.Errorf("op: %v: %d ids for %d gradient rows", o, len(ids), src.Shape()[0])
+			return tensor.Dtype{}, nil, errors.Errorf("%d ids for %d gradient rows, expected one per row", len(ids), src.Shape()[0])
 		}
 	}
 	for i, id := range ids {
 		if id < 0 || id >= vocab {
-			return nil, errors.Errorf("op: %v: id %d at position %d is outside the vocabulary [0, %d)", o, id, i, vocab)
+			return tensor.Dtype{}, nil, errors.Errorf("id %d at position %d, expected one in the vocabulary [0, %d)", id, i, vocab)
 		}
 	}
+	return src.Dtype(), tensor.Shape{rows, src.Shape()[1]}, nil
+}
+
+func (o *embeddingOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
+	ids, d := in[1].Data().([]int), out.Shape()[1]
 	switch od := out.Data().(type) {
 	case []float64:
-		gatherRows(o.scatter, od, src.Data().([]float64), ids, s[1])
+		gatherRows(o.scatter, od, in[0].Data().([]float64), ids, d)
 	case []float32:
-		gatherRows(o.scatter, od, src.Data().([]float32), ids, s[1])
+		gatherRows(o.scatter, od, in[0].Data().([]float32), ids, d)
 	}
-	return out, nil
+	return nil
 }
 
 // gatherRows copies src[ids[i]] to out[i], or with scatter adds src[i] to
@@ -157,7 +145,7 @@ func (o *embeddingOp) DiffWRT(int) []bool { return []bool{!o.scatter, false} }
 func (o *embeddingOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gt, err := gorgonia.ApplyOp(o.scatterOp(inputs[0].Shape()[0]), grad, inputs[1])
 	if err != nil {
-		return nil, errors.Wrap(err, "embedding gradient")
+		return nil, errors.Wrap(err, "nn: Embedding gradient")
 	}
 	return gorgonia.Nodes{gt, nil}, nil
 }
@@ -165,11 +153,11 @@ func (o *embeddingOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 func (o *embeddingOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "embedding gradient")
+		return errors.Wrap(err, "nn: Embedding gradient")
 	}
 	gt, err := o.scatterOp(inputs[0].Shape()[0]).Do(g, inputs[1].Value())
 	if err != nil {
-		return errors.Wrap(err, "embedding gradient")
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gt.(*tensor.Dense))
 }

@@ -18,9 +18,9 @@ import (
 // keeps x only.
 func GELU(x *gorgonia.Node) (*gorgonia.Node, error) {
 	if x == nil {
-		return nil, errors.New("op: gelu input is nil")
+		return nil, errors.New("nn: GELU input is nil")
 	}
-	if err := opkit.CheckFloatDtype(x.Dtype(), "gelu input"); err != nil {
+	if err := opkit.CheckFloatDtype(x.Dtype(), "nn: GELU input"); err != nil {
 		return nil, err
 	}
 	return gorgonia.ApplyOp(&geluOp{dims: x.Dims()}, x)
@@ -64,33 +64,24 @@ func (o *geluOp) String() string {
 	return "GELU"
 }
 
-func (o *geluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(x.Dtype(), x.Shape()...), vs...)
-}
+func (o *geluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *geluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	if o.grad && !ds[1].Shape().Eq(ds[0].Shape()) {
-		return nil, errors.Errorf("op: %v: shapes %v and %v differ", o, ds[0].Shape(), ds[1].Shape())
-	}
-	out, err := opkit.CheckPrealloc(prealloc, ds[0].Dtype(), ds[0].Shape()...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *geluOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	return opkit.Elementwise(in)
+}
+
+func (o *geluOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
 	switch od := out.Data().(type) {
 	case []float64:
-		gelu(od, opkit.Datas[float64](ds))
+		gelu(od, opkit.Datas[float64](in))
 	case []float32:
-		gelu(od, opkit.Datas[float32](ds))
+		gelu(od, opkit.Datas[float32](in))
 	}
-	return out, nil
+	return nil
 }
 
 // gelu writes GELU(x), or g·GELU'(x) when a gradient g is given, split
@@ -115,7 +106,7 @@ func (o *geluOp) DiffWRT(int) []bool {
 func (o *geluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(&geluOp{dims: o.dims, grad: true}, inputs[0], grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "gelu gradient")
+		return nil, errors.Wrap(err, "nn: GELU gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }
@@ -126,11 +117,11 @@ func (o *geluOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, ou
 	}
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "gelu gradient")
+		return errors.Wrap(err, "nn: GELU gradient")
 	}
 	gx, err := (&geluOp{dims: o.dims, grad: true}).Do(inputs[0].Value(), g)
 	if err != nil {
-		return errors.Wrap(err, "gelu gradient")
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
 }

@@ -26,7 +26,7 @@ func RMSNorm(x, weight *gorgonia.Node, eps float64) (*gorgonia.Node, error) {
 // keeps x, weight and (μ, 1/σ) per row (N, 2) only.
 func LayerNorm(x, weight, bias *gorgonia.Node, eps float64) (*gorgonia.Node, error) {
 	if bias == nil {
-		return nil, errors.New("op: layer norm: bias is nil")
+		return nil, errors.New("nn: LayerNorm: bias is nil")
 	}
 	return normalize(x, weight, bias, eps, true)
 }
@@ -34,11 +34,11 @@ func LayerNorm(x, weight, bias *gorgonia.Node, eps float64) (*gorgonia.Node, err
 // normalize builds the statistics node and the normalisation over it.
 func normalize(x, weight, bias *gorgonia.Node, eps float64, center bool) (*gorgonia.Node, error) {
 	kind := normKind{center: center, eps: eps}
-	if err := opkit.CheckMatrix(x, kind.String()+" input"); err != nil {
+	if err := opkit.CheckMatrix(x, "nn: "+kind.String()+" input"); err != nil {
 		return nil, err
 	}
 	if !(eps >= 0) || math.IsInf(eps, 0) {
-		return nil, errors.Errorf("op: %v: eps %g, expected a finite number ≥ 0", kind, eps)
+		return nil, errors.Errorf("nn: %v: eps %g, expected a finite number ≥ 0", kind, eps)
 	}
 	params := gorgonia.Nodes{weight}
 	if bias != nil {
@@ -46,13 +46,13 @@ func normalize(x, weight, bias *gorgonia.Node, eps float64, center bool) (*gorgo
 	}
 	for _, p := range params {
 		if p == nil {
-			return nil, errors.Errorf("op: %v: weight is nil", kind)
+			return nil, errors.Errorf("nn: %v: weight is nil", kind)
 		}
-		if err := opkit.CheckSameDtype(x, p); err != nil {
+		if err := opkit.CheckSameDtype("nn: "+kind.String(), x, p); err != nil {
 			return nil, errors.Wrap(err, kind.String())
 		}
 		if !p.Shape().Eq(tensor.Shape{x.Shape()[1]}) {
-			return nil, errors.Errorf("op: %v: %q has shape %v, expected (%d), the width of input %q %v", kind, p.Name(), p.Shape(), x.Shape()[1], x.Name(), x.Shape())
+			return nil, errors.Errorf("nn: %v: %q has shape %v, expected (%d), the width of input %q %v", kind, p.Name(), p.Shape(), x.Shape()[1], x.Name(), x.Shape())
 		}
 	}
 	stats, err := gorgonia.ApplyOp(&normOp{kind: kind, part: normStats}, x)
@@ -133,7 +133,7 @@ func (o *normOp) shape(x tensor.Shape) tensor.Shape {
 func (o *normOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	s, ok := ds[0].(tensor.Shape)
 	if !ok || len(s) != 2 {
-		return nil, errors.Errorf("op: %v: input shape %v, expected (N, D)", o, ds[0])
+		return nil, opkit.Errorf(o, "input shape %v, expected (N, D)", ds[0])
 	}
 	return o.shape(s), nil
 }
@@ -146,43 +146,38 @@ func (o *normOp) String() string {
 	return fmt.Sprintf("%v.%s", o.kind, [...]string{"Stats", "Forward", "GradX", "GradWeight"}[o.part])
 }
 
-func (o *normOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	if x.Dims() != 2 {
-		return nil, errors.Errorf("op: %v: input shape %v, expected (N, D)", o, x.Shape())
-	}
-	return o.UsePreallocDo(opkit.Zeros(x.Dtype(), o.shape(x.Shape())...), vs...)
-}
+func (o *normOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *normOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *normOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	dt, err := opkit.SameFloat(in...)
+	if err == nil {
+		err = o.checkValues(in)
+	}
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+		return dt, nil, err
 	}
-	if err := o.checkValues(ds); err != nil {
-		return nil, err
-	}
-	out, err := opkit.CheckPrealloc(prealloc, ds[0].Dtype(), o.shape(ds[0].Shape())...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return dt, o.shape(in[0].Shape()), nil
+}
+
+func (o *normOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
 	switch od := out.Data().(type) {
 	case []float64:
-		normRows(o, od, opkit.Datas[float64](ds), ds[0].Shape()[1])
+		normRows(o, od, opkit.Datas[float64](in), in[0].Shape()[1])
 	case []float32:
-		normRows(o, od, opkit.Datas[float32](ds), ds[0].Shape()[1])
+		normRows(o, od, opkit.Datas[float32](in), in[0].Shape()[1])
 	}
-	return out, nil
+	return nil
 }
 
 // checkValues checks the shapes of (x[, stats, weight, bias or g]).
 func (o *normOp) checkValues(ds []*tensor.Dense) error {
 	x := ds[0].Shape()
 	if len(x) != 2 {
-		return errors.Errorf("op: %v: input shape %v, expected (N, D)", o, x)
+		return errors.Errorf("input shape %v, expected (N, D)", x)
 	}
 	want := []tensor.Shape{x, {x[0], 2}, {x[1]}, {x[1]}}
 	if o.part == normGradX || o.part == normGradW {
@@ -190,7 +185,7 @@ func (o *normOp) checkValues(ds []*tensor.Dense) error {
 	}
 	for i, d := range ds[1:] {
 		if !d.Shape().Eq(want[i+1]) {
-			return errors.Errorf("op: %v: input %d has shape %v, expected %v", o, i+1, d.Shape(), want[i+1])
+			return errors.Errorf("input %d has shape %v, expected %v", i+1, d.Shape(), want[i+1])
 		}
 	}
 	return nil
@@ -314,7 +309,7 @@ func (o *normOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, ou
 	}{{0, normGradX}, {2, normGradW}} {
 		gi, err := (&normOp{kind: o.kind, part: p.part}).Do(vs...)
 		if err != nil {
-			return errors.Wrapf(err, "%v gradient", o.kind)
+			return err
 		}
 		if err := opkit.AccumulateGrad(inputs[p.input], gi.(*tensor.Dense)); err != nil {
 			return err

@@ -22,19 +22,19 @@ import (
 // rope_theta (10000 in LLaMA). The map is a rotation, so its gradient is the
 // inverse rotation of g and nothing of the forward pass is kept.
 func RoPE(x *gorgonia.Node, heads, seqLen int, base float64) (*gorgonia.Node, error) {
-	if err := opkit.CheckMatrix(x, "rope input"); err != nil {
+	if err := opkit.CheckMatrix(x, "nn: RoPE input"); err != nil {
 		return nil, err
 	}
 	n, d := x.Shape()[0], x.Shape()[1]
 	switch {
 	case heads <= 0 || d%heads != 0:
-		return nil, errors.Errorf("op: rope: %d heads do not divide the width %d of %q", heads, d, x.Name())
+		return nil, errors.Errorf("nn: RoPE: %d heads do not divide the width %d of %q", heads, d, x.Name())
 	case (d/heads)%2 != 0:
-		return nil, errors.Errorf("op: rope: head size %d (width %d / %d heads) is odd, expected an even size", d/heads, d, heads)
+		return nil, errors.Errorf("nn: RoPE: head size %d (width %d / %d heads) is odd, expected an even size", d/heads, d, heads)
 	case seqLen <= 0 || n%seqLen != 0:
-		return nil, errors.Errorf("op: rope: sequence length %d does not divide the %d rows of %q", seqLen, n, x.Name())
+		return nil, errors.Errorf("nn: RoPE: sequence length %d does not divide the %d rows of %q", seqLen, n, x.Name())
 	case !(base > 1) || math.IsInf(base, 0):
-		return nil, errors.Errorf("op: rope: base %g, expected a finite number > 1", base)
+		return nil, errors.Errorf("nn: RoPE: base %g, expected a finite number > 1", base)
 	}
 	return gorgonia.ApplyOp(&ropeOp{heads: heads, seqLen: seqLen, base: base}, x)
 }
@@ -64,33 +64,30 @@ func (o *ropeOp) String() string {
 	return fmt.Sprintf("RoPE{heads=%d, seq=%d, base=%g, inverse=%t}", o.heads, o.seqLen, o.base, o.inverse)
 }
 
-func (o *ropeOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(x.Dtype(), x.Shape()...), vs...)
-}
+func (o *ropeOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *ropeOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	x, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *ropeOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	x := in[0]
+	dt, err := opkit.SameFloat(x)
+	if err == nil && (x.Dims() != 2 || x.Shape()[1]%o.heads != 0 || x.Shape()[0]%o.seqLen != 0) {
+		err = errors.Errorf("input shape %v, expected (N, D) with N a multiple of %d positions and D of %d heads", x.Shape(), o.seqLen, o.heads)
 	}
-	if x.Dims() != 2 || x.Shape()[1]%o.heads != 0 || x.Shape()[0]%o.seqLen != 0 {
-		return nil, errors.Errorf("op: %v: input shape %v", o, x.Shape())
-	}
-	out, err := opkit.CheckPrealloc(prealloc, x.Dtype(), x.Shape()...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return dt, x.Shape(), err
+}
+
+func (o *ropeOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
+	x := in[0]
 	switch od := out.Data().(type) {
 	case []float64:
 		rotate(o, od, x.Data().([]float64), x.Shape()[1])
 	case []float32:
 		rotate(o, od, x.Data().([]float32), x.Shape()[1])
 	}
-	return out, nil
+	return nil
 }
 
 // rotate writes the rotated rows of x into out.
@@ -160,7 +157,7 @@ func (o *ropeOp) DiffWRT(int) []bool { return []bool{true} }
 func (o *ropeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(o.inverted(), grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "rope gradient")
+		return nil, errors.Wrap(err, "nn: RoPE gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }
@@ -168,11 +165,11 @@ func (o *ropeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (go
 func (o *ropeOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "rope gradient")
+		return errors.Wrap(err, "nn: RoPE gradient")
 	}
 	gx, err := o.inverted().Do(g)
 	if err != nil {
-		return errors.Wrap(err, "rope gradient")
+		return err
 	}
 	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
 }

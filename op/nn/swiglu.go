@@ -17,17 +17,17 @@ import (
 // silu(a) = a·σ(a). Its backward keeps a and b only; gorgonia's element-wise
 // composition keeps σ(a), silu(a) and their temporaries as well.
 func SwiGLU(a, b *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := opkit.CheckMatrix(a, "swiglu gate"); err != nil {
+	if err := opkit.CheckMatrix(a, "nn: SwiGLU gate"); err != nil {
 		return nil, err
 	}
-	if err := opkit.CheckMatrix(b, "swiglu up"); err != nil {
+	if err := opkit.CheckMatrix(b, "nn: SwiGLU up"); err != nil {
 		return nil, err
 	}
-	if err := opkit.CheckSameDtype(a, b); err != nil {
-		return nil, errors.Wrap(err, "swiglu")
+	if err := opkit.CheckSameDtype("nn: SwiGLU", a, b); err != nil {
+		return nil, errors.Wrap(err, "nn: SwiGLU")
 	}
 	if !a.Shape().Eq(b.Shape()) {
-		return nil, errors.Errorf("op: swiglu: gate %q has shape %v and up %q has shape %v, expected equal shapes", a.Name(), a.Shape(), b.Name(), b.Shape())
+		return nil, errors.Errorf("nn: SwiGLU: gate %q has shape %v and up %q has shape %v, expected equal shapes", a.Name(), a.Shape(), b.Name(), b.Shape())
 	}
 	return gorgonia.ApplyOp(&swigluOp{part: swigluForward}, a, b)
 }
@@ -75,35 +75,24 @@ func (o *swigluOp) String() string {
 	return [...]string{"SwiGLU", "SwiGLUGradGate", "SwiGLUGradUp"}[o.part]
 }
 
-func (o *swigluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
-	a, err := opkit.Dense(vs[0])
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	return o.UsePreallocDo(opkit.Zeros(a.Dtype(), a.Shape()...), vs...)
-}
+func (o *swigluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
 
 func (o *swigluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
-	ds, err := opkit.Denses(vs)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
-	for _, d := range ds[1:] {
-		if !d.Shape().Eq(ds[0].Shape()) {
-			return nil, errors.Errorf("op: %v: shapes %v and %v differ", o, ds[0].Shape(), d.Shape())
-		}
-	}
-	out, err := opkit.CheckPrealloc(prealloc, ds[0].Dtype(), ds[0].Shape()...)
-	if err != nil {
-		return nil, errors.Wrapf(err, "%v", o)
-	}
+	return opkit.Run(o, prealloc, vs)
+}
+
+func (o *swigluOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
+	return opkit.Elementwise(in)
+}
+
+func (o *swigluOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {
 	switch od := out.Data().(type) {
 	case []float64:
-		swiglu(o.part, od, opkit.Datas[float64](ds))
+		swiglu(o.part, od, opkit.Datas[float64](in))
 	case []float32:
-		swiglu(o.part, od, opkit.Datas[float32](ds))
+		swiglu(o.part, od, opkit.Datas[float32](in))
 	}
-	return out, nil
+	return nil
 }
 
 // swiglu writes one part of SwiGLU for inputs (a, b[, g]), split across
@@ -129,7 +118,7 @@ func (o *swigluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 	for _, part := range []swigluPart{swigluGradA, swigluGradB} {
 		gi, err := gorgonia.ApplyOp(&swigluOp{part: part}, inputs[0], inputs[1], grad)
 		if err != nil {
-			return nil, errors.Wrap(err, "swiglu gradient")
+			return nil, errors.Wrap(err, "nn: SwiGLU gradient")
 		}
 		grads = append(grads, gi)
 	}
@@ -139,12 +128,12 @@ func (o *swigluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 func (o *swigluOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	g, err := output.Grad()
 	if err != nil {
-		return errors.Wrap(err, "swiglu gradient")
+		return errors.Wrap(err, "nn: SwiGLU gradient")
 	}
 	for i, part := range []swigluPart{swigluGradA, swigluGradB} {
 		gi, err := (&swigluOp{part: part}).Do(inputs[0].Value(), inputs[1].Value(), g)
 		if err != nil {
-			return errors.Wrap(err, "swiglu gradient")
+			return err
 		}
 		if err := opkit.AccumulateGrad(inputs[i], gi.(*tensor.Dense)); err != nil {
 			return err
