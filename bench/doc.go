@@ -23,6 +23,12 @@
 //  9. and 10. every PEFT method with and without VeLoRA on a small ViT and
 //     a small LLaMA.
 //
+// Under each table a caption says what it compares and how to read it.
+// -markdown writes what the run prints to a file as well, atomically, under
+// a header naming the CPU, Go version, GOMAXPROCS, date and command line;
+// a path that is a directory, or whose folder is missing, is refused before
+// the run starts.
+//
 // Memory figures are machine's exact byte accounting (package train's
 // split into parameters, gradients, optimizer state and activations) with
 // the Go runtime's heap peak beside them; times are wall-clock seconds per
@@ -46,6 +52,7 @@
 //	go run ./bench -tables 1,4     # only the GEMM table and the step split
 //	go run ./bench -tables 3 -warmup 1 -steps 3   # a steady-state step time
 //	go run ./bench -json out.json -png charts/
+//	go run ./bench -plain -warmup 1 -steps 3 -markdown RESULTS.md   # every table, also as a Markdown file
 //	go test -bench . ./bench       # the same comparisons as Go benchmarks
 //
 // The OpenBLAS column of table 1 needs cgo, OpenBLAS's headers and library

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ func main() {
 	steps := flag.Int("steps", 1, "timed training steps per configuration")
 	warmup := flag.Int("warmup", 0, "untimed training steps before the timed ones (the first step also allocates what later steps reuse; every row pays it alike)")
 	withPlain := flag.Bool("plain", false, fmt.Sprintf("add table %d: the fused block ops against gorgonia's plain compositions (about 15 s more)", tablePlain))
+	markdown := flag.String("markdown", "", "write every table of the run as Markdown to this file (atomically), under a header naming the CPU, Go version, GOMAXPROCS, date and command line")
 	cpuProfile := flag.String("cpuprofile", "", fmt.Sprintf("write a CPU profile to this file (not with table %d, which runs the profiler itself)", tableSplit))
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -39,6 +41,11 @@ func main() {
 	want, err := parseTables(*tables, *withPlain)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *markdown != "" {
+		if err := checkMarkdownPath(*markdown); err != nil {
+			log.Fatal(err)
+		}
 	}
 	if *cpuProfile != "" && want[tableSplit] {
 		log.Fatalf("bench: -cpuprofile and table %d (%s) both need the CPU profiler: choose tables without %d with -tables", tableSplit, tableNames[tableSplit], tableSplit)
@@ -60,12 +67,23 @@ func main() {
 	}
 	s.Steps, s.Warmup = *steps, *warmup
 	methods.LLaMA.Steps, methods.LLaMA.Warmup = *steps, *warmup
+	var out io.Writer = os.Stdout
+	var printed bytes.Buffer // what the run prints, for -markdown
+	if *markdown != "" {
+		out = io.MultiWriter(os.Stdout, &printed)
+	}
 	start := time.Now()
-	r, err := run(os.Stdout, s, ops, methods, want)
+	r, err := run(out, s, ops, methods, want)
 	if err != nil {
 		log.Fatalf("bench: %v", err)
 	}
-	fmt.Printf("\nMeasured in %.0f s on %s, %s, GOMAXPROCS %d.\n", time.Since(start).Seconds(), r.CPU, r.GoVersion, r.GOMAXPROCS)
+	took := time.Since(start)
+	fmt.Printf("\nMeasured in %.0f s on %s, %s, GOMAXPROCS %d.\n", took.Seconds(), r.CPU, r.GoVersion, r.GOMAXPROCS)
+	if *markdown != "" {
+		if err := writeMarkdown(*markdown, r, os.Args[1:], start, took, printed.Bytes()); err != nil {
+			log.Fatal(err)
+		}
+	}
 	if *jsonPath != "" {
 		if err := writeJSON(*jsonPath, r); err != nil {
 			log.Fatalf("bench: %v", err)
@@ -161,6 +179,7 @@ func run(w io.Writer, s Sizes, ops OpSizes, methods MethodSizes, want []bool) (R
 				printKeptByOp(w, t)
 			}
 		}
+		fmt.Fprintf(w, "%s\n\n", tableCaptions[number])
 	}
 	return r, nil
 }

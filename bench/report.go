@@ -9,11 +9,11 @@ import (
 
 	"github.com/pkg/errors"
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/chart"
+	"github.com/velora-go/velora/train"
 )
 
 // writeJSON writes the report atomically.
@@ -39,50 +39,24 @@ func writeCharts(dir string, r Report) error {
 			continue
 		}
 		path := filepath.Join(dir, fmt.Sprintf("table%d.png", t.Number))
-		if err := chart(path, fmt.Sprintf("Table %d: peak memory of a training step", t.Number), t); err != nil {
+		if err := peakChart(path, fmt.Sprintf("Table %d: peak memory of a training step", t.Number), t); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// chart stacks parameters, gradients, optimizer state and activations per
-// row, in MiB.
-func chart(path, title string, t Table) error {
+// peakChart draws t's peaks as stacked bars.
+func peakChart(path, title string, t Table) error {
 	p := plot.New()
 	p.Title.Text = title
-	p.Y.Label.Text = "peak memory (MiB)"
 	names := make([]string, len(t.Rows))
-	parts := []struct {
-		name string
-		get  func(Row) int64
-	}{
-		{"parameters", func(r Row) int64 { return r.Memory.Params }},
-		{"gradients", func(r Row) int64 { return r.Memory.Grads }},
-		{"optimizer", func(r Row) int64 { return r.Memory.Optimizer }},
-		{"activations", func(r Row) int64 { return r.Memory.Activations }},
+	peaks := make([]train.Memory, len(t.Rows))
+	for i, r := range t.Rows {
+		names[i], peaks[i] = r.Name, r.Memory
 	}
-	var below *plotter.BarChart
-	for k, part := range parts {
-		values := make(plotter.Values, len(t.Rows))
-		for i, r := range t.Rows {
-			values[i] = float64(part.get(r)) / (1 << 20)
-			names[i] = r.Name
-		}
-		bars, err := plotter.NewBarChart(values, vg.Points(18))
-		if err != nil {
-			return errors.Wrapf(err, "charting %s", path)
-		}
-		bars.Color = plotutil.Color(k)
-		if below != nil {
-			bars.StackOn(below)
-		}
-		below = bars
-		p.Add(bars)
-		p.Legend.Add(part.name, bars)
+	if err := chart.PeakBars(p, names, peaks, vg.Points(18)); err != nil {
+		return errors.Wrapf(err, "charting %s", path)
 	}
-	p.Legend.Top = true
-	p.Y.Max *= 1.3 // room for the legend above the tallest bar
-	p.NominalX(names...)
-	return errors.Wrapf(p.Save(vg.Length(40+22*len(t.Rows))*vg.Millimeter, 12*vg.Centimeter, path), "saving %s", path)
+	return chart.SavePNG(p, vg.Length(40+22*len(t.Rows))*vg.Millimeter, 12*vg.Centimeter, path)
 }

@@ -36,6 +36,40 @@ var tableNames = [...]string{
 	tableRecompute: "recomputation", tableBudget: "memory budgets",
 }
 
+// tableCaptions say, under each table, what it compares and how to read it.
+var tableCaptions = [...]string{
+	tableGEMM: "Package kernel's matrix multiply against gonum's pure-Go Sgemm at the shapes of the model's forward products and " +
+		"gradients (goals: at least 6× gonum and 0.8× OpenBLAS). `CGO_LDFLAGS=-lopenblas go run -tags openblas ./bench -tables 1`, " +
+		"after `apt-get install libopenblas-dev`, adds an OpenBLAS column; the default build needs no cgo.",
+	tableOps: "Compress's read bandwidth beside a one-goroutine `copy` of the same bytes (goal: compress / copy at least 0.8), and " +
+		"VeLoRA's fused weight gradient v[m]·(zᵀg)[k, j], M times fewer multiply-adds, beside building x̂ and multiplying. " +
+		"Milliseconds move between runs; `go test ./op -bench Compress` measures Compress alone.",
+	tableLayers: "Which projections VeLoRA compresses. \"Linear inputs kept\" is read off the graph (the x of every plain MatMul, " +
+		"the z of every VeLoRA Linear, each tensor once) and follows the arithmetic above: v alone saves nothing, since q and k keep " +
+		"the same input. Activations at the peak fall by less: where the peak lies after the last layer's compressed input is freed " +
+		"in the baseline too (machine.Stats().PeakNode names it), VeLoRA's saving counts for every layer but the last, and it grows " +
+		"with depth. Recomputation (table 11) shrinks the rest.",
+	tableSplit: "What is left of the step beside the matrix multiplies: each part's share of the CPU time.",
+	tableSubTokens: "The paper's sub-token sizes: z is M times smaller than the input it replaces; the down projection's width " +
+		"is padded where M does not divide it.",
+	tableFineTune: "LoRA and QLoRA, rank 8 on all seven projections, VeLoRA on A's input; QLoRA's parameters include the NF4 storage.",
+	tableExecutor: "gorgonia's TapeMachine keeps every value of the step; package machine frees each after its last reader. The fused " +
+		"update steps each weight as soon as its gradient exists, which lowers the peak only where the peak comes after most " +
+		"gradients exist.",
+	tablePlain:        "The fused block ops keep only what their backward pass needs; gorgonia's own compositions keep every intermediate.",
+	tableViTMethods:   "Every PEFT method with and without VeLoRA on a small ViT; ratios to full-rank training without VeLoRA.",
+	tableLLaMAMethods: "Every PEFT method with and without VeLoRA on a small LLaMA; ratios to full-rank training without VeLoRA.",
+	tableRecompute: "machine.WithRecompute(keep) frees every forward value keep rejects after its last forward reader and computes it " +
+		"again just before the backward pass needs it: gradient checkpointing done by the executor, with the gradients bit for bit " +
+		"those of the plain run (train.WithRecompute(layers.RecomputeCheap) turns it on). VeLoRA with the MLP's expansion " +
+		"recomputed is the paper's Table 7 trade: checkpointing-class memory without recomputing most products. " +
+		"(*Machine).PlannedPeak() gives the exact peak from the plan alone (`go test ./bench -run '^$' -bench PlannedPeak` times it); " +
+		"every row checks it against the run.",
+	tableBudget: "peft.Plan chooses, for a model, a batch and a byte budget, among VeLoRA's selections, M and z format (bf16 halves z), " +
+		"the recomputation policies and the fused update, by the exact planned peak; `go run ./examples/c4 -memory-budget 11MiB` " +
+		"adds its choice as a row.",
+}
+
 // tableList is every table's number and name.
 func tableList() string {
 	names := make([]string, 0, len(tableNames)-1)

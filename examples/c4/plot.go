@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/velora-go/velora/internal/chart"
 )
 
 // WritePNG draws every variant's training loss against the step into
@@ -35,20 +36,12 @@ func (r Report) WritePNG(dir string) (string, error) {
 	if err := plotutil.AddLines(p, lines...); err != nil {
 		return "", errors.Wrap(err, "c4: plot")
 	}
-	p.Legend.Top = true
-	wt, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, "png")
-	if err != nil {
-		return "", errors.Wrap(err, "c4: plot")
-	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return "", errors.Wrap(err, "c4: plot")
-	}
+	p.X.Tick.Marker = chart.StepTicks{}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", errors.Wrap(err, "c4: -png")
 	}
 	path := filepath.Join(dir, name+"-loss.png")
-	return path, errors.Wrap(writeFileAtomic(path, buf.Bytes()), "c4: -png")
+	return path, errors.Wrap(chart.SavePNG(p, 8*vg.Inch, 5*vg.Inch, path), "c4: -png")
 }
 
 // movingAverage is the mean of each step's last window losses, as points

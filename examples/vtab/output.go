@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/chart"
+	"github.com/velora-go/velora/train"
 )
 
 // removeTemps removes the temporary files that a kill during an atomic write
@@ -70,10 +72,11 @@ func (r *Report) Plot(dir string) error {
 		return errors.Wrap(err, "vtab: -png")
 	}
 	names := make([]string, len(r.Lines))
+	peaks := make([]train.Memory, len(r.Lines))
 	for i, l := range r.Lines {
-		names[i] = l.Method
+		names[i], peaks[i] = l.Method, l.Memory
 	}
-	width := vg.Length(22 * len(r.Lines))
+	width := max(vg.Length(66*len(r.Lines)), 6*vg.Inch)
 
 	acc := plot.New()
 	acc.Title.Text = "Test accuracy"
@@ -98,62 +101,17 @@ func (r *Report) Plot(dir string) error {
 		acc.Add(bars)
 		acc.Legend.Add(task, bars)
 	}
-	acc.Legend.Top = true
-	acc.Y.Min, acc.Y.Max = 0, 125 // room above 100% for the legend
+	acc.Y.Min, acc.Y.Max = 0, 100
 	acc.NominalX(names...)
-	if err := save(acc, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, accuracyChart)); err != nil {
-		return err
+	if err := chart.SavePNG(acc, width, 4*vg.Inch, filepath.Join(dir, accuracyChart)); err != nil {
+		return errors.Wrap(err, "vtab: accuracy chart")
 	}
 
 	mem := plot.New()
 	mem.Title.Text = "Peak memory of a training step"
-	mem.Y.Label.Text = "MiB"
-	parts := []struct {
-		name string
-		get  func(l Line) int64
-	}{
-		{"params + inputs", func(l Line) int64 { return l.Memory.Params }},
-		{"grads", func(l Line) int64 { return l.Memory.Grads }},
-		{"optimizer", func(l Line) int64 { return l.Memory.Optimizer }},
-		{"activations", func(l Line) int64 { return l.Memory.Activations }},
+	if err := chart.PeakBars(mem, names, peaks, vg.Points(40)); err != nil {
+		return errors.Wrap(err, "vtab: memory chart")
 	}
-	var below *plotter.BarChart
-	var top int64
-	for _, l := range r.Lines {
-		top = max(top, l.Memory.Peak)
-	}
-	mem.Y.Min, mem.Y.Max = 0, 1.35*mib(top) // room for the legend
-	for k, part := range parts {
-		values := make(plotter.Values, len(r.Lines))
-		for i, l := range r.Lines {
-			values[i] = mib(part.get(l))
-		}
-		bars, err := plotter.NewBarChart(values, vg.Points(40))
-		if err != nil {
-			return errors.Wrap(err, "vtab: memory chart")
-		}
-		bars.Color = plotutil.Color(k)
-		bars.LineStyle.Width = 0
-		if below != nil {
-			bars.StackOn(below)
-		}
-		below = bars
-		mem.Add(bars)
-		mem.Legend.Add(part.name, bars)
-	}
-	mem.Legend.Top = true
-	mem.NominalX(names...)
-	return save(mem, max(width*3, 6*vg.Inch), 4*vg.Inch, filepath.Join(dir, memoryChart))
-}
-
-// save writes p as a PNG, atomically.
-func save(p *plot.Plot, w, h vg.Length, path string) error {
-	wt, err := p.WriterTo(w, h, "png")
-	if err != nil {
-		return errors.Wrapf(err, "vtab: drawing %s", path)
-	}
-	return checkpoint.WriteAtomic(path, func(w io.Writer) error {
-		_, err := wt.WriteTo(w)
-		return err
-	})
+	mem.Y.Min = 0
+	return errors.Wrap(chart.SavePNG(mem, width, 4*vg.Inch, filepath.Join(dir, memoryChart)), "vtab: memory chart")
 }
