@@ -12,6 +12,7 @@ import (
 
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/op"
 	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/peft"
 	"github.com/velora-go/velora/train"
@@ -294,24 +295,8 @@ func heapAlloc() int64 {
 func keptLinearInputs(g *gorgonia.ExprGraph) int64 {
 	kept := map[int64]int64{}
 	for _, n := range g.AllNodes() {
-		if n.Op() == nil {
-			continue
-		}
-		var child int
-		switch op := n.Op().String(); {
-		case op == "MatMul":
-			child = 0
-		case strings.HasPrefix(op, "VeLoRALinear"):
-			child = 1
-		default:
-			continue
-		}
-		children := g.From(n.ID())
-		for i := 0; children.Next(); i++ {
-			if i == child {
-				c := children.Node().(*gorgonia.Node)
-				kept[c.ID()] = int64(c.Shape().TotalSize()) * int64(c.Dtype().Size())
-			}
+		if c, ok := op.KeptInput(n); ok {
+			kept[c.ID()] = int64(c.Shape().TotalSize()) * int64(c.Dtype().Size())
 		}
 	}
 	var total int64

@@ -79,7 +79,7 @@ func (o *matMulOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 func (o *matMulOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o *matMulOp) String() string {
-	return fmt.Sprintf("MatMul{transA=%t, transB=%t, alpha=%g}", o.transA, o.transB, o.alpha)
+	return fmt.Sprintf("Gemm{transA=%t, transB=%t, alpha=%g}", o.transA, o.transB, o.alpha)
 }
 
 func (o *matMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }

@@ -119,3 +119,32 @@ var (
 	_ gorgonia.ADOp            = (*productOp)(nil)
 	_ gorgonia.UsePreallocDoer = (*productOp)(nil)
 )
+
+// KeptInput returns the input that the backward pass of a trained linear
+// layer of this package keeps for its weight gradient, when n is the output
+// of one: x for MatMul, z = Compress(x, p) for Linear. FrozenLinear keeps
+// nothing (its weight has no gradient): like any other node it gives false.
+func KeptInput(n *gorgonia.Node) (*gorgonia.Node, bool) {
+	if n == nil {
+		return nil, false
+	}
+	var kept int
+	switch o := n.Op().(type) {
+	case *productOp:
+		if o.frozen {
+			return nil, false
+		}
+		kept = 0 // (x, w)
+	case *linearOp:
+		kept = 1 // (x, z, w, v)
+	default:
+		return nil, false
+	}
+	children := n.Graph().From(n.ID())
+	for i := 0; children.Next(); i++ {
+		if i == kept {
+			return children.Node().(*gorgonia.Node), true
+		}
+	}
+	return nil, false
+}

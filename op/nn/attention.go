@@ -393,7 +393,7 @@ func (o attentionGradPartOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "%v", o) }
 func (o attentionGradPartOp) Hashcode() uint32 { return opkit.Hash(o) }
 
 func (o attentionGradPartOp) String() string {
-	return fmt.Sprintf("AttentionGrad[%s]", [...]string{"q", "k", "v"}[o.part])
+	return fmt.Sprintf("AttentionGradPart[%s]", [...]string{"q", "k", "v"}[o.part])
 }
 
 func (o attentionGradPartOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) {
