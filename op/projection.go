@@ -134,6 +134,8 @@ func (p *Projection) Reset() error {
 	return nil
 }
 
+// String names the projection with its sub-token size, initialisation and,
+// when not full, z's format: "down.v(M=16, first_batch_mean)".
 func (p *Projection) String() string {
 	if p.z != ZFull {
 		return fmt.Sprintf("%s(M=%d, %v, z=%v)", p.node.Name(), p.m, p.strategy, p.z)
