@@ -77,7 +77,6 @@ func zSuffix(p *Projection) string {
 }
 
 func (o *compressOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *compressOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -138,15 +137,11 @@ func (o *compressOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes
 		// that would (Reconstruct) refuses a 16-bit z in its own DoDiff.
 		return nil
 	}
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "op: Compress gradient")
-	}
-	gx, err := (&reconstructOp{p: o.p, width: o.width}).Do(g, inputs[1].Value())
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], &reconstructOp{p: o.p, width: o.width}, g, inputs[1].Value())
 }
 
 var (

@@ -171,16 +171,12 @@ func (o *linearOp) weightGrad(z, g *gorgonia.Node, width int) (*gorgonia.Node, e
 }
 
 func (o *linearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "op: Linear gradient")
-	}
-	x, z, w, v := inputs[0], inputs[1], inputs[2], inputs[3]
-	gx, err := (&matMulOp{transB: true, alpha: 1}).Do(g, w.Value())
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	if err := opkit.AccumulateGrad(x, gx.(*tensor.Dense)); err != nil {
+	x, z, w, v := inputs[0], inputs[1], inputs[2], inputs[3]
+	if err := opkit.AddGradient(x, &matMulOp{transB: true, alpha: 1}, g, w.Value()); err != nil {
 		return err
 	}
 	var gw gorgonia.Value

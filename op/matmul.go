@@ -83,7 +83,6 @@ func (o *matMulOp) String() string {
 }
 
 func (o *matMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *matMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }

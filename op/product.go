@@ -94,9 +94,9 @@ func (o *productOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 }
 
 func (o *productOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
-		return errors.Wrapf(err, "op: %v gradient", o)
+		return err
 	}
 	gxOp, gwOp := o.gradients()
 	gx, err := gxOp.Do(g, inputs[1].Value())
@@ -106,11 +106,7 @@ func (o *productOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes,
 	if err := opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense)); err != nil || o.frozen {
 		return err
 	}
-	gw, err := gwOp.Do(inputs[0].Value(), g)
-	if err != nil {
-		return err
-	}
-	return opkit.AccumulateGrad(inputs[1], gw.(*tensor.Dense))
+	return opkit.AddGradient(inputs[1], gwOp, inputs[0].Value(), g)
 }
 
 var (

@@ -130,15 +130,11 @@ func (o *reconstructOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.No
 	if err := o.p.checkDifferentiable("Reconstruct"); err != nil {
 		return err
 	}
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "op: Reconstruct gradient")
-	}
-	gz, err := (&compressOp{p: o.p, width: o.width}).Do(g, inputs[1].Value())
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gz.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], &compressOp{p: o.p, width: o.width}, g, inputs[1].Value())
 }
 
 var (

@@ -157,9 +157,9 @@ func (o *scaleShiftOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 }
 
 func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
-		return errors.Wrap(err, "op: ScaleShift gradient")
+		return err
 	}
 	x, w, b := inputs[0], inputs[1], inputs[2]
 	gx, err := columnScale(false).Do(g, w.Value())
@@ -308,7 +308,6 @@ func (o *scaleGradOp) m() int {
 }
 
 func (o *scaleGradOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *scaleGradOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }

@@ -89,7 +89,6 @@ func (o *nf4MatMulOp) Hashcode() uint32 { return opkit.Hash(o) }
 func (o *nf4MatMulOp) String() string { return fmt.Sprintf("NF4MatMul{%v, transB=%t}", o.q, o.transB) }
 
 func (o *nf4MatMulOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *nf4MatMulOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -165,15 +164,11 @@ func (o *nf4LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 }
 
 func (o *nf4LinearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "nf4: Linear gradient")
-	}
-	gx, err := (&nf4MatMulOp{q: o.q, transB: true}).Do(g)
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], &nf4MatMulOp{q: o.q, transB: true}, g)
 }
 
 var (

@@ -144,7 +144,6 @@ func (o *attentionOp) String() string {
 }
 
 func (o *attentionOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *attentionOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -212,20 +211,16 @@ func (o *attentionOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Node
 	if o.part != attentionForward {
 		return nil // lse passes no gradient: the gradients of q and k account for it
 	}
-	g, err := output.Grad()
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
-		return errors.Wrapf(err, "nn: %v gradient", o)
+		return err
 	}
 	all, err := (&attentionOp{heads: o.heads, causal: o.causal, part: attentionGrad}).Do(append(opkit.NodeValues(inputs), g)...)
 	if err != nil {
 		return err
 	}
 	for i, n := range inputs[:3] {
-		gi, err := attentionGradPartOp{part: i}.Do(all)
-		if err != nil {
-			return err
-		}
-		if err := opkit.AccumulateGrad(n, gi.(*tensor.Dense)); err != nil {
+		if err := opkit.AddGradient(n, attentionGradPartOp{part: i}, all); err != nil {
 			return err
 		}
 	}

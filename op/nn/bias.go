@@ -55,7 +55,6 @@ func (o *biasOp) Hashcode() uint32 { return opkit.Hash(o) }
 func (o *biasOp) String() string { return "AddBias" }
 
 func (o *biasOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *biasOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -91,9 +90,9 @@ func (o *biasOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (go
 }
 
 func (o *biasOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
-		return errors.Wrap(err, "nn: AddBias gradient")
+		return err
 	}
 	gd, ok := g.(*tensor.Dense)
 	if !ok {

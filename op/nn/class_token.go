@@ -108,7 +108,6 @@ func (o *classTokenOp) String() string {
 }
 
 func (o *classTokenOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *classTokenOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -194,16 +193,12 @@ func (o *classTokenOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nod
 	if o.part != classForward {
 		return nil
 	}
-	g, err := output.Grad()
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
-		return errors.Wrap(err, "nn: ClassToken gradient")
+		return err
 	}
 	for i, part := range []classPart{classGradX, classGradCls, classGradPos} {
-		gi, err := (&classTokenOp{batch: o.batch, part: part}).Do(g)
-		if err != nil {
-			return err
-		}
-		if err := opkit.AccumulateGrad(inputs[i], gi.(*tensor.Dense)); err != nil {
+		if err := opkit.AddGradient(inputs[i], &classTokenOp{batch: o.batch, part: part}, g); err != nil {
 			return err
 		}
 	}

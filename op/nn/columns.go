@@ -61,7 +61,6 @@ func (o *columnsOp) String() string {
 }
 
 func (o *columnsOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *columnsOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -129,15 +128,11 @@ func (o *columnsOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes,
 	if o.place {
 		return nil
 	}
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "nn: Columns gradient")
-	}
-	gx, err := o.placeOp().Do(g)
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], o.placeOp(), g)
 }
 
 var (

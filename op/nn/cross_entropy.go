@@ -158,15 +158,11 @@ func (o *crossEntropyOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.N
 }
 
 func (o *crossEntropyOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrapf(err, "nn: %v gradient", o)
-	}
-	gl, err := (&crossEntropyGradOp{ignore: o.ignore}).Do(append(opkit.NodeValues(inputs), g)...)
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gl.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], &crossEntropyGradOp{ignore: o.ignore}, append(opkit.NodeValues(inputs), g)...)
 }
 
 // crossEntropyLSEOp computes lse: (N), the log-sum-exp of every row of the

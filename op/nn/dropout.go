@@ -75,7 +75,6 @@ func (o *dropoutOp) String() string {
 }
 
 func (o *dropoutOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *dropoutOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -128,15 +127,11 @@ func (o *dropoutOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes,
 	if o.grad {
 		return nil
 	}
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "nn: Dropout gradient")
-	}
-	gx, err := o.gradOp().Do(g)
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], o.gradOp(), g)
 }
 
 var (

@@ -81,7 +81,6 @@ func (o *embeddingOp) String() string {
 }
 
 func (o *embeddingOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *embeddingOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -151,15 +150,11 @@ func (o *embeddingOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 }
 
 func (o *embeddingOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "nn: Embedding gradient")
-	}
-	gt, err := o.scatterOp(inputs[0].Shape()[0]).Do(g, inputs[1].Value())
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gt.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], o.scatterOp(inputs[0].Shape()[0]), g, inputs[1].Value())
 }
 
 var (

@@ -65,7 +65,6 @@ func (o *geluOp) String() string {
 }
 
 func (o *geluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *geluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -115,15 +114,11 @@ func (o *geluOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, ou
 	if o.grad {
 		return nil
 	}
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "nn: GELU gradient")
-	}
-	gx, err := (&geluOp{dims: o.dims, grad: true}).Do(inputs[0].Value(), g)
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], &geluOp{dims: o.dims, grad: true}, inputs[0].Value(), g)
 }
 
 var (

@@ -147,7 +147,6 @@ func (o *normOp) String() string {
 }
 
 func (o *normOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *normOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -298,20 +297,16 @@ func (o *normOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, ou
 	if o.part != normForward {
 		return nil // the statistics pass no gradient: grad_x accounts for them
 	}
-	g, err := output.Grad()
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
-		return errors.Wrapf(err, "%v gradient", o.kind)
+		return err
 	}
 	vs := append(opkit.NodeValues(inputs[:3]), g)
 	for _, p := range []struct {
 		input int
 		part  normPart
 	}{{0, normGradX}, {2, normGradW}} {
-		gi, err := (&normOp{kind: o.kind, part: p.part}).Do(vs...)
-		if err != nil {
-			return err
-		}
-		if err := opkit.AccumulateGrad(inputs[p.input], gi.(*tensor.Dense)); err != nil {
+		if err := opkit.AddGradient(inputs[p.input], &normOp{kind: o.kind, part: p.part}, vs...); err != nil {
 			return err
 		}
 	}

@@ -65,7 +65,6 @@ func (o *ropeOp) String() string {
 }
 
 func (o *ropeOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *ropeOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -163,15 +162,11 @@ func (o *ropeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (go
 }
 
 func (o *ropeOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
-	if err != nil {
-		return errors.Wrap(err, "nn: RoPE gradient")
-	}
-	gx, err := o.inverted().Do(g)
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
 		return err
 	}
-	return opkit.AccumulateGrad(inputs[0], gx.(*tensor.Dense))
+	return opkit.AddGradient(inputs[0], o.inverted(), g)
 }
 
 var (

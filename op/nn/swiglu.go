@@ -76,7 +76,6 @@ func (o *swigluOp) String() string {
 }
 
 func (o *swigluOp) Do(vs ...gorgonia.Value) (gorgonia.Value, error) { return opkit.Run(o, nil, vs) }
-
 func (o *swigluOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (gorgonia.Value, error) {
 	return opkit.Run(o, prealloc, vs)
 }
@@ -126,16 +125,12 @@ func (o *swigluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 }
 
 func (o *swigluOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := output.Grad()
+	g, err := opkit.OutputGrad(o, output)
 	if err != nil {
-		return errors.Wrap(err, "nn: SwiGLU gradient")
+		return err
 	}
 	for i, part := range []swigluPart{swigluGradA, swigluGradB} {
-		gi, err := (&swigluOp{part: part}).Do(inputs[0].Value(), inputs[1].Value(), g)
-		if err != nil {
-			return err
-		}
-		if err := opkit.AccumulateGrad(inputs[i], gi.(*tensor.Dense)); err != nil {
+		if err := opkit.AddGradient(inputs[i], &swigluOp{part: part}, inputs[0].Value(), inputs[1].Value(), g); err != nil {
 			return err
 		}
 	}

@@ -132,3 +132,23 @@ func SameShape(o fmt.Stringer, d gorgonia.DimSizer) (tensor.Shape, error) {
 	}
 	return s.Clone(), nil
 }
+
+// OutputGrad returns the gradient LispMachine keeps for output, the result
+// of op o, in o's DoDiff.
+func OutputGrad(o fmt.Stringer, output *gorgonia.Node) (gorgonia.Value, error) {
+	g, err := output.Grad()
+	if err != nil {
+		return nil, Errorf(o, "no gradient for the output: %v", err)
+	}
+	return g, nil
+}
+
+// AddGradient runs the gradient op o on args and adds its result to the
+// gradient LispMachine keeps for input: one step of a DoDiff.
+func AddGradient(input *gorgonia.Node, o gorgonia.Op, args ...gorgonia.Value) error {
+	d, err := o.Do(args...)
+	if err != nil {
+		return err
+	}
+	return AccumulateGrad(input, d.(*tensor.Dense))
+}
