@@ -13,6 +13,7 @@ import (
 
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/internal/check"
+	"github.com/velora-go/velora/internal/cli"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -332,7 +333,7 @@ func loadShards(data string) (train, val c4.Shards, err error) {
 		val, err = c4.Dir(data, "validation")
 		return train, val, errors.Wrap(err, "c4: -data")
 	}
-	files := splitList(data)
+	files := cli.SplitList(data)
 	if len(files) == 1 {
 		if _, err := os.Stat(files[0]); os.IsNotExist(err) {
 			return train, val, errors.Errorf("c4: -data %q does not exist: expected a folder laid out like allenai/c4's en/, or comma-separated shard files", files[0])

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/cli"
 )
 
 // parseFlags turns the command line into a Config, starting from
@@ -61,7 +63,7 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	if fs.NArg() > 0 {
 		return c, errors.Errorf("c4: unexpected arguments %q", fs.Args())
 	}
-	c.Methods = splitList(methods)
+	c.Methods = cli.SplitList(methods)
 	var err error
 	if budget != "" {
 		if c.MemoryBudget, err = parseByteSize("-memory-budget", budget); err != nil {
@@ -74,20 +76,10 @@ func parseFlags(args []string, out io.Writer) (Config, error) {
 	return c, c.Validate()
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // parseSizes reads "v=8,down=16".
 func parseSizes(s string) (map[string]int, error) {
 	out := map[string]int{}
-	for _, f := range splitList(s) {
+	for _, f := range cli.SplitList(s) {
 		name, value, ok := strings.Cut(f, "=")
 		m, err := strconv.Atoi(value)
 		if !ok || err != nil || m <= 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/velora-go/velora/internal/check"
+	"github.com/velora-go/velora/internal/cli"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 )
@@ -271,7 +272,7 @@ func (c Config) Print(w io.Writer) {
 // image, patch, width, layers, heads, mlp.
 func updateModel(m *layers.ViTConfig, s string) error {
 	fields := map[string]*int{"image": &m.ImageSize, "patch": &m.PatchSize, "width": &m.Hidden, "layers": &m.Layers, "heads": &m.Heads, "mlp": &m.MLP}
-	for _, f := range splitList(s) {
+	for _, f := range cli.SplitList(s) {
 		k, v, _ := strings.Cut(f, "=")
 		dst, ok := fields[strings.TrimSpace(k)]
 		if !ok {

@@ -23,6 +23,8 @@ import (
 	"os"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/cli"
 )
 
 func main() {
@@ -82,7 +84,7 @@ func parseFlags(args []string, usage io.Writer) (Config, error) {
 	flags.StringVar(&c.Checkpoint, "checkpoint", c.Checkpoint, "ViT-B_16.npz (ImageNet-21k) to fine-tune instead of pre-training a tiny ViT; sets the model to ViT-B/16 at 224×224")
 	flags.StringVar(&c.Cache, "cache", c.Cache, "file for the pre-trained tiny ViT; empty: one under the user cache folder named after the configuration")
 	flags.Func("tasks", "comma-separated task folders (default: every task of the tree)", func(s string) error {
-		c.Tasks = splitList(s)
+		c.Tasks = cli.SplitList(s)
 		if len(c.Tasks) == 0 {
 			return errors.New("no task given")
 		}

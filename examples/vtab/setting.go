@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/internal/cli"
 	"github.com/velora-go/velora/peft"
 )
 
@@ -56,7 +57,7 @@ func ParseRow(s string) (Row, error) {
 func ParseRows(s string) ([]Row, error) {
 	var rows []Row
 	seen := map[Row]bool{}
-	for _, f := range splitList(s) {
+	for _, f := range cli.SplitList(s) {
 		r, err := ParseRow(f)
 		if err != nil {
 			return nil, err
@@ -111,7 +112,7 @@ func (s Setting[T]) String() string {
 // value applies to every row and replaces all earlier keys; a method name
 // replaces the keys of both its rows; "method+velora" only that row's.
 func (s Setting[T]) Update(value string, parse func(string) (T, error)) error {
-	fields := splitList(value)
+	fields := cli.SplitList(value)
 	if len(fields) == 0 {
 		return errors.New("vtab: empty value")
 	}
@@ -165,17 +166,6 @@ func parseText(s string) (string, error) {
 		return "", errors.New("empty value")
 	}
 	return s, nil
-}
-
-// splitList splits at commas and drops empty fields.
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func contains(list []string, s string) bool {

@@ -149,14 +149,7 @@ func (o *attentionOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Valu
 }
 
 func (o *attentionOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
-	dt, err := opkit.SameFloat(in...)
-	if err == nil {
-		err = o.checkValues(in)
-	}
-	if err != nil {
-		return dt, nil, err
-	}
-	return dt, o.shape(in[0].Shape()), nil
+	return opkit.Shaped(in, o.checkValues, o.shape)
 }
 
 func (o *attentionOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {

@@ -152,14 +152,7 @@ func (o *normOp) UsePreallocDo(prealloc gorgonia.Value, vs ...gorgonia.Value) (g
 }
 
 func (o *normOp) Result(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
-	dt, err := opkit.SameFloat(in...)
-	if err == nil {
-		err = o.checkValues(in)
-	}
-	if err != nil {
-		return dt, nil, err
-	}
-	return dt, o.shape(in[0].Shape()), nil
+	return opkit.Shaped(in, o.checkValues, o.shape)
 }
 
 func (o *normOp) Compute(out *tensor.Dense, in []*tensor.Dense) error {

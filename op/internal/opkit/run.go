@@ -109,3 +109,16 @@ func Elementwise(in []*tensor.Dense) (tensor.Dtype, tensor.Shape, error) {
 	}
 	return dt, in[0].Shape(), nil
 }
+
+// Shaped is the Result of an op whose inputs are float tensors of one dtype
+// that check accepts and whose result has the shape shape(first input's).
+func Shaped(in []*tensor.Dense, check func([]*tensor.Dense) error, shape func(tensor.Shape) tensor.Shape) (tensor.Dtype, tensor.Shape, error) {
+	dt, err := SameFloat(in...)
+	if err == nil {
+		err = check(in)
+	}
+	if err != nil {
+		return dt, nil, err
+	}
+	return dt, shape(in[0].Shape()), nil
+}
