@@ -13,6 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/layers"
 )
@@ -42,10 +45,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if *markdown != "" {
-		if err := checkMarkdownPath(*markdown); err != nil {
-			log.Fatal(err)
-		}
+	if err := checkOutputs(*markdown, *jsonPath, *pngDir); err != nil {
+		log.Fatal(err)
 	}
 	if *cpuProfile != "" && want[tableSplit] {
 		log.Fatalf("bench: -cpuprofile and table %d (%s) both need the CPU profiler: choose tables without %d with -tables", tableSplit, tableNames[tableSplit], tableSplit)
@@ -275,4 +276,21 @@ func cpuName() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// checkOutputs refuses, before a run, a -markdown or -json path or a -png
+// folder the run could not write at its end.
+func checkOutputs(markdown, json, png string) error {
+	for _, f := range []struct{ flag, path string }{{"-markdown", markdown}, {"-json", json}} {
+		if f.path == "" {
+			continue
+		}
+		if err := checkpoint.CheckFilePath(f.path); err != nil {
+			return errors.Wrapf(err, "bench: %s", f.flag)
+		}
+	}
+	if png == "" {
+		return nil
+	}
+	return errors.Wrap(checkpoint.CheckFolderPath(png), "bench: -png")
 }

@@ -3,9 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,26 +10,6 @@ import (
 
 	"github.com/velora-go/velora/checkpoint"
 )
-
-// checkMarkdownPath refuses, before a run, a -markdown path that could not
-// take the file at its end: an existing directory, or one whose folder does
-// not exist.
-func checkMarkdownPath(path string) error {
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return errors.Errorf("bench: -markdown %s is a directory, expected a file's path such as %s", path, filepath.Join(path, "RESULTS.md"))
-	}
-	dir := filepath.Dir(path)
-	info, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return errors.Errorf("bench: -markdown %s: its folder %s does not exist", path, dir)
-	case err != nil:
-		return errors.Wrapf(err, "bench: -markdown %s", path)
-	case !info.IsDir():
-		return errors.Errorf("bench: -markdown %s: %s is not a folder", path, dir)
-	}
-	return nil
-}
 
 // writeMarkdown writes the tables a run printed to path, atomically, under a
 // header that says where, when, by which command and in how long they were

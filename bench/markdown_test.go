@@ -28,7 +28,7 @@ func TestMarkdownWritesTheTables(t *testing.T) {
 
 	dir := t.TempDir()
 	path := filepath.Join(dir, "RESULTS.md")
-	if err := checkMarkdownPath(path); err != nil {
+	if err := checkOutputs(path, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	args := []string{"-markdown", "RESULTS.md", "-tables", "1,3", "-note", "a b"}
@@ -57,10 +57,10 @@ func TestMarkdownWritesTheTables(t *testing.T) {
 	for _, c := range []struct{ path, want string }{
 		{dir, "is a directory"},
 		{filepath.Join(dir, "missing", "RESULTS.md"), "does not exist"},
-		{filepath.Join(path, "RESULTS.md"), "is not a folder"},
+		{filepath.Join(path, "RESULTS.md"), "is a file, expected a folder"},
 	} {
-		if err := checkMarkdownPath(c.path); err == nil || !strings.Contains(err.Error(), c.path) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("checkMarkdownPath(%s): %v, want an error naming the path that says %q", c.path, err, c.want)
+		if err := checkOutputs(c.path, "", ""); err == nil || !strings.Contains(err.Error(), "bench: -markdown: "+c.path) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("checkOutputs(%s): %v, want an error naming the flag and path that says %q", c.path, err, c.want)
 		}
 		if err := writeMarkdown(c.path, r, args, start, time.Second, printed.Bytes()); err == nil {
 			t.Errorf("writeMarkdown(%s) wrote", c.path)

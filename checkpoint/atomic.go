@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"syscall"
 
 	"github.com/pkg/errors"
 )
@@ -98,4 +99,43 @@ func RemoveTemps(dir string) ([]string, error) {
 		removed = append(removed, p)
 	}
 	return removed, nil
+}
+
+// CheckFilePath refuses, before any work, a path that WriteAtomic could not
+// write at the end of it: an existing directory, or a path whose folder does
+// not exist. The error names the path and what was expected.
+func CheckFilePath(path string) error {
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return errors.Errorf("%s is a directory, expected a file's path", path)
+	}
+	dir := filepath.Dir(path)
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return errors.Errorf("%s: its folder %s does not exist", path, dir)
+	case err != nil:
+		return err
+	case !info.IsDir():
+		return errors.Errorf("%s: %s is a file, expected a folder", path, dir)
+	}
+	return nil
+}
+
+// CheckFolderPath refuses, before any work, a folder path that MkdirAll could
+// not create at the end of it: one that is a file, or lies under one.
+func CheckFolderPath(path string) error {
+	for p := path; ; p = filepath.Dir(p) {
+		info, err := os.Stat(p)
+		switch {
+		case err == nil && !info.IsDir():
+			return errors.Errorf("%s: %s is a file, expected a folder", path, p)
+		case err == nil:
+			return nil
+		case !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			return err
+		}
+		if filepath.Dir(p) == p {
+			return nil
+		}
+	}
 }

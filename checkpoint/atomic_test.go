@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pkg/errors"
@@ -84,5 +85,45 @@ func TestRemoveTemps(t *testing.T) {
 	}
 	if removed, err := RemoveTemps(filepath.Join(dir, "missing")); err != nil || removed != nil {
 		t.Errorf("missing dir: %v, %v, want none", removed, err)
+	}
+}
+
+func TestCheckFilePath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, want string }{
+		{dir, "is a directory, expected a file's path"},
+		{filepath.Join(dir, "missing", "r.json"), "missing does not exist"},
+		{filepath.Join(file, "r.json"), "is a file, expected a folder"},
+	} {
+		if err := CheckFilePath(c.path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, expected one saying %q", c.path, err, c.want)
+		}
+	}
+	for _, ok := range []string{file, filepath.Join(dir, "new.json")} {
+		if err := CheckFilePath(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
+
+func TestCheckFolderPath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{file, filepath.Join(file, "charts")} {
+		if err := CheckFolderPath(bad); err == nil || !strings.Contains(err.Error(), "is a file, expected a folder") {
+			t.Errorf("%s: error %v", bad, err)
+		}
+	}
+	for _, ok := range []string{dir, filepath.Join(dir, "new", "charts")} {
+		if err := CheckFolderPath(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
 	}
 }

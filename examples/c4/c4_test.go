@@ -527,6 +527,10 @@ func TestResolveErrors(t *testing.T) {
 		{func(c *Config) { c.Tokenizer = "nowhere.model" }, "nowhere.model"},
 		{func(c *Config) { c.Data = "nonexistent" }, `c4: -data "nonexistent" does not exist`},
 		{func(c *Config) { c.Data = "nowhere/c4-train.json.gz,nowhere/c4-validation.json.gz" }, `c4: -data: "nowhere/c4-train.json.gz" does not exist`},
+		// Output paths the run could not write at its end fail before it starts.
+		{func(c *Config) { c.JSON = os.TempDir() }, "c4: -json: " + os.TempDir() + " is a directory, expected a file's path"},
+		{func(c *Config) { c.JSON = filepath.Join(shard, "r.json") }, "is a file, expected a folder"},
+		{func(c *Config) { c.PNG = shard }, "c4: -png: " + shard + ": " + shard + " is a file, expected a folder"},
 	} {
 		c := DefaultConfig()
 		test.edit(&c)

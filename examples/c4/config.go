@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/c4"
 	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/internal/cli"
@@ -225,6 +226,22 @@ func (c Config) checkResumeFolder() error {
 	return nil
 }
 
+// checkOutputs refuses, before a run, a -json path or a -png folder the run
+// could not write at its end.
+func checkOutputs(json, png string) error {
+	if json != "" {
+		if err := checkpoint.CheckFilePath(json); err != nil {
+			return errors.Wrap(err, "c4: -json")
+		}
+	}
+	if png != "" {
+		if err := checkpoint.CheckFolderPath(png); err != nil {
+			return errors.Wrap(err, "c4: -png")
+		}
+	}
+	return nil
+}
+
 // epochs is the number of passes the run makes: Epochs for the epoch
 // ablation, else 1.
 func (c Config) epochs() int {
@@ -273,6 +290,9 @@ func (c Config) Resolve() (Setup, error) {
 		return s, err
 	}
 	if err := c.checkResumeFolder(); err != nil {
+		return s, err
+	}
+	if err := checkOutputs(c.JSON, c.PNG); err != nil {
 		return s, err
 	}
 	var err error

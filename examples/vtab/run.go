@@ -13,6 +13,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/vtab"
 	"github.com/velora-go/velora/train"
 )
@@ -37,12 +38,31 @@ type Line struct {
 	Mean      float64            `json:"mean"`
 }
 
+// checkOutputs refuses, before a run, a -json path or a -png folder the run
+// could not write at its end.
+func checkOutputs(json, png string) error {
+	if json != "" {
+		if err := checkpoint.CheckFilePath(json); err != nil {
+			return errors.Wrap(err, "vtab: -json")
+		}
+	}
+	if png != "" {
+		if err := checkpoint.CheckFolderPath(png); err != nil {
+			return errors.Wrap(err, "vtab: -png")
+		}
+	}
+	return nil
+}
+
 // Run fine-tunes every row of c on every task and collects the results.
 // The configuration goes to out first; progress and per-run lines go to
 // log.
 func Run(c Config, out, log io.Writer) (*Report, error) {
 	start := time.Now()
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkOutputs(c.JSON, c.PNG); err != nil {
 		return nil, err
 	}
 	var charts []string

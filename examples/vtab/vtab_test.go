@@ -437,3 +437,31 @@ func TestDivergenceIsAnError(t *testing.T) {
 		t.Fatalf("err = %v, want a divergence naming the step and advising a lower -lr", err)
 	}
 }
+
+// TestUnwritableOutputsFailFirst wants a -json path or -png folder the run
+// could not write at its end refused before any training (they failed after
+// it with "rename … file exists", the results lost).
+func TestUnwritableOutputsFailFirst(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.JSON = t.TempDir() }, "vtab: -json: "},
+		{func(c *Config) { c.JSON = filepath.Join(t.TempDir(), "missing", "r.json") }, "does not exist"},
+		{func(c *Config) { c.PNG = file }, "vtab: -png: " + file + ": " + file + " is a file, expected a folder"},
+	} {
+		cfg := smoke(t)
+		c.edit(&cfg)
+		var out, log bytes.Buffer
+		if _, err := Run(cfg, &out, &log); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, expected one containing %q", err, c.want)
+		}
+		if log.Len() > 0 {
+			t.Errorf("the run started before refusing: %s", log.String())
+		}
+	}
+}
