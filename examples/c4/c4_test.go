@@ -222,6 +222,27 @@ func TestResume(t *testing.T) {
 	}
 }
 
+// TestCheckpointAloneSavesTheEnd wants -checkpoint DIR without
+// -checkpoint-every to save each method's last step (it saved nothing).
+func TestCheckpointAloneSavesTheEnd(t *testing.T) {
+	c := smallConfig(t)
+	c.Methods, c.Steps, c.CheckpointEvery = []string{"full"}, 2, 0
+	s, err := c.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := methodVariant(c, s.Rank, "full")
+	if _, err := Train(c, s, v, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(c.CheckpointDir, v.Key)
+	for _, f := range []string{"params-000002.safetensors", "state.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("no %s after the run: %v", f, err)
+		}
+	}
+}
+
 // TestResumeNeedsTheWholeCheckpoint damages copies of a checkpoint: a
 // parameter left out, a parameter the model does not have, an unknown key in
 // state.json, a v for a projection the model does not have, a projection's v

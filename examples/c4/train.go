@@ -155,7 +155,7 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 		return r.res, r.diverge(r.res.Steps, fmt.Sprintf("the validation loss is %v; the parameters were not saved", loss))
 	}
 	r.res.ValLoss, r.res.ValPPL, r.res.ValTokens = loss, math.Exp(loss), n
-	if cfg.CheckpointEvery > 0 && r.lastSaved < r.res.Steps { // the last step's checkpoint, once its validation passed
+	if cfg.CheckpointDir != "" && r.lastSaved < r.res.Steps { // the last step's checkpoint, once its validation passed
 		if err := r.save(); err != nil {
 			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
 		}
@@ -404,7 +404,7 @@ func (r *run) diverge(step int, what string) error {
 	switch {
 	case r.lastSaved > 0:
 		msg += fmt.Sprintf(" The last checkpoint, step %d, is intact in %s.", r.lastSaved, r.dir())
-	case r.cfg.CheckpointEvery > 0:
+	case r.cfg.CheckpointDir != "":
 		msg += " No checkpoint had been written yet."
 	}
 	msg += fmt.Sprintf(" Try a lower -lr: a tenth of this one (%g) or less; the default is %g.", r.cfg.LR/10, DefaultConfig().LR)
