@@ -525,6 +525,9 @@ func TestBadFlagValues(t *testing.T) {
 		{"-memory-budget", "NaN", `c4: -memory-budget "NaN", expected a positive size`},
 		{"-memory-budget", "-5MiB", `c4: -memory-budget "-5MiB", expected a positive size`},
 		{"-ablate epochs -epochs", "-1", "c4: -1 epochs, expected a positive count"}, // it blamed the warm-up
+		{"-galore-gap", "0", "c4: -galore-gap 0, -flora-kappa 40: expected positive step counts"}, // optim's default ran, the config said 0
+		{"-flora-kappa", "0", "c4: -galore-gap 40, -flora-kappa 0: expected positive step counts"},
+		{"-methods", "full,lora,full", `c4: -methods names "full" twice, expected each method once`},
 	} {
 		_, err := parseFlags(append(strings.Fields(c.flag), c.value), &bytes.Buffer{})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
@@ -652,6 +655,28 @@ func TestResumeNeedsTheCheckpointFolder(t *testing.T) {
 		c.Resume, c.CheckpointDir = true, dir
 		if _, err := c.Resolve(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("-resume -checkpoint %s: err = %v, want one saying %q", dir, err, want)
+		}
+	}
+}
+
+// TestCaptionGivesTheValidationTokensUsed wants the caption to say how many
+// validation tokens the perplexity averaged over: it printed -eval-tokens
+// even when the split was shorter.
+func TestCaptionGivesTheValidationTokensUsed(t *testing.T) {
+	for _, c := range []struct {
+		flag, used int
+		want       string
+	}{
+		{1000, 1000, "over the first 1000 validation tokens"},
+		{1 << 20, 4321, "over the whole validation split, 4321 tokens (fewer than -eval-tokens 1048576)"},
+		{0, 4321, "over the whole validation split, 4321 tokens."},
+	} {
+		r := Report{Config: DefaultConfig(), Results: []Result{{ValTokens: c.used}}}
+		r.Config.EvalTokens = c.flag
+		var buf bytes.Buffer
+		caption(&buf, r)
+		if !strings.Contains(buf.String(), c.want) {
+			t.Errorf("-eval-tokens %d, %d used: caption %q lacks %q", c.flag, c.used, buf.String(), c.want)
 		}
 	}
 }

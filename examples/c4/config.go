@@ -168,6 +168,8 @@ func (c Config) Validate() error {
 		return errors.Errorf("c4: warm-up %d steps, expected fewer than the run's %d", c.Warmup, c.Steps*c.epochs())
 	case c.EvalTokens < 0:
 		return errors.Errorf("c4: eval tokens %d, expected 0 (all) or a positive count", c.EvalTokens)
+	case c.GaLoreGap <= 0 || c.FLoRAKappa <= 0:
+		return errors.Errorf("c4: -galore-gap %d, -flora-kappa %d: expected positive step counts", c.GaLoreGap, c.FLoRAKappa)
 	case c.Rank < 0:
 		return errors.Errorf("c4: rank %d, expected a positive rank (0 means hidden/4)", c.Rank)
 	case c.CheckpointEvery < 0:
@@ -187,9 +189,12 @@ func (c Config) Validate() error {
 		if len(c.Methods) == 0 {
 			return errors.New("c4: no methods to run")
 		}
-		for _, m := range c.Methods {
+		for i, m := range c.Methods {
 			if !contains(MethodNames, m) {
 				return errors.Errorf("c4: method %q, expected one of %s", m, strings.Join(MethodNames, ", "))
+			}
+			if contains(c.Methods[:i], m) {
+				return errors.Errorf("c4: -methods names %q twice, expected each method once", m)
 			}
 		}
 	}

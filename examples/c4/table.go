@@ -80,9 +80,9 @@ func printEpochs(w io.Writer, r Report) {
 func caption(w io.Writer, r Report) {
 	c, m := r.Config, r.Model
 	var tokens int64
-	steps := 0
+	steps, valTokens := 0, 0
 	for _, x := range r.Results {
-		tokens, steps = max(tokens, x.Tokens), max(steps, x.Steps)
+		tokens, steps, valTokens = max(tokens, x.Tokens), max(steps, x.Steps), max(valTokens, x.ValTokens)
 	}
 	warmup := fmt.Sprintf("%d steps", c.Warmup)
 	if c.Warmup < 0 {
@@ -90,9 +90,11 @@ func caption(w io.Writer, r Report) {
 	}
 	fmt.Fprintf(w, "LLaMA %s: hidden %d, %d layers, %d heads, MLP %d, vocabulary %d. %d steps × %d sequences × %d tokens (%d training tokens), AdamW lr %g, warm-up %s, cosine to %g×; seed %d. ",
 		c.Model, m.Hidden, m.Layers, m.Heads, m.Intermediate, m.Vocab, steps, c.Batch, c.Seq, tokens, c.LR, warmup, c.MinLRRatio, c.Seed)
-	val := "the whole validation split"
-	if c.EvalTokens > 0 {
-		val = fmt.Sprintf("the first %d validation tokens", c.EvalTokens)
+	val := fmt.Sprintf("the whole validation split, %d tokens", valTokens)
+	if c.EvalTokens > 0 && valTokens == c.EvalTokens {
+		val = fmt.Sprintf("the first %d validation tokens", valTokens)
+	} else if c.EvalTokens > 0 {
+		val = fmt.Sprintf("the whole validation split, %d tokens (fewer than -eval-tokens %d)", valTokens, c.EvalTokens)
 	}
 	fmt.Fprintf(w, "Val. PPL: exp of the mean cross-entropy over %s. Wall time %.0f s.\n", val, r.Seconds)
 }
