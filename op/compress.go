@@ -31,7 +31,7 @@ func compress(x *gorgonia.Node, p *Projection, observe bool) (*gorgonia.Node, er
 	if err := opkit.CheckMatrix(x, "op: Compress input"); err != nil {
 		return nil, err
 	}
-	if err := opkit.CheckSameDtype("op: Compress", x, p.V()); err != nil {
+	if err := opkit.CheckTogether("op: Compress", x, p.V()); err != nil {
 		return nil, err
 	}
 	return gorgonia.ApplyOp(&compressOp{p: p, width: x.Shape()[1], observe: observe}, x, p.V())

@@ -61,6 +61,11 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 		{"rank 1 input", func() error { _, err := Linear(vec, w, p); return err }, "(8)"},
 		{"x and w dtypes differ", func() error { _, err := Linear(x, w32, p); return err }, "float32"},
 		{"x and v dtypes differ", func() error { _, err := Compress(x32, p); return err }, "float32"},
+		{"w of another graph", func() error {
+			other := testutil.Input(gorgonia.NewGraph(), "w2", testutil.RandomDense(rng, tensor.Float64, 8, 3))
+			_, err := Linear(x, other, p)
+			return err
+		}, `"x" and "w2" belong to different graphs`},
 		{"inner dimensions differ", func() error { _, err := Linear(x, wide, p); return err }, "inner dimensions 8 and 9"},
 		{"frozen inner dimensions differ", func() error { _, err := FrozenLinear(x, wide); return err }, "inner dimensions 8 and 9"},
 		{"v of the wrong length", func() error { return p.SetVector([]float64{1, 2, 3}) }, "length 3, expected the sub-token size 4"},

@@ -142,7 +142,7 @@ func WeightGrad(z, g *gorgonia.Node, p *Projection, width int, opts ...LinearOpt
 	if err := opkit.CheckMatrix(g, "op: WeightGrad output gradient"); err != nil {
 		return nil, err
 	}
-	if err := opkit.CheckSameDtype("op: WeightGrad", g, p.V()); err != nil {
+	if err := opkit.CheckTogether("op: WeightGrad", g, p.V()); err != nil {
 		return nil, err
 	}
 	o := &linearOp{p: p, scale: 1}

@@ -42,7 +42,7 @@ func checkLinearInputs(what string, x, w *gorgonia.Node) error {
 	if err := opkit.CheckMatrix(w, what+" weight"); err != nil {
 		return err
 	}
-	if err := opkit.CheckSameDtype(what, x, w); err != nil {
+	if err := opkit.CheckTogether(what, x, w); err != nil {
 		return err
 	}
 	if x.Shape()[1] != w.Shape()[0] {

@@ -37,7 +37,7 @@ func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*g
 		if n == nil {
 			return nil, errors.New("op: ScaleShift: weight or bias is nil")
 		}
-		if err := opkit.CheckSameDtype("op: ScaleShift", x, n); err != nil {
+		if err := opkit.CheckTogether("op: ScaleShift", x, n); err != nil {
 			return nil, errors.Wrap(err, "op: ScaleShift")
 		}
 		if !n.Shape().Eq(tensor.Shape{d}) {

@@ -73,7 +73,7 @@ func checkAttentionInputs(q, k, v *gorgonia.Node, heads int) error {
 		if !n.Shape().Eq(q.Shape()) {
 			return errors.Errorf("nn: Attention: %q has shape %v, expected the query %q's shape %v", n.Name(), n.Shape(), q.Name(), q.Shape())
 		}
-		if err := opkit.CheckSameDtype("nn: Attention", q, n); err != nil {
+		if err := opkit.CheckTogether("nn: Attention", q, n); err != nil {
 			return err
 		}
 	}

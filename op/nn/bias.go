@@ -23,7 +23,7 @@ func AddBias(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if b == nil {
 		return nil, errors.New("nn: AddBias is nil")
 	}
-	if err := opkit.CheckSameDtype("nn: AddBias", x, b); err != nil {
+	if err := opkit.CheckTogether("nn: AddBias", x, b); err != nil {
 		return nil, errors.Wrap(err, "nn: AddBias")
 	}
 	if !b.Shape().Eq(tensor.Shape{x.Shape()[1]}) {

@@ -33,7 +33,7 @@ func ClassToken(x, cls, pos *gorgonia.Node, batch int) (*gorgonia.Node, error) {
 		if c.n == nil {
 			return nil, errors.New("nn: ClassToken: cls or pos is nil")
 		}
-		if err := opkit.CheckSameDtype("nn: ClassToken", x, c.n); err != nil {
+		if err := opkit.CheckTogether("nn: ClassToken", x, c.n); err != nil {
 			return nil, errors.Wrap(err, "nn: ClassToken")
 		}
 		if !c.n.Shape().Eq(c.want) {

@@ -48,7 +48,7 @@ func normalize(x, weight, bias *gorgonia.Node, eps float64, center bool) (*gorgo
 		if p == nil {
 			return nil, errors.Errorf("nn: %v: weight is nil", kind)
 		}
-		if err := opkit.CheckSameDtype("nn: "+kind.String(), x, p); err != nil {
+		if err := opkit.CheckTogether("nn: "+kind.String(), x, p); err != nil {
 			return nil, errors.Wrap(err, kind.String())
 		}
 		if !p.Shape().Eq(tensor.Shape{x.Shape()[1]}) {

@@ -23,7 +23,7 @@ func SwiGLU(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if err := opkit.CheckMatrix(b, "nn: SwiGLU up"); err != nil {
 		return nil, err
 	}
-	if err := opkit.CheckSameDtype("nn: SwiGLU", a, b); err != nil {
+	if err := opkit.CheckTogether("nn: SwiGLU", a, b); err != nil {
 		return nil, errors.Wrap(err, "nn: SwiGLU")
 	}
 	if !a.Shape().Eq(b.Shape()) {

@@ -54,8 +54,12 @@ func CheckMatrix(n *gorgonia.Node, what string) error {
 	return CheckFloatDtype(n.Dtype(), what)
 }
 
-// CheckSameDtype checks that b has a's dtype; what starts the message.
-func CheckSameDtype(what string, a, b *gorgonia.Node) error {
+// CheckTogether checks that b can be an input beside a: a node of the same
+// graph, of the same dtype. what starts the message.
+func CheckTogether(what string, a, b *gorgonia.Node) error {
+	if a.Graph() != b.Graph() {
+		return errors.Errorf("%s: %q and %q belong to different graphs, expected one", what, a.Name(), b.Name())
+	}
 	if a.Dtype() != b.Dtype() {
 		return errors.Errorf("%s: %q has dtype %v and %q %v, expected one dtype", what, a.Name(), a.Dtype(), b.Name(), b.Dtype())
 	}
