@@ -524,7 +524,7 @@ func TestBadFlagValues(t *testing.T) {
 		{"-velora-layers", " , ", `c4: -velora-layers " , " selects no projection`},
 		{"-memory-budget", "NaN", `c4: -memory-budget "NaN", expected a positive size`},
 		{"-memory-budget", "-5MiB", `c4: -memory-budget "-5MiB", expected a positive size`},
-		{"-ablate epochs -epochs", "-1", "c4: -1 epochs, expected a positive count"}, // it blamed the warm-up
+		{"-ablate epochs -epochs", "-1", "c4: -1 epochs, expected a positive count"},              // it blamed the warm-up
 		{"-galore-gap", "0", "c4: -galore-gap 0, -flora-kappa 40: expected positive step counts"}, // optim's default ran, the config said 0
 		{"-flora-kappa", "0", "c4: -galore-gap 40, -flora-kappa 0: expected positive step counts"},
 		{"-methods", "full,lora,full", `c4: -methods names "full" twice, expected each method once`},
