@@ -22,8 +22,9 @@ type Kernel interface {
 
 // Run is the Do (prealloc nil: the result is allocated) and the UsePreallocDo
 // of the op whose maths k is: it reads the inputs as contiguous dense
-// tensors (a scalar as one of shape ()), checks them with k.Result, checks a preallocated result against
-// it, and calls k.Compute. Its errors start with the op's package and name.
+// tensors (a scalar as one of shape ()), checks them with k.Result, checks a
+// preallocated result against it, and calls k.Compute. Its errors start with
+// the op's package and name.
 func Run(k Kernel, prealloc gorgonia.Value, vs []gorgonia.Value) (gorgonia.Value, error) {
 	in, err := Tensors(vs)
 	if err != nil {
