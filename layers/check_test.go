@@ -32,7 +32,7 @@ func TestFloatFieldsMustBeFiniteAndInRange(t *testing.T) {
 		{"layer norm eps NaN", func() error { c := vit; c.LayerNormE = nan; return c.Validate() }, "layers: vit layer_norm_eps is NaN: expected a finite number ≥ 0 (0 means 1e-06)"},
 		{"layer norm eps +Inf", func() error { c := vit; c.LayerNormE = inf; return c.Validate() }, "vit layer_norm_eps is +Inf"},
 		{"layer norm eps negative", func() error { c := vit; c.LayerNormE = -1e-6; return c.Validate() }, "vit layer_norm_eps is -1e-06"},
-		{"lora alpha NaN", lora(LoRA{Alpha: nan}), "layers: lora_alpha is NaN: expected a finite number ≥ 0 (0 means the rank)"},
+		{"lora alpha NaN", lora(LoRA{Alpha: nan}), "layers: lora_alpha is NaN: expected a finite number ≥ 0 (0 means 8)"},
 		{"lora alpha +Inf", lora(LoRA{Alpha: inf}), "layers: lora_alpha is +Inf"},
 		{"lora alpha negative", lora(LoRA{Alpha: -2}), "layers: lora_alpha is -2"},
 		{"lora dropout NaN", lora(LoRA{Dropout: nan}), "layers: lora_dropout is NaN: expected a value in [0, 1)"},

@@ -22,9 +22,9 @@ import (
 // compresses, as HuggingFace PEFT's VeLoRA variant does
 // (huggingface/peft, src/peft/tuners/lora/velora.py).
 type LoRA struct {
-	Rank    int      // r; must be positive
-	Alpha   float64  // lora_alpha; zero means Rank (scaling 1)
-	Dropout float64  // lora_dropout on A's input, in [0, 1)
+	Rank    int      // r; zero means DefaultLoRARank (8), as in PEFT
+	Alpha   float64  // lora_alpha; zero means DefaultLoRAAlpha (8), as in PEFT
+	Dropout float64  // lora_dropout on A's input, in [0, 1); zero means none
 	Targets []string // projection names that get adapters
 	NF4     bool     // quantise the frozen base weights (QLoRA)
 	// Trained are roles that train fully besides the adapters (PEFT's
@@ -36,21 +36,40 @@ type LoRA struct {
 	quantised map[string]*nf4.Weight
 }
 
-// Scaling is alpha/r.
-func (l *LoRA) Scaling() float64 {
-	if l.Alpha == 0 {
-		return 1
+// DefaultLoRARank and DefaultLoRAAlpha are LoRA's r and lora_alpha when
+// none is given: the defaults of HuggingFace PEFT's LoraConfig. Package peft
+// uses the same ones.
+const (
+	DefaultLoRARank  = 8
+	DefaultLoRAAlpha = 8
+)
+
+// rank is r, or its default.
+func (l *LoRA) rank() int {
+	if l.Rank == 0 {
+		return DefaultLoRARank
 	}
-	return l.Alpha / float64(l.Rank)
+	return l.Rank
 }
+
+// alpha is lora_alpha, or its default.
+func (l *LoRA) alpha() float64 {
+	if l.Alpha == 0 {
+		return DefaultLoRAAlpha
+	}
+	return l.Alpha
+}
+
+// Scaling is alpha/r, after defaults: 1 for the zero LoRA.
+func (l *LoRA) Scaling() float64 { return l.alpha() / float64(l.rank()) }
 
 // Validate checks the configuration against a model's projection names.
 func (l *LoRA) Validate(available []string) error {
-	if l.Rank <= 0 {
-		return errors.Errorf("layers: lora rank %d, expected a positive rank", l.Rank)
+	if l.Rank < 0 {
+		return errors.Errorf("layers: lora rank %d, expected a positive rank (0 means %d)", l.Rank, DefaultLoRARank)
 	}
 	if err := check.First(
-		check.Float("layers", "lora_alpha", l.Alpha, l.Alpha >= 0, "a finite number ≥ 0 (0 means the rank)"),
+		check.Float("layers", "lora_alpha", l.Alpha, l.Alpha >= 0, "a finite number ≥ 0 (0 means 8)"),
 		check.Float("layers", "lora_dropout", l.Dropout, l.Dropout >= 0 && l.Dropout < 1, "a value in [0, 1)"),
 	); err != nil {
 		return err
@@ -131,11 +150,11 @@ func (l *LoRA) quantise(b *Builder, s Site) (*nf4.Weight, error) {
 
 // update is (alpha/r) · dropout(x) A B.
 func (l *LoRA) update(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
-	a, err := b.Param(s.Module+".lora_A.weight", tensor.Shape{s.In, l.Rank}, KaimingUniform(sqrt5), true)
+	a, err := b.Param(s.Module+".lora_A.weight", tensor.Shape{s.In, l.rank()}, KaimingUniform(sqrt5), true)
 	if err != nil {
 		return nil, err
 	}
-	bw, err := b.Param(s.Module+".lora_B.weight", tensor.Shape{l.Rank, s.Out}, Constant(0), true)
+	bw, err := b.Param(s.Module+".lora_B.weight", tensor.Shape{l.rank(), s.Out}, Constant(0), true)
 	if err != nil {
 		return nil, err
 	}

@@ -104,7 +104,7 @@ func TestLoRAMergeEqualsAdapterAndUnmergeRestores(t *testing.T) {
 	for _, m := range modules {
 		same(t, m, params.Get(m+".weight").Data().([]float64), before[m], 1e-12)
 	}
-	if err := (&LoRA{Rank: 2, NF4: true}).Merge(params, modules); err == nil || !strings.Contains(err.Error(), "NF4") {
+	if err := (&LoRA{Rank: 2, Alpha: 2, NF4: true}).Merge(params, modules); err == nil || !strings.Contains(err.Error(), "NF4") {
 		t.Errorf("merging into NF4: error %v", err)
 	}
 }
@@ -112,7 +112,7 @@ func TestLoRAMergeEqualsAdapterAndUnmergeRestores(t *testing.T) {
 func TestQLoRATrainsAStep(t *testing.T) {
 	params := NewParams()
 	base, _ := llamaLogits(t, params, Full{})
-	qlora := &LoRA{Rank: 2, Targets: []string{"v", "down"}, NF4: true, VeLoRA: &VeLoRA{Projections: []string{"v", "down"}, SubTokenSize: 4}}
+	qlora := &LoRA{Rank: 2, Alpha: 2, Targets: []string{"v", "down"}, NF4: true, VeLoRA: &VeLoRA{Projections: []string{"v", "down"}, SubTokenSize: 4}}
 	got, _ := llamaLogits(t, params, qlora)
 	// 4-bit weights change the logits, but not by much at B = 0.
 	same(t, "qlora logits", got, base, 0.5)
@@ -158,7 +158,7 @@ func TestLoRAValidateNamesTheBadField(t *testing.T) {
 		l    LoRA
 		want string
 	}{
-		{LoRA{Rank: 0, Targets: []string{"q"}}, "rank 0"},
+		{LoRA{Rank: -1, Targets: []string{"q"}}, "rank -1"},
 		{LoRA{Rank: 2, Alpha: -1, Targets: []string{"q"}}, "lora_alpha is -1"},
 		{LoRA{Rank: 2, Dropout: 1, Targets: []string{"q"}}, "lora_dropout is 1"},
 		{LoRA{Rank: 2, Targets: []string{"query"}}, `projection "query" is not one of`},
@@ -192,5 +192,30 @@ func TestResolveSelections(t *testing.T) {
 	}
 	if _, err := Resolve("v, gate2", LLaMAProjections, LLaMAAliases); err == nil || !strings.Contains(err.Error(), `"gate2"`) {
 		t.Errorf("unknown name: error %v", err)
+	}
+}
+
+// TestLoRAZeroMeansPEFTDefaults: a zero Rank or Alpha means PEFT's
+// LoraConfig default, r = 8 and lora_alpha = 8 (package peft's too), so the
+// update is scaled by 8/r when only the rank is given.
+func TestLoRAZeroMeansPEFTDefaults(t *testing.T) {
+	for _, c := range []struct {
+		l    LoRA
+		want float64
+	}{
+		{LoRA{}, 1},                   // 8/8
+		{LoRA{Rank: 4}, 2},            // 8/4
+		{LoRA{Alpha: 4}, 0.5},         // 4/8
+		{LoRA{Rank: 2, Alpha: 2}, 1},  // both given
+		{LoRA{Rank: 4, Alpha: 32}, 8}, // both given
+	} {
+		if got := c.l.Scaling(); got != c.want {
+			t.Errorf("%+v: scaling %g, expected %g", c.l, got, c.want)
+		}
+	}
+	_, b := llamaLogits(t, NewParams(), &LoRA{Targets: []string{"v"}})
+	a := b.Params.Get("model.layers.0.self_attn.v_proj.lora_A.weight")
+	if a == nil || !a.Shape().Eq(tensor.Shape{tinyLLaMA.Hidden, DefaultLoRARank}) {
+		t.Errorf("lora_A of the zero-rank LoRA: %v, expected shape (%d, %d)", a, tinyLLaMA.Hidden, DefaultLoRARank)
 	}
 }

@@ -251,10 +251,11 @@ func LoadAdapter(dir string, b *layers.Builder, arch layers.Architecture) error 
 // matches checks that the adapter config, resolved, built l's parameters
 // on a model of architecture arch.
 func matches(path string, r resolved, l *layers.LoRA, arch layers.Architecture) error {
-	if r.Rank != l.Rank {
-		return errors.Errorf("peft: %s: r %d, but the model was built with r %d", path, r.Rank, l.Rank)
+	rank, alpha := rankAlpha(l)
+	if r.Rank != rank {
+		return errors.Errorf("peft: %s: r %d, but the model was built with r %d", path, r.Rank, rank)
 	}
-	if alpha := alphaOf(l); r.Alpha != alpha {
+	if r.Alpha != alpha {
 		return errors.Errorf("peft: %s: lora_alpha %g, but the model was built with lora_alpha %g", path, r.Alpha, alpha)
 	}
 	if !sameSet(r.Targets, l.Targets) {

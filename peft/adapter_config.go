@@ -110,6 +110,7 @@ func marshalAdapterConfig(l *layers.LoRA, arch layers.Architecture, base string)
 	for _, r := range l.Trained {
 		saved = append(saved, savedModules[kind][r]...)
 	}
+	rank, alpha := rankAlpha(l)
 	cfg := map[string]any{
 		"alpha_pattern":           map[string]any{},
 		"auto_mapping":            nil,
@@ -122,13 +123,13 @@ func marshalAdapterConfig(l *layers.LoRA, arch layers.Architecture, base string)
 		"layers_pattern":          nil,
 		"layers_to_transform":     nil,
 		"loftq_config":            map[string]any{},
-		"lora_alpha":              alphaOf(l),
+		"lora_alpha":              alpha,
 		"lora_dropout":            l.Dropout,
 		"megatron_config":         nil,
 		"megatron_core":           "megatron.core",
 		"modules_to_save":         saved,
 		"peft_type":               "LORA",
-		"r":                       l.Rank,
+		"r":                       rank,
 		"rank_pattern":            map[string]any{},
 		"revision":                nil,
 		"target_modules":          targets,
@@ -158,12 +159,16 @@ func marshalAdapterConfig(l *layers.LoRA, arch layers.Architecture, base string)
 	return out.Bytes(), nil
 }
 
-// alphaOf is l's lora_alpha: layers.LoRA's zero means the rank.
-func alphaOf(l *layers.LoRA) float64 {
-	if l.Alpha == 0 {
-		return float64(l.Rank)
+// rankAlpha is l's r and lora_alpha, zeros replaced by layers' defaults.
+func rankAlpha(l *layers.LoRA) (int, float64) {
+	r, alpha := l.Rank, l.Alpha
+	if r == 0 {
+		r = layers.DefaultLoRARank
 	}
-	return l.Alpha
+	if alpha == 0 {
+		alpha = layers.DefaultLoRAAlpha
+	}
+	return r, alpha
 }
 
 // extras is veloraKey's value for l, nil for plain LoRA, whose file is then

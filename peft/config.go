@@ -30,10 +30,11 @@ var Methods = []string{MethodFull, MethodLinearProbe, MethodLoRA, MethodQLoRA, M
 type Config struct {
 	// Method is one of Methods. Default "lora".
 	Method string `json:"method"`
-	// Rank is the adapters' rank r (LoRA, QLoRA, Hydra). Default 8.
+	// Rank is the adapters' rank r (LoRA, QLoRA, Hydra). Default 8
+	// (layers.DefaultLoRARank), as in PEFT.
 	Rank int `json:"r"`
 	// Alpha is lora_alpha; LoRA's update is scaled by Alpha/Rank.
-	// Default 8, as in PEFT.
+	// Default 8 (layers.DefaultLoRAAlpha), as in PEFT.
 	Alpha float64 `json:"lora_alpha"`
 	// Dropout on the adapters' input, in [0, 1). Default 0.
 	Dropout float64 `json:"lora_dropout"`
@@ -115,10 +116,10 @@ func (c Config) withDefaults(arch layers.Architecture) Config {
 		c.Method = MethodLoRA
 	}
 	if c.Rank == 0 {
-		c.Rank = 8
+		c.Rank = layers.DefaultLoRARank
 	}
 	if c.Alpha == 0 {
-		c.Alpha = 8
+		c.Alpha = layers.DefaultLoRAAlpha
 	}
 	if c.Scale == 0 {
 		c.Scale = 1

@@ -353,3 +353,20 @@ func TestSSFVeLoRAScaleMultipliesTheCompressedScaleGradients(t *testing.T) {
 		}
 	}
 }
+
+// TestLoRADefaultsAgreeWithLayers: a Config's zero Rank and Alpha mean the
+// same as a layers.LoRA's, PEFT's r = 8 and lora_alpha = 8, so a model built
+// through Apply and one built on layers.LoRA directly scale the update alike.
+func TestLoRADefaultsAgreeWithLayers(t *testing.T) {
+	for _, c := range []Config{{}, {Rank: 4}, {Alpha: 2}, {Rank: 2, Alpha: 16}} {
+		a, err := Apply(c, tinyLLaMA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := a.(*layers.LoRA)
+		direct := &layers.LoRA{Rank: c.Rank, Alpha: c.Alpha}
+		if got.Scaling() != direct.Scaling() {
+			t.Errorf("%+v: Apply's LoRA scales by %g, layers.LoRA with the same fields by %g", c, got.Scaling(), direct.Scaling())
+		}
+	}
+}
