@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"cmp"
 	"math"
 	"strconv"
 
@@ -46,18 +47,10 @@ func (c AdamConfig) validate(solver string) error {
 }
 
 func (c AdamConfig) withDefaults() AdamConfig {
-	if c.LearningRate == 0 {
-		c.LearningRate = 1e-3
-	}
-	if c.Beta1 == 0 {
-		c.Beta1 = 0.9
-	}
-	if c.Beta2 == 0 {
-		c.Beta2 = 0.999
-	}
-	if c.Eps == 0 {
-		c.Eps = 1e-8
-	}
+	c.LearningRate = cmp.Or(c.LearningRate, 1e-3)
+	c.Beta1 = cmp.Or(c.Beta1, 0.9)
+	c.Beta2 = cmp.Or(c.Beta2, 0.999)
+	c.Eps = cmp.Or(c.Eps, 1e-8)
 	return c
 }
 
@@ -74,11 +67,8 @@ func (c AdamConfig) withDefaults() AdamConfig {
 // names, shapes and dtypes against the first step and returns an error, changing
 // nothing, when they differ or a gradient holds a NaN or an infinity.
 type AdamW struct {
-	cfg     AdamConfig
-	lr      float64
-	t       int
-	params  []paramID
-	moments []adamMoments
+	stepState[adamMoments]
+	cfg AdamConfig
 }
 
 // NewAdamW returns an AdamW solver with cfg's hyper-parameters (zero fields take their
@@ -88,7 +78,7 @@ func NewAdamW(cfg AdamConfig) (*AdamW, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &AdamW{cfg: cfg, lr: cfg.LearningRate}, nil
+	return &AdamW{cfg: cfg, stepState: stepState[adamMoments]{lr: cfg.LearningRate}}, nil
 }
 
 // SetLearningRate sets the learning rate of the following steps; a learning-rate
@@ -99,31 +89,26 @@ func (s *AdamW) SetLearningRate(lr float64) { s.lr = lr }
 
 // Step updates every parameter of model in place by one AdamW step.
 func (s *AdamW) Step(model []gorgonia.ValueGrad) error {
-	ps, err := stepParams("AdamW", model, s.params, s.lr)
-	if err != nil {
-		return err
-	}
-	if s.params == nil {
-		s.params = idsOf(ps)
-		s.moments = make([]adamMoments, len(ps))
-	}
-	s.t++
-	for k, p := range ps {
-		switch w := p.w.(type) {
-		case []float32:
-			adamWUpdate(w, p.g.([]float32), &s.moments[k], s.cfg, s.lr, s.t)
-		case []float64:
-			adamWUpdate(w, p.g.([]float64), &s.moments[k], s.cfg, s.lr, s.t)
-		}
-	}
-	return nil
+	return runStep(s, &s.stepState, adamWSteps, model)
+}
+
+var adamWSteps = stepRule[*AdamW, adamMoments]{
+	name:     "AdamW",
+	newState: func(*AdamW, int, paramID) adamMoments { return adamMoments{} },
+	update32: adamWStep[float32],
+	update64: adamWStep[float64],
+}
+
+// adamWStep is one AdamW step of a parameter of s.
+func adamWStep[T optFloat](s *AdamW, w, g []T, _ tensor.Shape, a *adamMoments) {
+	adamWUpdate(w, g, a, s.cfg, s.lr, s.t)
 }
 
 // StateBytes is the memory of the solver's state: two moments shaped like each
 // parameter, in its dtype; 0 before the first step.
 func (s *AdamW) StateBytes() int64 {
 	var n int64
-	for _, m := range s.moments {
+	for _, m := range s.state {
 		n += m.bytes()
 	}
 	return n
