@@ -13,9 +13,9 @@ func TestFloatFieldsMustBeFiniteAndInRange(t *testing.T) {
 	llama := LLaMAConfig{Hidden: 8, Intermediate: 12, Heads: 2, Layers: 1, Vocab: 11, MaxSeq: 8}
 	vit := ViTConfig{ImageSize: 4, PatchSize: 2, Channels: 2, Hidden: 8, Layers: 1, Heads: 2, MLP: 12, Classes: 3}
 	lora := func(l LoRA) func() error {
-		return func() error { l.Rank, l.Targets = 2, []string{"q"}; return l.Validate(LLaMAProjections) }
+		return func() error { l.Rank, l.Targets = 2, []string{"q"}; return l.Validate(llamaProjections) }
 	}
-	velora := func(v VeLoRA) func() error { return func() error { return v.Validate(LLaMAProjections) } }
+	velora := func(v VeLoRA) func() error { return func() error { return v.Validate(llamaProjections) } }
 	nan, inf := math.NaN(), math.Inf(1)
 	cases := []struct {
 		name     string

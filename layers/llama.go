@@ -11,11 +11,13 @@ import (
 	"github.com/velora-go/velora/op/nn"
 )
 
-// LLaMAProjections are the projection names of a LLaMA decoder layer.
-var LLaMAProjections = []string{"q", "k", "v", "o", "gate", "up", "down"}
-
-// LLaMAAliases maps the paper's shorthand letters to LLaMA's projections.
-var LLaMAAliases = map[string]string{"d": "down"}
+// llamaProjections are the projection names of a LLaMA decoder layer, and
+// llamaAliases maps the paper's shorthand letters to them; LLaMAConfig's
+// ProjectionNames and ShorthandAliases return copies.
+var (
+	llamaProjections = []string{"q", "k", "v", "o", "gate", "up", "down"}
+	llamaAliases     = map[string]string{"d": "down"}
+)
 
 // LLaMAConfig is a LLaMA decoder's shape, read from a HuggingFace
 // config.json by ParseLLaMAConfig.

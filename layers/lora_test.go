@@ -166,7 +166,7 @@ func TestLoRAValidateNamesTheBadField(t *testing.T) {
 		{LoRA{Rank: 2, Targets: []string{"v"}, VeLoRA: &VeLoRA{Projections: []string{"v"}, Sizes: map[string]int{"v": 0}}}, `sub-token size 0 for "v"`},
 	}
 	for _, c := range cases {
-		if err := c.l.Validate(LLaMAProjections); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := c.l.Validate(llamaProjections); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, expected %q", c.l, err, c.want)
 		}
 	}
@@ -179,18 +179,18 @@ func TestResolveSelections(t *testing.T) {
 		aliases   map[string]string
 		want      string
 	}{
-		{"vd", LLaMAProjections, LLaMAAliases, "v down"},
-		{"qkvd", LLaMAProjections, LLaMAAliases, "q k v down"},
-		{"q, k, up", LLaMAProjections, LLaMAAliases, "q k up"},
-		{"vd", ViTProjections, ViTAliases, "qkv fc2"},
-		{"qkv,proj", ViTProjections, ViTAliases, "qkv proj"},
+		{"vd", llamaProjections, llamaAliases, "v down"},
+		{"qkvd", llamaProjections, llamaAliases, "q k v down"},
+		{"q, k, up", llamaProjections, llamaAliases, "q k up"},
+		{"vd", vitProjections, vitAliases, "qkv fc2"},
+		{"qkv,proj", vitProjections, vitAliases, "qkv proj"},
 	} {
 		got, err := Resolve(c.sel, c.available, c.aliases)
 		if err != nil || strings.Join(got, " ") != c.want {
 			t.Errorf("Resolve(%q) = %v, %v; want %s", c.sel, got, err, c.want)
 		}
 	}
-	if _, err := Resolve("v, gate2", LLaMAProjections, LLaMAAliases); err == nil || !strings.Contains(err.Error(), `"gate2"`) {
+	if _, err := Resolve("v, gate2", llamaProjections, llamaAliases); err == nil || !strings.Contains(err.Error(), `"gate2"`) {
 		t.Errorf("unknown name: error %v", err)
 	}
 }

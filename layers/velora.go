@@ -82,7 +82,7 @@ func (v *VeLoRA) strategy() (vinit.Strategy, error) {
 }
 
 // Validate checks the selection against the projection names of a model
-// (LLaMAProjections or ViTProjections): every name exists, sizes are
+// (an Architecture's ProjectionNames): every name exists, sizes are
 // positive, the strategy parses, the scale is finite and not negative, the
 // z format is one of op's.
 func (v *VeLoRA) Validate(available []string) error {

@@ -11,12 +11,14 @@ import (
 	"github.com/velora-go/velora/op/nn"
 )
 
-// ViTProjections are the projection names of a ViT encoder block.
-var ViTProjections = []string{"qkv", "proj", "fc1", "fc2"}
-
-// ViTAliases maps the paper's shorthand letters to ViT's projections: q, k
-// and v all read the merged qkv projection's input, d is the MLP's fc2.
-var ViTAliases = map[string]string{"q": "qkv", "k": "qkv", "v": "qkv", "d": "fc2"}
+// vitProjections are the projection names of a ViT encoder block, and
+// vitAliases maps the paper's shorthand letters to them: q, k and v all read
+// the merged qkv projection's input, d is the MLP's fc2. ViTConfig's
+// ProjectionNames and ShorthandAliases return copies.
+var (
+	vitProjections = []string{"qkv", "proj", "fc1", "fc2"}
+	vitAliases     = map[string]string{"q": "qkv", "k": "qkv", "v": "qkv", "d": "fc2"}
+)
 
 // ViTConfig is a Vision Transformer's shape (Dosovitskiy et al., arXiv
 // 2010.11929). ViT-B/16 is {224, 16, 3, 768, 12, 12, 3072, classes, 1e-6}.

@@ -33,9 +33,9 @@ func Apply(c Config, arch layers.Architecture) (layers.Adapter, error) {
 		return &layers.LoRA{Rank: r.Rank, Alpha: r.Alpha, Dropout: r.Dropout, Targets: r.Targets,
 			NF4: r.Method == MethodQLoRA, Trained: r.roles, VeLoRA: r.velora, Seed: r.Seed}, nil
 	case MethodSSF:
-		return &SSF{Trained: r.roles, VeLoRA: r.velora}, nil
+		return &ssfAdapter{trained: r.roles, velora: r.velora}, nil
 	}
-	return &Hydra{Rank: r.Rank, Scale: r.Scale, Dropout: r.Dropout, Trained: r.roles, VeLoRA: r.velora, Seed: r.Seed, Sites: hydraSites(arch)}, nil
+	return &hydraAdapter{rank: r.Rank, scale: r.Scale, dropout: r.Dropout, trained: r.roles, velora: r.velora, seed: r.Seed, sites: hydraSites(arch)}, nil
 }
 
 // resolved is a Config with defaults filled, names resolved against the
@@ -49,8 +49,8 @@ type resolved struct {
 func (c Config) resolve(arch layers.Architecture) (resolved, error) {
 	c = c.withDefaults(arch)
 	r := resolved{Config: c}
-	if !slices.Contains(Methods, c.Method) {
-		return r, errors.Errorf("peft: method %q, expected one of %s", c.Method, strings.Join(Methods, ", "))
+	if !slices.Contains(methods, c.Method) {
+		return r, errors.Errorf("peft: method %q, expected one of %s", c.Method, strings.Join(methods, ", "))
 	}
 	if c.Rank < 0 {
 		return r, errors.Errorf("peft: rank %d, expected a positive rank (0 means 8)", c.Rank)

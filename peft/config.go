@@ -3,6 +3,7 @@ package peft
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -20,8 +21,12 @@ const (
 	MethodHydra       = "hydra"        // frozen base, parallel and sequential low-rank adapters
 )
 
-// Methods lists every method, in the order of the paper's tables.
-var Methods = []string{MethodFull, MethodLinearProbe, MethodLoRA, MethodQLoRA, MethodSSF, MethodHydra}
+// methods lists every method, in the order of the paper's tables.
+var methods = []string{MethodFull, MethodLinearProbe, MethodLoRA, MethodQLoRA, MethodSSF, MethodHydra}
+
+// Methods returns a copy of the list of every method, in the order of the
+// paper's tables.
+func Methods() []string { return slices.Clone(methods) }
 
 // Config says how a model is trained, in the spirit of HuggingFace PEFT's
 // LoraConfig. The zero value of every field means its documented default,

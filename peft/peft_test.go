@@ -86,7 +86,7 @@ func TestSSFAndHydraCountsMatchTheirDefinitions(t *testing.T) {
 }
 
 func TestEachMethodsGradientsMatchFiniteDifferences(t *testing.T) {
-	for _, method := range Methods {
+	for _, method := range methods {
 		for _, arch := range []layers.Architecture{tinyViT, tinyLLaMA} {
 			if method == MethodQLoRA || (method == MethodLinearProbe && arch == layers.Architecture(tinyLLaMA)) {
 				continue // QLoRA's adapters are LoRA's; LLaMA's probe trains nothing without a head to save

@@ -11,7 +11,7 @@ func TestShardReaderReadsEveryDocument(t *testing.T) {
 	// A blank line in the middle and no newline after the last line.
 	p := writeFile(t, dir, "s.json.gz", gzipped(t,
 		`{"text":"a\nb","timestamp":"2019-04-25T12:57:54Z","url":"u1"}`+"\n\n"+`{"url":"u2","text":"é \"q\""}`))
-	r, err := OpenShard(nil, p)
+	r, err := openShard(nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestShardReaderErrorsNameFileAndLine(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := writeFile(t, t.TempDir(), "c4-train.00000-of-00001.json.gz", c.data)
-			r, err := OpenShard(nil, p)
+			r, err := openShard(nil, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,8 +81,8 @@ func TestOpenShardErrors(t *testing.T) {
 		{dir + "/missing.json.gz", "c4: open " + dir + "/missing.json.gz: no such file"},
 	}
 	for _, c := range cases {
-		if _, err := OpenShard(nil, c.path); err == nil || !strings.HasPrefix(err.Error(), c.want) {
-			t.Errorf("OpenShard(%s): %v, want %s...", c.path, err, c.want)
+		if _, err := openShard(nil, c.path); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("openShard(%s): %v, want %s...", c.path, err, c.want)
 		}
 	}
 }

@@ -25,7 +25,7 @@ type source struct {
 	order  []int        // shard indices in this epoch's order
 	shard  int          // index into order
 	line   int          // lines of the shard before the window
-	reader *ShardReader // the open shard, nil before it is opened
+	reader *shardReader // the open shard, nil before it is opened
 	docs   []Document   // the window, shuffled; valid when loaded
 	loaded bool
 	ended  bool // the window is the shard's last
@@ -144,7 +144,7 @@ func (s *source) next() (Document, Cursor, error) {
 // whether the shard ends with it, and shuffles it.
 func (s *source) load() error {
 	if s.reader == nil {
-		r, err := OpenShard(s.shards.FS, s.shards.Paths[s.order[s.shard]])
+		r, err := openShard(s.shards.FS, s.shards.Paths[s.order[s.shard]])
 		if err != nil {
 			return err
 		}
