@@ -13,10 +13,10 @@ import (
 // Sub-token i is the (i mod ceil(Width/M))-th sub-token of row i / ceil(Width/M).
 // Len and SubToken assume a consistent batch; Observe checks it first.
 type Batch struct {
-	F64   []float64
-	F32   []float32
-	Width int // D, the row length
-	M     int // sub-token size
+	F64   []float64 // the rows, when the batch is float64
+	F32   []float32 // the rows, when the batch is float32
+	Width int       // D, the row length
+	M     int       // sub-token size
 }
 
 // Len returns the number of sub-tokens: T * ceil(Width/M). It is 0 when Width or M is

@@ -21,10 +21,10 @@ type sublayer struct {
 // the MLP's widening projections (LLaMA's gate and up, ViT's fc1), the block's widest
 // values.
 type Block struct {
-	Name          string // the module prefix, "model.layers.3"
-	Input, Output *gorgonia.Node
-	Residuals     gorgonia.Nodes
-	Expansion     gorgonia.Nodes
+	Name          string         // the module prefix, "model.layers.3"
+	Input, Output *gorgonia.Node // the residual stream entering and leaving the block
+	Residuals     gorgonia.Nodes // the residual stream from Input to Output, both included
+	Expansion     gorgonia.Nodes // the outputs of the MLP's widening projections
 }
 
 // Blocks returns the transformer blocks built so far, in order.

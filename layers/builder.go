@@ -13,12 +13,12 @@ import (
 // come from Params (created there, seeded, when missing), and the Adapter
 // decides how every projection is built and which parameters train.
 type Builder struct {
-	G       *gorgonia.ExprGraph
-	Params  *Params
-	Dtype   tensor.Dtype
-	Adapter Adapter
-	Seed    int64   // seeds the initial value of every parameter Params lacks
-	Kernels Kernels // the block ops; the zero value is package nn's fused ops
+	G       *gorgonia.ExprGraph // the graph the layers are added to
+	Params  *Params             // the parameter values, by name
+	Dtype   tensor.Dtype        // float32 or float64, the dtype of every parameter
+	Adapter Adapter             // how projections are built and which parameters train
+	Seed    int64               // seeds the initial value of every parameter Params lacks
+	Kernels Kernels             // the block ops; the zero value is package nn's fused ops
 
 	nodes       map[string]*gorgonia.Node
 	learnables  gorgonia.Nodes

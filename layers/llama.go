@@ -132,8 +132,8 @@ func (c LLaMAConfig) parameters() float64 {
 // LLaMA is a LLaMA decoder built for one batch shape: token ids in, mean
 // next-token cross-entropy out.
 type LLaMA struct {
-	Config       LLaMAConfig
-	Batch, Seq   int
+	Config       LLaMAConfig    // the shape it was built with
+	Batch, Seq   int            // sequences per batch and tokens per sequence
 	IDs, Targets *gorgonia.Node // (Batch·Seq) token ids and next-token targets (IgnoreIndex to skip)
 	Logits       *gorgonia.Node // (Batch·Seq, Vocab)
 	Loss         *gorgonia.Node // scalar

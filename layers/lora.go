@@ -30,8 +30,8 @@ type LoRA struct {
 	// Trained are roles that train fully besides the adapters (PEFT's
 	// modules_to_save), e.g. the head of a new classifier.
 	Trained []Role
-	VeLoRA  *VeLoRA
-	Seed    int64 // seeds the dropout masks
+	VeLoRA  *VeLoRA // the targets whose A keeps a compressed input; nil is none
+	Seed    int64   // seeds the dropout masks
 
 	quantised map[string]*nf4.Weight
 }
@@ -191,6 +191,7 @@ func (l *LoRA) Trains(r Role) bool {
 	return false
 }
 
+// Feature returns x unchanged: LoRA adds nothing after norms or embeddings.
 func (*LoRA) Feature(_ *Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) { return x, nil }
 
 // Merge folds the adapters of the given modules into their base weights

@@ -63,8 +63,8 @@ func (c ViTConfig) Validate() error {
 
 // ViT is a Vision Transformer classifier built for one batch size.
 type ViT struct {
-	Config ViTConfig
-	Batch  int
+	Config ViTConfig      // the shape it was built with
+	Batch  int            // images per batch
 	Images *gorgonia.Node // (Batch·Patches, PatchDim), filled by SetBatch
 	Labels *gorgonia.Node // (Batch) class ids
 	Logits *gorgonia.Node // (Batch, Classes)

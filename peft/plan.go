@@ -38,6 +38,7 @@ func RecomputePolicy(name string) func([]layers.Block) func(*gorgonia.Node) bool
 	}[name]
 }
 
+// String describes the choice in words, e.g. "VeLoRA on its default projections at M = 16".
 func (c Choice) String() string {
 	parts := []string{"no VeLoRA"}
 	switch c.VeLoRA {
@@ -69,7 +70,8 @@ func (c Choice) String() string {
 type PlanRequest struct {
 	// Config is the training method. Its VeLoRA must be nil: the planner chooses it.
 	Config Config
-	Arch   layers.Architecture
+	// Arch is the model's architecture, which the candidates' selections resolve against.
+	Arch layers.Architecture
 	// Build builds the model with cfg's adapter on a new builder, with a batch bound, and
 	// returns the builder and the loss. Every candidate is built once.
 	Build func(cfg Config) (*layers.Builder, *gorgonia.Node, error)
@@ -87,8 +89,8 @@ type PlanRequest struct {
 // PlanResult is the planner's answer: the choice, and every candidate with its planned
 // peak (the timed ones with their time), in the order they were considered.
 type PlanResult struct {
-	Choice     Choice
-	Candidates []Choice
+	Choice     Choice   // the chosen candidate
+	Candidates []Choice // every candidate considered, in order
 }
 
 // Plan chooses how to run a training step within req.Budget bytes: among Candidates, the

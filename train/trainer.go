@@ -13,16 +13,16 @@ import (
 
 // StateSizer is a solver that reports the bytes of its state.
 type StateSizer interface {
-	StateBytes() int64
+	StateBytes() int64 // the bytes of the solver's state
 }
 
 // Trainer is one model's training step: the loss, the gradients of the
 // builder's learnables, the machine that runs them and the solver.
 type Trainer struct {
-	Loss        *gorgonia.Node
-	Params      gorgonia.Nodes
-	Machine     *machine.Machine
-	Solver      gorgonia.Solver // nil with a fused update
+	Loss        *gorgonia.Node   // the scalar loss
+	Params      gorgonia.Nodes   // the builder's learnables, in the solver's order
+	Machine     *machine.Machine // runs the forward and backward pass
+	Solver      gorgonia.Solver  // nil with a fused update
 	extra       int64
 	eval        *machine.Machine
 	g           *gorgonia.ExprGraph

@@ -11,9 +11,9 @@ import (
 // Text is required; Timestamp (the crawl time, e.g. "2019-04-25T12:57:54Z") and URL may
 // be missing, and then read as "".
 type Document struct {
-	Text      string `json:"text"`
-	Timestamp string `json:"timestamp"`
-	URL       string `json:"url"`
+	Text      string `json:"text"`      // the document, required
+	Timestamp string `json:"timestamp"` // the crawl time, or ""
+	URL       string `json:"url"`       // where it was crawled, or ""
 }
 
 // line is the JSON shape of a shard line; Text is a pointer so a missing "text" field

@@ -14,7 +14,7 @@ const DefaultSize = 224
 // [0, 1]: out = (x - Mean[c]) / Std[c], channels in R, G, B order (torchvision's
 // Normalize after ToTensor). The zero value stands for ImageNet.
 type Normalization struct {
-	Mean, Std [3]float32
+	Mean, Std [3]float32 // per channel, R, G, B
 }
 
 var (
