@@ -5,8 +5,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/velora-go/velora/checkpoint"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/checkpoint"
 )
 
 // Save a LoRA adapter under its HuggingFace PEFT key and load it back.

@@ -1,8 +1,9 @@
 package layers
 
 import (
-	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // layerFunc is a model's norm or sublayer, applied to x under a module name.
@@ -43,7 +44,7 @@ func preNormBlock(b *Builder, prefix string, h *gorgonia.Node, norm layerFunc, p
 			return nil, err
 		}
 		if h, err = gorgonia.Add(h, x); err != nil {
-			return nil, errors.Wrapf(err, "layers: %s.%s residual", prefix, p.module)
+			return nil, check.Wrapf(err, "layers: %s.%s residual", prefix, p.module)
 		}
 		block.Residuals = append(block.Residuals, h)
 	}

@@ -5,6 +5,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op"
 	"github.com/velora-go/velora/op/nn"
 )
@@ -139,7 +140,7 @@ func (b *Builder) Linear(s Site, x *gorgonia.Node, v *VeLoRA, trainable bool) (*
 		out, err = op.MatMul(x, w)
 	}
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", s.Module)
+		return nil, check.Wrapf(err, "layers: %s", s.Module)
 	}
 	return b.Bias(s, out, trainable)
 }
@@ -154,5 +155,5 @@ func (b *Builder) Bias(s Site, out *gorgonia.Node, trainable bool) (*gorgonia.No
 		return nil, err
 	}
 	out, err = nn.AddBias(out, bias)
-	return out, errors.Wrapf(err, "layers: %s bias", s.Module)
+	return out, check.Wrapf(err, "layers: %s bias", s.Module)
 }

@@ -75,7 +75,7 @@ func (l *LoRA) Validate(available []string) error {
 		return err
 	}
 	if _, err := ResolveNames(l.Targets, available, nil); err != nil {
-		return errors.Wrap(err, "lora targets")
+		return check.Wrap(err, "layers: lora targets")
 	}
 	for _, p := range l.veloraProjections() {
 		if !slices.Contains(l.Targets, p) {
@@ -101,7 +101,7 @@ func (l *LoRA) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, err
 	}
 	update, err := l.update(b, s, x)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s lora", s.Module)
+		return nil, check.Wrapf(err, "layers: %s lora", s.Module)
 	}
 	return gorgonia.Add(out, update)
 }
@@ -117,7 +117,7 @@ func (l *LoRA) base(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error
 	}
 	out, err := nf4.Linear(x, q)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", s.Module)
+		return nil, check.Wrapf(err, "layers: %s", s.Module)
 	}
 	return b.Bias(s, out, false)
 }
@@ -139,7 +139,7 @@ func (l *LoRA) quantise(b *Builder, s Site) (*nf4.Weight, error) {
 	}
 	q, err := nf4.Quantize(w)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: quantising %s", name)
+		return nil, check.Wrapf(err, "layers: quantising %s", name)
 	}
 	if l.quantised == nil {
 		l.quantised = map[string]*nf4.Weight{}
@@ -206,7 +206,7 @@ func (l *LoRA) Unmerge(params *Params, modules []string) error { return l.fold(p
 // fold adds sign·(alpha/r)·A B to each module's weight.
 func (l *LoRA) fold(params *Params, modules []string, sign float64) error {
 	if l.NF4 {
-		return errors.New("layers: cannot merge LoRA adapters into an NF4 base weight; dequantise it first")
+		return errors.New("layers: merging LoRA adapters into an NF4 base weight, expected a full-precision base: dequantise it first")
 	}
 	for _, m := range modules {
 		w, a, bw := params.Get(m+".weight"), params.Get(m+".lora_A.weight"), params.Get(m+".lora_B.weight")
@@ -215,13 +215,13 @@ func (l *LoRA) fold(params *Params, modules []string, sign float64) error {
 		}
 		ab, err := a.MatMul(bw)
 		if err != nil {
-			return errors.Wrapf(err, "layers: merging %s", m)
+			return check.Wrapf(err, "layers: merging %s", m)
 		}
 		if _, err := tensor.Mul(ab, scalarOf(w.Dtype(), sign*l.Scaling()), tensor.UseUnsafe()); err != nil {
-			return errors.Wrapf(err, "layers: merging %s", m)
+			return check.Wrapf(err, "layers: merging %s", m)
 		}
 		if _, err := tensor.Add(w, ab, tensor.UseUnsafe()); err != nil {
-			return errors.Wrapf(err, "layers: merging %s", m)
+			return check.Wrapf(err, "layers: merging %s", m)
 		}
 	}
 	return nil

@@ -161,7 +161,7 @@ func TestLoRAValidateNamesTheBadField(t *testing.T) {
 		{LoRA{Rank: -1, Targets: []string{"q"}}, "rank -1"},
 		{LoRA{Rank: 2, Alpha: -1, Targets: []string{"q"}}, "lora_alpha is -1"},
 		{LoRA{Rank: 2, Dropout: 1, Targets: []string{"q"}}, "lora_dropout is 1"},
-		{LoRA{Rank: 2, Targets: []string{"query"}}, `projection "query" is not one of`},
+		{LoRA{Rank: 2, Targets: []string{"query"}}, `lora targets: projection "query", expected one of`},
 		{LoRA{Rank: 2, Targets: []string{"q"}, VeLoRA: &VeLoRA{Projections: []string{"v"}}}, `"v" has no adapter`},
 		{LoRA{Rank: 2, Targets: []string{"v"}, VeLoRA: &VeLoRA{Projections: []string{"v"}, Sizes: map[string]int{"v": 0}}}, `sub-token size 0 for "v"`},
 	}

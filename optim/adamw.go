@@ -210,17 +210,17 @@ func stepParams(solver string, model []gorgonia.ValueGrad, known []paramID, lr f
 		return nil, err
 	}
 	if known != nil && len(model) != len(known) {
-		return nil, errors.Errorf("optim: %s step got %d parameters, the first step had %d: the solver keeps its state by parameter index", solver, len(model), len(known))
+		return nil, errors.Errorf("optim: %s step got %d parameters, expected %d as at the first step: the solver keeps its state by parameter index", solver, len(model), len(known))
 	}
 	ps := make([]optParam, len(model))
 	for k, vg := range model {
 		p, err := readParam(k, vg)
 		if err != nil {
-			return nil, errors.Wrapf(err, "optim: %s", solver)
+			return nil, check.Wrapf(err, "optim: %s", solver)
 		}
 		if known != nil {
 			if err := sameParam(p.paramID, known[k]); err != nil {
-				return nil, errors.Wrapf(err, "optim: %s", solver)
+				return nil, check.Wrapf(err, "optim: %s", solver)
 			}
 		}
 		ps[k] = p
@@ -235,44 +235,44 @@ func readParam(k int, vg gorgonia.ValueGrad) (optParam, error) {
 	}
 	w, ok := vg.Value().(*tensor.Dense)
 	if !ok {
-		return p, errors.Errorf("%v holds %T, want a *tensor.Dense", p.paramID, vg.Value())
+		return p, errors.Errorf("%v holds %T, expected a *tensor.Dense", p.paramID, vg.Value())
 	}
 	gv, err := vg.Grad()
 	if err != nil {
-		return p, errors.Wrapf(err, "gradient of %v", p.paramID)
+		return p, check.Wrapf(err, "gradient of %v", p.paramID)
 	}
 	g, ok := gv.(*tensor.Dense)
 	if !ok {
-		return p, errors.Errorf("gradient of %v is %T, want a *tensor.Dense", p.paramID, gv)
+		return p, errors.Errorf("gradient of %v is %T, expected a *tensor.Dense", p.paramID, gv)
 	}
 	p.shape, p.dtype = w.Shape().Clone(), w.Dtype()
 	if !g.Shape().Eq(w.Shape()) || g.Dtype() != w.Dtype() {
-		return p, errors.Errorf("gradient of %v is %v %v, want %v %v like the weights", p.paramID, g.Shape(), g.Dtype(), p.shape, p.dtype)
+		return p, errors.Errorf("gradient of %v is %v %v, expected %v %v like the weights", p.paramID, g.Shape(), g.Dtype(), p.shape, p.dtype)
 	}
 	n := p.shape.TotalSize()
 	switch wd := w.Data().(type) {
 	case []float32:
 		p.w, p.g = wd, g.Data()
 		if len(wd) != n {
-			return p, errors.Errorf("%v holds %d numbers for shape %v: a view is not a parameter", p.paramID, len(wd), p.shape)
+			return p, errors.Errorf("%v holds %d numbers, expected %d for shape %v: a view is not a parameter", p.paramID, len(wd), n, p.shape)
 		}
 		return p, finite(p.paramID, p.g.([]float32))
 	case []float64:
 		p.w, p.g = wd, g.Data()
 		if len(wd) != n {
-			return p, errors.Errorf("%v holds %d numbers for shape %v: a view is not a parameter", p.paramID, len(wd), p.shape)
+			return p, errors.Errorf("%v holds %d numbers, expected %d for shape %v: a view is not a parameter", p.paramID, len(wd), n, p.shape)
 		}
 		return p, finite(p.paramID, p.g.([]float64))
 	}
-	return p, errors.Errorf("%v has dtype %v, want float32 or float64", p.paramID, p.dtype)
+	return p, errors.Errorf("%v has dtype %v, expected float32 or float64", p.paramID, p.dtype)
 }
 
 func sameParam(got, want paramID) error {
 	switch {
 	case got.name != want.name:
-		return errors.Errorf("parameter %d is named %q, at the first step %q: the solver keeps its state by parameter index", got.index, got.name, want.name)
+		return errors.Errorf("parameter %d is named %q, expected %q as at the first step: the solver keeps its state by parameter index", got.index, got.name, want.name)
 	case !got.shape.Eq(want.shape) || got.dtype != want.dtype:
-		return errors.Errorf("%v is %v %v, at the first step %v %v", got, got.shape, got.dtype, want.shape, want.dtype)
+		return errors.Errorf("%v is %v %v, expected %v %v as at the first step", got, got.shape, got.dtype, want.shape, want.dtype)
 	}
 	return nil
 }

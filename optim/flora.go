@@ -56,9 +56,9 @@ type FLoRAConfig struct {
 func (c FLoRAConfig) Validate() error {
 	switch {
 	case c.Rank <= 0:
-		return errors.Errorf("optim: FLoRA Rank %d is not positive", c.Rank)
+		return errors.Errorf("optim: FLoRA Rank %d, expected a positive rank", c.Rank)
 	case c.Kappa < 0:
-		return errors.Errorf("optim: FLoRA Kappa %d is negative", c.Kappa)
+		return errors.Errorf("optim: FLoRA Kappa %d, expected a count ≥ 0 (0 means 1000)", c.Kappa)
 	}
 	return check.First(
 		check.Float("optim", "FLoRA LearningRate", c.LearningRate, c.LearningRate >= 0, "a finite number ≥ 0"),

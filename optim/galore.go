@@ -47,9 +47,9 @@ func (c GaLoreConfig) Validate() error {
 	}
 	switch {
 	case c.Rank <= 0:
-		return errors.Errorf("optim: GaLore Rank %d is not positive", c.Rank)
+		return errors.Errorf("optim: GaLore Rank %d, expected a positive rank", c.Rank)
 	case c.UpdateGap < 0:
-		return errors.Errorf("optim: GaLore UpdateGap %d is negative", c.UpdateGap)
+		return errors.Errorf("optim: GaLore UpdateGap %d, expected a count ≥ 0 (0 means 200)", c.UpdateGap)
 	}
 	return check.Float("optim", "GaLore Scale", c.Scale, c.Scale >= 0, "a finite number ≥ 0")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -154,7 +155,7 @@ func marshalAdapterConfig(l *layers.LoRA, arch layers.Architecture, base string)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(cfg); err != nil {
-		return nil, errors.Wrap(err, "peft: adapter_config.json")
+		return nil, check.Wrap(err, "peft: adapter_config.json")
 	}
 	return out.Bytes(), nil
 }
@@ -301,7 +302,7 @@ var unsupported = []struct {
 func parseAdapterConfig(data []byte, source string) (Config, error) {
 	j := adapterJSON{source: source}
 	if err := json.Unmarshal(data, &j.raw); err != nil || j.raw == nil {
-		return Config{}, errors.Errorf("peft: %s is not a JSON object", source)
+		return Config{}, errors.Errorf("peft: %s, expected a JSON object", source)
 	}
 	var c Config
 	if j.null("peft_type") {

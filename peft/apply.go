@@ -93,7 +93,7 @@ func adapted(c Config, arch layers.Architecture, targets []string) []string {
 func resolveTargets(c Config, arch layers.Architecture) ([]string, error) {
 	targets, err := layers.ResolveNames(expandShorthand(c.Targets), arch.ProjectionNames(), arch.ShorthandAliases())
 	if err != nil {
-		return nil, errors.Wrap(err, "peft: target_modules")
+		return nil, check.Wrap(err, "peft: target_modules")
 	}
 	if c.Method == MethodLoRA || c.Method == MethodQLoRA || c.Method == MethodHydra {
 		for _, p := range adapted(c, arch, targets) {
@@ -147,7 +147,7 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	}
 	names, err := layers.Resolve(veloraLayers(v.Layers, c.Method, arch, targets), arch.ProjectionNames(), arch.ShorthandAliases())
 	if err != nil {
-		return nil, errors.Wrap(err, "peft: velora_layers")
+		return nil, check.Wrap(err, "peft: velora_layers")
 	}
 	if len(names) == 0 {
 		return nil, errors.Errorf("peft: velora_layers %q selects no projection (empty means the method's default)", v.Layers)
@@ -179,14 +179,14 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	for name, m := range v.SubTokenSizes {
 		resolvedName, err := layers.ResolveNames([]string{name}, arch.ProjectionNames(), arch.ShorthandAliases())
 		if err != nil {
-			return nil, errors.Wrap(err, "peft: sub_token_sizes")
+			return nil, check.Wrap(err, "peft: sub_token_sizes")
 		}
 		if m <= 0 {
 			return nil, errors.Errorf("peft: sub_token_sizes[%q] = %d, expected a positive size", name, m)
 		}
 		out.Sizes[resolvedName[0]] = m
 	}
-	return out, errors.Wrap(out.Validate(arch.ProjectionNames()), "peft")
+	return out, check.Wrap(out.Validate(arch.ProjectionNames()), "peft")
 }
 
 // veloraLayers is the selection, or the method's default: for LoRA and

@@ -6,8 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pkg/errors"
-
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -103,13 +102,13 @@ type VeLoRAConfig struct {
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, errors.Wrap(err, "peft: reading config")
+		return Config{}, check.Wrap(err, "peft: reading config")
 	}
 	var c Config
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, errors.Wrapf(err, "peft: %s", path)
+		return Config{}, check.Wrapf(err, "peft: %s", path)
 	}
 	return c, nil
 }

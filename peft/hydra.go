@@ -3,10 +3,10 @@ package peft
 import (
 	"slices"
 
-	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/op"
 	"github.com/velora-go/velora/op/nn"
@@ -50,7 +50,7 @@ func (h *hydraAdapter) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node
 	var p *op.Projection
 	if h.velora.Selects(s.Name) {
 		if p, err = b.Projection(s.Module+".hydra_par", h.velora, h.velora.Size(s.Name)); err != nil {
-			return nil, errors.Wrapf(err, "peft: hydra %s", s.Module)
+			return nil, check.Wrapf(err, "peft: hydra %s", s.Module)
 		}
 	}
 	par, err := h.branch(b, s.Module+".hydra_par", x, s.In, s.Out, p)
@@ -65,7 +65,7 @@ func (h *hydraAdapter) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node
 	if err == nil {
 		out, err = gorgonia.Add(out, seq)
 	}
-	return out, errors.Wrapf(err, "peft: hydra %s", s.Module)
+	return out, check.Wrapf(err, "peft: hydra %s", s.Module)
 }
 
 // branch is scale · up(dropout(down(x))), down through VeLoRA when p is set.
@@ -101,7 +101,7 @@ func (h *hydraAdapter) branch(b *layers.Builder, prefix string, x *gorgonia.Node
 	if err == nil && h.scale != 1 {
 		y, err = gorgonia.Mul(y, gorgonia.NewConstant(scalar(b.Dtype, h.scale)))
 	}
-	return y, errors.Wrapf(err, "peft: hydra %s", prefix)
+	return y, check.Wrapf(err, "peft: hydra %s", prefix)
 }
 
 // Trains reports whether role r trains fully besides Hydra.

@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/train"
@@ -136,7 +137,7 @@ func Plan(req PlanRequest) (PlanResult, error) {
 	for _, k := range fitting[:min(req.Timed, len(fitting))] {
 		secs, err := timeStep(req, res.Candidates[k])
 		if err != nil {
-			return res, errors.Wrapf(err, "peft: plan: timing %v", res.Candidates[k])
+			return res, check.Wrapf(err, "peft: plan: timing %v", res.Candidates[k])
 		}
 		res.Candidates[k].StepSeconds = secs
 		if secs < res.Candidates[best].StepSeconds || res.Candidates[best].StepSeconds == 0 {
@@ -158,13 +159,13 @@ func planAll(req PlanRequest) ([]Choice, error) {
 		}
 		peak, err := plannedPeak(req, c)
 		if err != nil {
-			return nil, errors.Wrapf(err, "peft: plan: %v", c)
+			return nil, check.Wrapf(err, "peft: plan: %v", c)
 		}
 		c.PeakBytes = peak
 		out = append(out, c)
 	}
 	if len(out) == 0 {
-		return nil, errors.Wrap(invalid, "peft: plan: no candidate is valid")
+		return nil, check.Wrap(invalid, "peft: plan: no candidate is valid")
 	}
 	return out, nil
 }

@@ -3,10 +3,10 @@ package peft
 import (
 	"math/rand"
 
-	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/op"
 )
@@ -37,7 +37,7 @@ func (f *ssfAdapter) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) 
 	}
 	p, err := b.Projection(s.Module, f.velora, f.velora.Size(s.Name))
 	if err != nil {
-		return nil, errors.Wrapf(err, "peft: ssf %s", s.Module)
+		return nil, check.Wrapf(err, "peft: ssf %s", s.Module)
 	}
 	return scaleShift(b, s.Module, y, p, op.WithGradScale(f.velora.GradScale()))
 }
@@ -63,7 +63,7 @@ func scaleShift(b *layers.Builder, module string, x *gorgonia.Node, p *op.Projec
 		return nil, err
 	}
 	y, err := op.ScaleShift(x, gamma, beta, p, opts...)
-	return y, errors.Wrapf(err, "peft: ssf %s", module)
+	return y, check.Wrapf(err, "peft: ssf %s", module)
 }
 
 // shifted draws from N(mean, std²).

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // shardReader streams the documents of one shard, a gzip-compressed file of JSON lines,
@@ -33,12 +35,12 @@ func openShard(fsys fs.FS, path string) (*shardReader, error) {
 		f, err = fsys.Open(path)
 	}
 	if err != nil {
-		return nil, errors.Wrap(err, "c4")
+		return nil, check.Wrap(err, "c4")
 	}
 	gz, err := gzip.NewReader(f)
 	if err != nil {
 		f.Close()
-		return nil, errors.Wrapf(err, "c4: %s: not a gzip file", path)
+		return nil, check.Wrapf(err, "c4: %s: not a gzip file", path)
 	}
 	return &shardReader{path: path, file: f, gz: gz, buf: bufio.NewReaderSize(gz, 1<<16)}, nil
 }
@@ -57,7 +59,7 @@ func (r *shardReader) Next() (Document, error) {
 		}
 		d, err := parseDocument(b)
 		if err != nil {
-			return Document{}, errors.Wrapf(err, "c4: %s: line %d", r.path, r.line)
+			return Document{}, check.Wrapf(err, "c4: %s: line %d", r.path, r.line)
 		}
 		return d, nil
 	}
@@ -82,7 +84,7 @@ func (r *shardReader) skipLines(n int) error {
 	for range n {
 		if _, err := r.readLine(); err != nil {
 			if err == io.EOF {
-				return errors.Errorf("c4: %s: has %d lines, cannot skip to line %d", r.path, r.line, n+1)
+				return errors.Errorf("c4: %s: has %d lines, expected at least %d to skip to line %d", r.path, r.line, n+1, n+1)
 			}
 			return err
 		}
@@ -102,7 +104,7 @@ func (r *shardReader) readLine() ([]byte, error) {
 		if err == io.ErrUnexpectedEOF {
 			return nil, errors.Errorf("c4: %s: %s: gzip data is truncated", r.path, where)
 		}
-		return nil, errors.Wrapf(err, "c4: %s: %s: corrupt gzip data", r.path, where)
+		return nil, check.Wrapf(err, "c4: %s: %s: corrupt gzip data", r.path, where)
 	}
 	if err == io.EOF && len(b) == 0 {
 		return nil, io.EOF

@@ -48,9 +48,9 @@ func TestShardReaderErrorsNameFileAndLine(t *testing.T) {
 		{"invalid JSON", gzipped(t, good+`{"text":"unterminated`+"\n"), "line 2: invalid JSON"},
 		{"no text", gzipped(t, good+good+`{"url":"u"}`+"\n"), `line 3: no "text" string in {"url":"u"}`},
 		{"null text", gzipped(t, `{"text":null}`+"\n"), `line 1: no "text" string`},
-		{"text not a string", gzipped(t, good+`{"text":42}`+"\n"), `line 2: field "text" is a JSON number, want a string`},
-		{"url not a string", gzipped(t, `{"text":"t","url":["a"]}`+"\n"), `line 1: field "url" is a JSON array, want a string`},
-		{"not an object", gzipped(t, `["text"]`+"\n"), "line 1: line is a JSON array, want an object"},
+		{"text not a string", gzipped(t, good+`{"text":42}`+"\n"), `line 2: field "text" is a JSON number, expected a string`},
+		{"url not a string", gzipped(t, `{"text":"t","url":["a"]}`+"\n"), `line 1: field "url" is a JSON array, expected a string`},
+		{"not an object", gzipped(t, `["text"]`+"\n"), "line 1: line is a JSON array, expected an object"},
 		// 2000 lines compress to a few dozen bytes; cut the stream in the middle.
 		{"truncated gzip", full[:len(full)/2], "gzip data is truncated"},
 		{"corrupt checksum", append(append([]byte{}, full[:len(full)-8]...), 0, 0, 0, 0, 0, 0, 0, 0), "after line 2000: corrupt gzip data: gzip: invalid checksum"},

@@ -65,7 +65,7 @@ func (s *source) shardOrder(epoch int) []int {
 // seek moves to a cursor's window; Next checks what can only be checked by reading.
 func (s *source) seek(c Cursor) error {
 	if c.Epoch < 0 || c.Shard < 0 || c.Line < 0 || c.Skip < 0 {
-		return errors.Errorf("c4: cursor %+v has a negative field", c)
+		return errors.Errorf("c4: cursor %+v has a negative field, expected every field ≥ 0", c)
 	}
 	if c.Shard > len(s.shards.Paths) {
 		return errors.Errorf("c4: cursor shard %d, but there are %d shards", c.Shard, len(s.shards.Paths))
