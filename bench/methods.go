@@ -45,7 +45,7 @@ func methodTable(m MethodSizes, arch layers.Architecture) (Table, error) {
 		name = "LLaMA"
 	}
 	t := Table{Title: fmt.Sprintf("PEFT methods on a small %s, each with and without VeLoRA (its default selection, M = %d)", name, m.SubTokens)}
-	for _, method := range peft.Methods {
+	for _, method := range peft.Methods() {
 		if method == peft.MethodLinearProbe && name == "LLaMA" {
 			continue // a language model has no new head to probe
 		}

@@ -9,12 +9,15 @@ import (
 	"syscall"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // WriteAtomic writes the file at path through write: into a temporary file
 // in the same directory, flushed to disk, then renamed over path, and the
 // directory flushed. On failure the temporary file is removed and whatever
-// was at path is left as it was. The file gets mode 0644.
+// was at path is left as it was. The file gets mode 0644. An error of write
+// is returned as it is; WriteAtomic's own errors start with "checkpoint: ".
 func WriteAtomic(path string, write func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := writeTemp(dir, filepath.Base(path), write)
@@ -23,9 +26,9 @@ func WriteAtomic(path string, write func(w io.Writer) error) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return errors.Wrap(err, "replace file")
+		return check.Wrap(err, "checkpoint: replace file")
 	}
-	return errors.Wrap(syncDir(dir), "sync directory")
+	return check.Wrap(syncDir(dir), "checkpoint: sync directory")
 }
 
 // writeTemp creates a temporary file in dir, fills it through write and
@@ -33,7 +36,7 @@ func WriteAtomic(path string, write func(w io.Writer) error) error {
 func writeTemp(dir, base string, write func(w io.Writer) error) (string, error) {
 	f, err := os.CreateTemp(dir, "."+base+".tmp*")
 	if err != nil {
-		return "", errors.Wrap(err, "create temporary file")
+		return "", check.Wrap(err, "checkpoint: create temporary file")
 	}
 	if err := fill(f, write); err != nil {
 		f.Close()
@@ -51,15 +54,15 @@ func fill(f *os.File, write func(w io.Writer) error) error {
 		return err
 	}
 	if err := w.Flush(); err != nil {
-		return errors.Wrap(err, "write temporary file")
+		return check.Wrap(err, "checkpoint: write temporary file")
 	}
 	if err := f.Chmod(0o644); err != nil {
-		return errors.Wrap(err, "chmod temporary file")
+		return check.Wrap(err, "checkpoint: chmod temporary file")
 	}
 	if err := f.Sync(); err != nil {
-		return errors.Wrap(err, "sync temporary file")
+		return check.Wrap(err, "checkpoint: sync temporary file")
 	}
-	return errors.Wrap(f.Close(), "close temporary file")
+	return check.Wrap(f.Close(), "checkpoint: close temporary file")
 }
 
 // syncDir flushes the directory entry of a renamed file to disk.
@@ -85,7 +88,7 @@ func RemoveTemps(dir string) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, errors.Wrap(err, "checkpoint: remove temporary files")
+		return nil, check.Wrap(err, "checkpoint: remove temporary files")
 	}
 	var removed []string
 	for _, e := range entries {
@@ -94,7 +97,7 @@ func RemoveTemps(dir string) ([]string, error) {
 		}
 		p := filepath.Join(dir, e.Name())
 		if err := os.Remove(p); err != nil {
-			return removed, errors.Wrap(err, "checkpoint: remove temporary files")
+			return removed, check.Wrap(err, "checkpoint: remove temporary files")
 		}
 		removed = append(removed, p)
 	}

@@ -32,7 +32,7 @@ func TestWriteAtomicFailures(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "inside"), []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	checkError(t, WriteAtomic(dir, writeNew), "replace file")
+	checkError(t, WriteAtomic(dir, writeNew), "checkpoint: replace file")
 	checkUntouched(t, filepath.Join(dir, "inside"), "old")
 	entries, err := os.ReadDir(filepath.Dir(dir))
 	if err != nil || len(entries) != 1 {
@@ -40,7 +40,7 @@ func TestWriteAtomicFailures(t *testing.T) {
 	}
 
 	checkError(t, WriteAtomic(filepath.Join(t.TempDir(), "missing", "model.bin"), writeNew),
-		"create temporary file", "no such file")
+		"checkpoint: create temporary file", "no such file")
 }
 
 func TestWriteAtomicReplaces(t *testing.T) {

@@ -63,7 +63,7 @@ func writableKind(dt tensor.Dtype) (*elemKind, error) {
 func byteSize(shape []int, size int) (int64, error) {
 	for _, d := range shape {
 		if d < 0 {
-			return 0, errors.Errorf("shape %v has a negative dimension", shape)
+			return 0, errors.Errorf("shape %v has a negative dimension, expected sizes ≥ 0", shape)
 		}
 		if d == 0 {
 			return 0, nil

@@ -61,7 +61,7 @@ func decodeNPY(raw []byte) (*tensor.Dense, error) {
 // its header text and the data after it.
 func splitNPY(raw []byte) (string, []byte, error) {
 	if !bytes.HasPrefix(raw, []byte(npyMagic)) {
-		return "", nil, errors.Errorf("bad magic %q, want %q", raw[:min(len(raw), len(npyMagic))], npyMagic)
+		return "", nil, errors.Errorf("magic %q, expected %q", raw[:min(len(raw), len(npyMagic))], npyMagic)
 	}
 	if len(raw) < len(npyMagic)+2 {
 		return "", nil, errors.Errorf("truncated: %d bytes, no version", len(raw))

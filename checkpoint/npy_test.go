@@ -67,7 +67,7 @@ func TestParseNPYHeader(t *testing.T) {
 		{"{'descr': '<f4' 'fortran_order': False}", npyHeader{}, `expected ','`},
 		{"{'descr': '<f4', 'fortran_order': no}", npyHeader{}, "expected True or False"},
 		{"{'shape': (3)}", npyHeader{}, "(3) is an integer, not a tuple"},
-		{"{'shape': (-1,)}", npyHeader{}, "expected a non-negative integer"},
+		{"{'shape': (-1,)}", npyHeader{}, "expected an integer ≥ 0"},
 		{"{'shape': (2 3)}", npyHeader{}, "expected ',' or ')'"},
 		{"{'shape': [2, 3]}", npyHeader{}, "expected '('"},
 		{"{'descr: '<f4'}", npyHeader{}, "expected ':'"},

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // npyHeader is the Python dict literal at the head of a .npy file, such as
@@ -83,7 +85,7 @@ func (p *literal) entries(h *npyHeader) (map[string]bool, error) {
 			return nil, err
 		}
 		if err := p.field(h, key); err != nil {
-			return nil, errors.Wrapf(err, "header key %q", key)
+			return nil, check.Wrapf(err, "header key %q", key)
 		}
 		if !p.next('}') {
 			if err := p.expect(','); err != nil {
@@ -203,7 +205,7 @@ func (p *literal) integer() (int, error) {
 	}
 	d, err := strconv.Atoi(p.s[start:p.pos])
 	if err != nil {
-		return 0, p.errorf("expected a non-negative integer")
+		return 0, p.errorf("expected an integer ≥ 0")
 	}
 	if p.pos < len(p.s) && p.s[p.pos] == 'L' {
 		p.pos++

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // zipTime is the modification time of every entry WriteNPZ writes: a fixed
@@ -27,7 +29,7 @@ var zipTime = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 func ReadNPZ(path string) (map[string]*tensor.Dense, error) {
 	tensors, err := readNPZ(path)
 	if err != nil {
-		return nil, errors.Wrapf(err, "checkpoint: read npz %s", path)
+		return nil, check.Wrapf(err, "checkpoint: read npz %s", path)
 	}
 	return tensors, nil
 }
@@ -60,14 +62,14 @@ func decodeNPZ(r io.ReaderAt, size int64) (map[string]*tensor.Dense, error) {
 	for _, f := range z.File {
 		key, ok := strings.CutSuffix(f.Name, ".npy")
 		if !ok {
-			return nil, errors.Errorf("entry %q is not a .npy file", f.Name)
+			return nil, errors.Errorf("entry %q, expected a .npy file", f.Name)
 		}
 		if _, dup := tensors[key]; dup {
 			return nil, errors.Errorf("key %q appears twice", key)
 		}
 		t, err := readNPYEntry(f, size)
 		if err != nil {
-			return nil, errors.Wrapf(err, "key %q", key)
+			return nil, check.Wrapf(err, "key %q", key)
 		}
 		tensors[key] = t
 	}
@@ -80,13 +82,13 @@ func decodeNPZ(r io.ReaderAt, size int64) (map[string]*tensor.Dense, error) {
 // locates its entries.
 func zipFormatError(r io.ReaderAt, size int64, err error) error {
 	if size == 0 {
-		return errors.Wrap(err, "empty file (0 bytes)")
+		return check.Wrap(err, "empty file (0 bytes)")
 	}
 	head := make([]byte, min(size, int64(len(zipEntryMagic))))
 	if _, rerr := r.ReadAt(head, 0); rerr != nil || string(head) != zipEntryMagic || hasZipEnd(r, size) {
 		return err
 	}
-	return errors.Wrapf(err, "truncated: the file's %d bytes start a zip archive but lack its end, the central "+
+	return check.Wrapf(err, "truncated: the file's %d bytes start a zip archive but lack its end, the central "+
 		"directory that lists the entries (was the file cut short?)", size)
 }
 
@@ -127,7 +129,7 @@ func readNPYEntry(f *zip.File, size int64) (*tensor.Dense, error) {
 	}
 	raw := make([]byte, n)
 	if got, err := io.ReadFull(rc, raw); err != nil {
-		return nil, errors.Wrapf(err, "entry data ends after %d of its %d bytes", got, n)
+		return nil, check.Wrapf(err, "entry data ends after %d of its %d bytes", got, n)
 	}
 	if _, err := io.Copy(io.Discard, rc); err != nil { // the checksum is checked at the end
 		return nil, err
@@ -166,14 +168,14 @@ func WriteNPZ(path string, tensors map[string]*tensor.Dense) error {
 	err := WriteAtomic(path, func(w io.Writer) error {
 		return writeNPZ(w, tensors)
 	})
-	return errors.Wrapf(err, "checkpoint: write npz %s", path)
+	return check.Wrapf(err, "checkpoint: write npz %s", path)
 }
 
 func writeNPZ(w io.Writer, tensors map[string]*tensor.Dense) error {
 	zw := zip.NewWriter(w)
 	for _, key := range slices.Sorted(maps.Keys(tensors)) {
 		if err := writeNPYEntry(zw, key, tensors[key]); err != nil {
-			return errors.Wrapf(err, "key %q", key)
+			return check.Wrapf(err, "key %q", key)
 		}
 	}
 	return zw.Close()

@@ -13,6 +13,8 @@ import (
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // metadataKey is the header entry that holds the string-to-string metadata.
@@ -42,7 +44,7 @@ func Write(path string, tensors map[string]*tensor.Dense, metadata map[string]st
 	err := WriteAtomic(path, func(w io.Writer) error {
 		return writeSafetensors(w, tensors, metadata)
 	})
-	return errors.Wrapf(err, "checkpoint: write safetensors %s", path)
+	return check.Wrapf(err, "checkpoint: write safetensors %s", path)
 }
 
 func writeSafetensors(w io.Writer, tensors map[string]*tensor.Dense, metadata map[string]string) error {
@@ -58,7 +60,7 @@ func writeSafetensors(w io.Writer, tensors map[string]*tensor.Dense, metadata ma
 	for _, name := range names {
 		_, raw, err := encode(tensors[name])
 		if err != nil {
-			return errors.Wrapf(err, "tensor %q", name)
+			return check.Wrapf(err, "tensor %q", name)
 		}
 		if _, err := w.Write(raw); err != nil {
 			return err
@@ -78,7 +80,7 @@ func safetensorsHeader(names []string, tensors map[string]*tensor.Dense, metadat
 	for _, name := range names {
 		info, err := describe(name, tensors[name], offset)
 		if err != nil {
-			return nil, errors.Wrapf(err, "tensor %q", name)
+			return nil, check.Wrapf(err, "tensor %q", name)
 		}
 		entries[name] = info
 		offset = info.DataOffsets[1]
@@ -116,7 +118,7 @@ func describe(name string, t *tensor.Dense, offset int64) (tensorInfo, error) {
 func Read(path string) (map[string]*tensor.Dense, map[string]string, error) {
 	tensors, metadata, err := readSafetensors(path)
 	if err != nil {
-		return nil, nil, errors.Wrapf(err, "checkpoint: read safetensors %s", path)
+		return nil, nil, check.Wrapf(err, "checkpoint: read safetensors %s", path)
 	}
 	return tensors, metadata, nil
 }
@@ -150,7 +152,7 @@ func decodeSafetensors(r io.ReaderAt, size int64) (map[string]*tensor.Dense, map
 	for _, s := range spans {
 		data := make([]byte, s.end-s.begin)
 		if _, err := r.ReadAt(data, 8+int64(len(header))+s.begin); err != nil {
-			return nil, nil, errors.Wrapf(err, "tensor %q", s.name)
+			return nil, nil, check.Wrapf(err, "tensor %q", s.name)
 		}
 		tensors[s.name] = newDense(s.kind, s.shape, data)
 	}
@@ -186,12 +188,12 @@ func parseHeader(header []byte, bufLen int64) ([]span, map[string]string, error)
 	}
 	var entries map[string]json.RawMessage
 	if err := json.Unmarshal(header, &entries); err != nil {
-		return nil, nil, errors.Wrap(err, "header is not valid JSON")
+		return nil, nil, check.Wrap(err, "header is not valid JSON")
 	}
 	var metadata map[string]string
 	if raw, ok := entries[metadataKey]; ok {
 		if err := json.Unmarshal(raw, &metadata); err != nil {
-			return nil, nil, errors.Wrapf(err, "%s is not a map of strings", metadataKey)
+			return nil, nil, check.Wrapf(err, "%s is not a map of strings", metadataKey)
 		}
 		delete(entries, metadataKey)
 	}
@@ -199,7 +201,7 @@ func parseHeader(header []byte, bufLen int64) ([]span, map[string]string, error)
 	for name, raw := range entries {
 		s, err := parseEntry(raw, bufLen)
 		if err != nil {
-			return nil, nil, errors.Wrapf(err, "tensor %q", name)
+			return nil, nil, check.Wrapf(err, "tensor %q", name)
 		}
 		s.name = name
 		spans = append(spans, s)
@@ -213,7 +215,7 @@ func parseEntry(raw json.RawMessage, bufLen int64) (span, error) {
 	dec.DisallowUnknownFields()
 	var info tensorInfo
 	if err := dec.Decode(&info); err != nil {
-		return span{}, errors.Wrap(err, "bad header entry")
+		return span{}, check.Wrap(err, "bad header entry")
 	}
 	k := kindBySafetensors(info.Dtype)
 	switch {

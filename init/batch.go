@@ -13,10 +13,10 @@ import (
 // Sub-token i is the (i mod ceil(Width/M))-th sub-token of row i / ceil(Width/M).
 // Len and SubToken assume a consistent batch; Observe checks it first.
 type Batch struct {
-	F64   []float64
-	F32   []float32
-	Width int // D, the row length
-	M     int // sub-token size
+	F64   []float64 // the rows, when the batch is float64
+	F32   []float32 // the rows, when the batch is float32
+	Width int       // D, the row length
+	M     int       // sub-token size
 }
 
 // Len returns the number of sub-tokens: T * ceil(Width/M). It is 0 when Width or M is
@@ -32,7 +32,7 @@ func (b Batch) Len() int {
 // It panics if i is out of range or len(dst) != M.
 func (b Batch) SubToken(i int, dst []float64) {
 	if len(dst) != b.M {
-		panic(errors.Errorf("vinit: sub-token destination has length %d, want sub-token size %d", len(dst), b.M))
+		panic(errors.Errorf("vinit: sub-token destination has length %d, expected the sub-token size %d", len(dst), b.M))
 	}
 	if i < 0 || i >= b.Len() {
 		panic(errors.Errorf("vinit: sub-token index %d out of range [0, %d)", i, b.Len()))
@@ -64,17 +64,17 @@ func (b Batch) size() int { return len(b.F64) + len(b.F32) }
 func (b Batch) validate(m int) error {
 	switch {
 	case b.M <= 0:
-		return errors.Errorf("vinit: sub-token size %d must be positive", b.M)
+		return errors.Errorf("vinit: sub-token size %d, expected a positive size", b.M)
 	case b.M != m:
-		return errors.Errorf("vinit: batch sub-token size %d does not match the projection's %d", b.M, m)
+		return errors.Errorf("vinit: batch sub-token size %d, expected the projection's %d", b.M, m)
 	case b.Width <= 0:
-		return errors.Errorf("vinit: batch width %d must be positive", b.Width)
+		return errors.Errorf("vinit: batch width %d, expected a positive width", b.Width)
 	case len(b.F64) > 0 && len(b.F32) > 0:
-		return errors.Errorf("vinit: batch sets both F64 (length %d) and F32 (length %d), want exactly one", len(b.F64), len(b.F32))
+		return errors.Errorf("vinit: batch sets both F64 (length %d) and F32 (length %d), expected exactly one", len(b.F64), len(b.F32))
 	case b.size() == 0:
-		return errors.New("vinit: batch is empty, want at least one row in F64 or F32")
+		return errors.New("vinit: batch is empty, expected at least one row in F64 or F32")
 	case b.size()%b.Width != 0:
-		return errors.Errorf("vinit: batch length %d is not divisible by width %d", b.size(), b.Width)
+		return errors.Errorf("vinit: batch length %d, expected a multiple of the width %d", b.size(), b.Width)
 	}
 	return nil
 }

@@ -84,7 +84,7 @@ func (r runningMean) String() string {
 // checkDecay returns an error naming the strategy unless decay is in [0, 1).
 func checkDecay(what string, decay float64) error {
 	if !(decay >= 0 && decay < 1) {
-		return errors.Errorf("vinit: %s decay %v is not in [0, 1)", what, decay)
+		return errors.Errorf("vinit: %s decay %v, expected a value in [0, 1)", what, decay)
 	}
 	return nil
 }
@@ -108,7 +108,7 @@ func (r runningMean) Observe(s *State, b Batch) error {
 		return err
 	}
 	if s.Running != nil && len(s.Running) != b.M {
-		return errors.Errorf("vinit: running mean has length %d, want sub-token size %d", len(s.Running), b.M)
+		return errors.Errorf("vinit: running mean has length %d, expected the sub-token size %d", len(s.Running), b.M)
 	}
 	mean := b.mean()
 	if s.Running != nil {
@@ -145,7 +145,7 @@ func (e ema) Observe(s *State, b Batch) error {
 		return err
 	}
 	if s.V != nil && len(s.V) != b.M {
-		return errors.Errorf("vinit: ema's v has length %d, want sub-token size %d", len(s.V), b.M)
+		return errors.Errorf("vinit: ema's v has length %d, expected the sub-token size %d", len(s.V), b.M)
 	}
 	mix := b.mean()
 	if s.V != nil {

@@ -40,10 +40,10 @@ func Parse(name string) (Strategy, error) {
 		if rest, ok := strings.CutPrefix(n, prefix); ok {
 			decay, err := strconv.ParseFloat(rest, 64)
 			if err != nil {
-				return nil, errors.Errorf("vinit: strategy %q: decay %q is not a number", name, rest)
+				return nil, errors.Errorf("vinit: strategy %q: decay %q, expected a number", name, rest)
 			}
 			if !(decay >= 0 && decay < 1) {
-				return nil, errors.Errorf("vinit: strategy %q: decay %v is not in [0, 1)", name, decay)
+				return nil, errors.Errorf("vinit: strategy %q: decay %v, expected a value in [0, 1)", name, decay)
 			}
 			return newStrategy(decay), nil
 		}
@@ -52,11 +52,11 @@ func Parse(name string) (Strategy, error) {
 		if rest, ok := strings.CutPrefix(n, prefix); ok {
 			seed, err := strconv.ParseInt(rest, 10, 64)
 			if err != nil {
-				return nil, errors.Errorf("vinit: strategy %q: seed %q is not an integer", name, rest)
+				return nil, errors.Errorf("vinit: strategy %q: seed %q, expected an integer", name, rest)
 			}
 			return newStrategy(seed), nil
 		}
 	}
-	return nil, errors.Errorf("vinit: unknown strategy %q, want one of first_batch_mean (batch_average_once), "+
+	return nil, errors.Errorf("vinit: unknown strategy %q, expected one of first_batch_mean (batch_average_once), "+
 		"batch_mean (batch_average), ema_<decay>, running_mean_<decay>, svd, uniform (none), uniform_<seed>, random, random_<seed>", name)
 }

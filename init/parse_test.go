@@ -67,13 +67,13 @@ func TestParseErrors(t *testing.T) {
 		{"", []string{`unknown strategy ""`, "batch_average_once", "ema_<decay>", "svd", "uniform"}},
 		{"mean", []string{`unknown strategy "mean"`, "first_batch_mean"}},
 		{"svd2", []string{`"svd2"`}},
-		{"ema_", []string{`"ema_"`, "not a number"}},
+		{"ema_", []string{`"ema_"`, "expected a number"}},
 		{"ema_x", []string{`"ema_x"`, `"x"`}},
 		{"ema_1", []string{`"ema_1"`, "decay 1", "[0, 1)"}},
 		{"ema_-0.5", []string{"decay -0.5"}},
-		{"uniform_x", []string{`"uniform_x"`, "not an integer"}},
+		{"uniform_x", []string{`"uniform_x"`, "expected an integer"}},
 		{"running_mean_nan", []string{"decay NaN"}},
-		{"random_x", []string{`"random_x"`, "not an integer"}},
+		{"random_x", []string{`"random_x"`, "expected an integer"}},
 		{"random_1.5", []string{`"random_1.5"`}},
 	} {
 		s, err := vinit.Parse(test.name)

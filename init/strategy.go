@@ -38,7 +38,7 @@ type Strategy interface {
 // initState validates m and resets s for a projection with sub-token size m.
 func initState(s *State, m int) error {
 	if m <= 0 {
-		return errors.Errorf("vinit: sub-token size %d must be positive", m)
+		return errors.Errorf("vinit: sub-token size %d, expected a positive size", m)
 	}
 	*s = State{m: m}
 	return nil
@@ -53,7 +53,7 @@ func (s *State) size() (int, error) {
 	case s.V != nil:
 		return len(s.V), nil
 	}
-	return 0, errors.New("vinit: state is not initialised, call Init before Observe")
+	return 0, errors.New("vinit: state not initialised, expected Init before Observe")
 }
 
 // checkBatch validates b against s and, when the strategy will read its values, checks

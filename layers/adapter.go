@@ -14,9 +14,9 @@ var sqrt5 = math.Sqrt(5)
 type Site struct {
 	Module string // HuggingFace module path, e.g. "model.layers.0.self_attn.q_proj"
 	Name   string // projection name: q, k, v, o, gate, up, down (LLaMA); qkv, proj, fc1, fc2 (ViT)
-	In     int
-	Out    int
-	Bias   bool
+	In     int    // input width
+	Out    int    // output width
+	Bias   bool   // whether the projection has a bias
 }
 
 // Role says what a parameter outside the projections is for; the adapter
@@ -46,13 +46,16 @@ type Adapter interface {
 // Full is full-rank training: every parameter trains. With VeLoRA set, the
 // selected projections keep their compressed input for the weight gradient.
 type Full struct {
-	VeLoRA *VeLoRA
+	VeLoRA *VeLoRA // the projections that keep a compressed input; nil is none
 }
 
+// Linear builds projection s on x with a trainable weight (and bias).
 func (f Full) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
 	return b.Linear(s, x, f.VeLoRA, true)
 }
 
+// Trains reports true: every parameter trains.
 func (Full) Trains(Role) bool { return true }
 
+// Feature returns x unchanged.
 func (Full) Feature(_ *Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) { return x, nil }

@@ -1,8 +1,9 @@
 package layers
 
 import (
-	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // layerFunc is a model's norm or sublayer, applied to x under a module name.
@@ -21,10 +22,10 @@ type sublayer struct {
 // the MLP's widening projections (LLaMA's gate and up, ViT's fc1), the block's widest
 // values.
 type Block struct {
-	Name          string // the module prefix, "model.layers.3"
-	Input, Output *gorgonia.Node
-	Residuals     gorgonia.Nodes
-	Expansion     gorgonia.Nodes
+	Name          string         // the module prefix, "model.layers.3"
+	Input, Output *gorgonia.Node // the residual stream entering and leaving the block
+	Residuals     gorgonia.Nodes // the residual stream from Input to Output, both included
+	Expansion     gorgonia.Nodes // the outputs of the MLP's widening projections
 }
 
 // Blocks returns the transformer blocks built so far, in order.
@@ -43,7 +44,7 @@ func preNormBlock(b *Builder, prefix string, h *gorgonia.Node, norm layerFunc, p
 			return nil, err
 		}
 		if h, err = gorgonia.Add(h, x); err != nil {
-			return nil, errors.Wrapf(err, "layers: %s.%s residual", prefix, p.module)
+			return nil, check.Wrapf(err, "layers: %s.%s residual", prefix, p.module)
 		}
 		block.Residuals = append(block.Residuals, h)
 	}

@@ -5,6 +5,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op"
 	"github.com/velora-go/velora/op/nn"
 )
@@ -13,12 +14,12 @@ import (
 // come from Params (created there, seeded, when missing), and the Adapter
 // decides how every projection is built and which parameters train.
 type Builder struct {
-	G       *gorgonia.ExprGraph
-	Params  *Params
-	Dtype   tensor.Dtype
-	Adapter Adapter
-	Seed    int64   // seeds the initial value of every parameter Params lacks
-	Kernels Kernels // the block ops; the zero value is package nn's fused ops
+	G       *gorgonia.ExprGraph // the graph the layers are added to
+	Params  *Params             // the parameter values, by name
+	Dtype   tensor.Dtype        // float32 or float64, the dtype of every parameter
+	Adapter Adapter             // how projections are built and which parameters train
+	Seed    int64               // seeds the initial value of every parameter Params lacks
+	Kernels Kernels             // the block ops; the zero value is package nn's fused ops
 
 	nodes       map[string]*gorgonia.Node
 	learnables  gorgonia.Nodes
@@ -139,7 +140,7 @@ func (b *Builder) Linear(s Site, x *gorgonia.Node, v *VeLoRA, trainable bool) (*
 		out, err = op.MatMul(x, w)
 	}
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", s.Module)
+		return nil, check.Wrapf(err, "layers: %s", s.Module)
 	}
 	return b.Bias(s, out, trainable)
 }
@@ -154,5 +155,5 @@ func (b *Builder) Bias(s Site, out *gorgonia.Node, trainable bool) (*gorgonia.No
 		return nil, err
 	}
 	out, err = nn.AddBias(out, bias)
-	return out, errors.Wrapf(err, "layers: %s bias", s.Module)
+	return out, check.Wrapf(err, "layers: %s bias", s.Module)
 }

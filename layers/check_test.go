@@ -13,31 +13,31 @@ func TestFloatFieldsMustBeFiniteAndInRange(t *testing.T) {
 	llama := LLaMAConfig{Hidden: 8, Intermediate: 12, Heads: 2, Layers: 1, Vocab: 11, MaxSeq: 8}
 	vit := ViTConfig{ImageSize: 4, PatchSize: 2, Channels: 2, Hidden: 8, Layers: 1, Heads: 2, MLP: 12, Classes: 3}
 	lora := func(l LoRA) func() error {
-		return func() error { l.Rank, l.Targets = 2, []string{"q"}; return l.Validate(LLaMAProjections) }
+		return func() error { l.Rank, l.Targets = 2, []string{"q"}; return l.Validate(llamaProjections) }
 	}
-	velora := func(v VeLoRA) func() error { return func() error { return v.Validate(LLaMAProjections) } }
+	velora := func(v VeLoRA) func() error { return func() error { return v.Validate(llamaProjections) } }
 	nan, inf := math.NaN(), math.Inf(1)
 	cases := []struct {
 		name     string
 		validate func() error
 		want     string
 	}{
-		{"rms eps NaN", func() error { c := llama; c.RMSNormEps = nan; return c.Validate() }, "layers: llama rms_norm_eps is NaN: expected a finite number ≥ 0 (0 means 1e-06)"},
+		{"rms eps NaN", func() error { c := llama; c.RMSNormEps = nan; return c.Validate() }, "layers: llama rms_norm_eps is NaN, expected a finite number ≥ 0 (0 means 1e-06)"},
 		{"rms eps +Inf", func() error { c := llama; c.RMSNormEps = inf; return c.Validate() }, "rms_norm_eps is +Inf"},
 		{"rms eps negative", func() error { c := llama; c.RMSNormEps = -1; return c.Validate() }, "rms_norm_eps is -1"},
-		{"rope theta NaN", func() error { c := llama; c.RopeTheta = nan; return c.Validate() }, "layers: llama rope_theta is NaN: expected a finite number ≥ 0 (0 means 10000)"},
+		{"rope theta NaN", func() error { c := llama; c.RopeTheta = nan; return c.Validate() }, "layers: llama rope_theta is NaN, expected a finite number ≥ 0 (0 means 10000)"},
 		{"rope theta -Inf", func() error { c := llama; c.RopeTheta = -inf; return c.Validate() }, "rope_theta is -Inf"},
-		{"initializer range NaN", func() error { c := llama; c.InitializerRange = nan; return c.Validate() }, "layers: llama initializer_range is NaN: expected a finite number ≥ 0 (0 means 0.02)"},
+		{"initializer range NaN", func() error { c := llama; c.InitializerRange = nan; return c.Validate() }, "layers: llama initializer_range is NaN, expected a finite number ≥ 0 (0 means 0.02)"},
 		{"initializer range +Inf", func() error { c := llama; c.InitializerRange = inf; return c.Validate() }, "initializer_range is +Inf"},
-		{"layer norm eps NaN", func() error { c := vit; c.LayerNormE = nan; return c.Validate() }, "layers: vit layer_norm_eps is NaN: expected a finite number ≥ 0 (0 means 1e-06)"},
+		{"layer norm eps NaN", func() error { c := vit; c.LayerNormE = nan; return c.Validate() }, "layers: vit layer_norm_eps is NaN, expected a finite number ≥ 0 (0 means 1e-06)"},
 		{"layer norm eps +Inf", func() error { c := vit; c.LayerNormE = inf; return c.Validate() }, "vit layer_norm_eps is +Inf"},
 		{"layer norm eps negative", func() error { c := vit; c.LayerNormE = -1e-6; return c.Validate() }, "vit layer_norm_eps is -1e-06"},
-		{"lora alpha NaN", lora(LoRA{Alpha: nan}), "layers: lora_alpha is NaN: expected a finite number ≥ 0 (0 means the rank)"},
+		{"lora alpha NaN", lora(LoRA{Alpha: nan}), "layers: lora_alpha is NaN, expected a finite number ≥ 0 (0 means 8)"},
 		{"lora alpha +Inf", lora(LoRA{Alpha: inf}), "layers: lora_alpha is +Inf"},
 		{"lora alpha negative", lora(LoRA{Alpha: -2}), "layers: lora_alpha is -2"},
-		{"lora dropout NaN", lora(LoRA{Dropout: nan}), "layers: lora_dropout is NaN: expected a value in [0, 1)"},
+		{"lora dropout NaN", lora(LoRA{Dropout: nan}), "layers: lora_dropout is NaN, expected a value in [0, 1)"},
 		{"lora dropout 1", lora(LoRA{Dropout: 1}), "layers: lora_dropout is 1"},
-		{"velora scale NaN", velora(VeLoRA{Scale: nan}), "layers: velora_scale is NaN: expected a finite number ≥ 0 (0 means 1)"},
+		{"velora scale NaN", velora(VeLoRA{Scale: nan}), "layers: velora_scale is NaN, expected a finite number ≥ 0 (0 means 1)"},
 		{"velora scale +Inf", velora(VeLoRA{Scale: inf}), "layers: velora_scale is +Inf"},
 		{"velora scale negative", velora(VeLoRA{Scale: -1}), "layers: velora_scale is -1"},
 	}

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/check"
 )
 
 // PEFTPrefix is the key prefix HuggingFace PEFT gives every parameter of an
@@ -40,13 +41,13 @@ func SaveSafetensors(path string, params *Params, names []string, prefix string,
 		if hfLayout(n, v.Shape()) {
 			t, err := tensor.Transpose(v)
 			if err != nil {
-				return errors.Wrapf(err, "layers: saving %s: %s", path, n)
+				return check.Wrapf(err, "layers: saving %s: %s", path, n)
 			}
 			v = t.(*tensor.Dense)
 		}
 		out[prefix+n] = v
 	}
-	return errors.Wrap(checkpoint.Write(path, out, metadata), "layers")
+	return check.Wrap(checkpoint.Write(path, out, metadata), "layers")
 }
 
 // LoadSafetensors reads a safetensors file into params in dtype dt: every
@@ -57,7 +58,7 @@ func SaveSafetensors(path string, params *Params, names []string, prefix string,
 func LoadSafetensors(path string, params *Params, prefix string, dt tensor.Dtype, required []string) error {
 	tensors, _, err := checkpoint.Read(path)
 	if err != nil {
-		return errors.Wrap(err, "layers")
+		return check.Wrap(err, "layers")
 	}
 	keys := make([]string, 0, len(tensors))
 	for k := range tensors {
@@ -74,7 +75,7 @@ func LoadSafetensors(path string, params *Params, prefix string, dt tensor.Dtype
 		if hfLayout(name, v.Shape()) {
 			t, err := tensor.Transpose(v)
 			if err != nil {
-				return errors.Wrapf(err, "layers: loading %s: key %q", path, k)
+				return check.Wrapf(err, "layers: loading %s: key %q", path, k)
 			}
 			v = t.(*tensor.Dense)
 		}
@@ -98,7 +99,7 @@ func LoadSafetensors(path string, params *Params, prefix string, dt tensor.Dtype
 func LoadSafetensorsExact(path string, params *Params, prefix string, dt tensor.Dtype) error {
 	tensors, _, err := checkpoint.Read(path)
 	if err != nil {
-		return errors.Wrap(err, "layers")
+		return check.Wrap(err, "layers")
 	}
 	loaded := map[string]*tensor.Dense{}
 	var unknown []string
@@ -114,7 +115,7 @@ func LoadSafetensorsExact(path string, params *Params, prefix string, dt tensor.
 		if hfLayout(name, v.Shape()) {
 			t, err := tensor.Transpose(v)
 			if err != nil {
-				return errors.Wrapf(err, "layers: loading %s: key %q", path, k)
+				return check.Wrapf(err, "layers: loading %s: key %q", path, k)
 			}
 			v = t.(*tensor.Dense)
 		}
@@ -164,13 +165,13 @@ func setAll(params *Params, loaded map[string]*tensor.Dense, dt tensor.Dtype, pa
 	for _, n := range names {
 		v, err := convert(loaded[n], dt)
 		if err != nil {
-			return errors.Wrapf(err, "layers: loading %s: %q", path, n)
+			return check.Wrapf(err, "layers: loading %s: %q", path, n)
 		}
 		if old := params.Get(n); old != nil && !old.Shape().Eq(v.Shape()) {
 			return errors.Errorf("layers: loading %s: %q has shape %v in the file, the model expects %v", path, n, v.Shape(), old.Shape())
 		}
 		if err := params.Set(n, v); err != nil {
-			return errors.Wrapf(err, "layers: loading %s", path)
+			return check.Wrapf(err, "layers: loading %s", path)
 		}
 	}
 	return nil

@@ -17,7 +17,7 @@ import (
 
 func TestAdapterSavesWithPEFTKeysAndLoadsBack(t *testing.T) {
 	params := NewParams()
-	lora := &LoRA{Rank: 2, Targets: []string{"v"}}
+	lora := &LoRA{Rank: 2, Alpha: 2, Targets: []string{"v"}}
 	_, b := llamaLogits(t, params, lora)
 	var names []string
 	for _, n := range b.Learnables() {

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // jsonKeys reads a JSON object and returns its numeric fields through the
@@ -17,7 +19,7 @@ type jsonKeys struct {
 func readJSONKeys(data []byte, source string) (*jsonKeys, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, errors.Wrapf(err, "layers: %s is not a JSON object", source)
+		return nil, check.Wrapf(err, "layers: %s, expected a JSON object", source)
 	}
 	return &jsonKeys{source: source, raw: raw}, nil
 }
@@ -85,5 +87,5 @@ func (j *jsonKeys) optionalPositive(key string) (float64, error) {
 // readConfigFile reads a config file, naming it in errors.
 func readConfigFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
-	return data, errors.Wrap(err, "layers: reading config")
+	return data, check.Wrap(err, "layers: reading config")
 }

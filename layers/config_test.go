@@ -32,8 +32,8 @@ func TestLLaMAConfigErrorsNameFileAndKey(t *testing.T) {
 		{"string.json", `{"hidden_size": "8", "intermediate_size": 12, "num_attention_heads": 2, "num_hidden_layers": 1, "vocab_size": 10, "max_position_embeddings": 8}`, `key "hidden_size" is "8", expected a number`},
 		{"fraction.json", `{"hidden_size": 8.5, "intermediate_size": 12, "num_attention_heads": 2, "num_hidden_layers": 1, "vocab_size": 10, "max_position_embeddings": 8}`, `key "hidden_size" is 8.5, expected a positive integer`},
 		{"eps.json", `{"hidden_size": 8, "intermediate_size": 12, "num_attention_heads": 2, "num_hidden_layers": 1, "vocab_size": 10, "max_position_embeddings": 8, "rms_norm_eps": -1}`, `key "rms_norm_eps" is -1`},
-		{"heads.json", `{"hidden_size": 8, "intermediate_size": 12, "num_attention_heads": 3, "num_hidden_layers": 1, "vocab_size": 10, "max_position_embeddings": 8}`, "not divisible by 3 heads"},
-		{"broken.json", `{"hidden_size": 8,`, "is not a JSON object"},
+		{"heads.json", `{"hidden_size": 8, "intermediate_size": 12, "num_attention_heads": 3, "num_hidden_layers": 1, "vocab_size": 10, "max_position_embeddings": 8}`, "expected a multiple of the 3 heads"},
+		{"broken.json", `{"hidden_size": 8,`, "expected a JSON object"},
 	}
 	for _, c := range cases {
 		path := filepath.Join(dir, c.name)

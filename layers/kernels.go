@@ -10,9 +10,9 @@ import (
 // means package nn's fused op; package bench sets op/plain's gorgonia
 // compositions to measure what the fusion saves.
 type Kernels struct {
-	RMSNorm   func(x, weight *gorgonia.Node, eps float64) (*gorgonia.Node, error)
-	Attention func(q, k, v *gorgonia.Node, heads int, causal bool) (*gorgonia.Node, error)
-	SwiGLU    func(a, b *gorgonia.Node) (*gorgonia.Node, error)
+	RMSNorm   func(x, weight *gorgonia.Node, eps float64) (*gorgonia.Node, error)          // nn.RMSNorm's contract
+	Attention func(q, k, v *gorgonia.Node, heads int, causal bool) (*gorgonia.Node, error) // nn.Attention's contract
+	SwiGLU    func(a, b *gorgonia.Node) (*gorgonia.Node, error)                            // nn.SwiGLU's contract
 }
 
 // kernels returns b.Kernels with the fused ops where a field is nil.

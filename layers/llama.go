@@ -11,11 +11,13 @@ import (
 	"github.com/velora-go/velora/op/nn"
 )
 
-// LLaMAProjections are the projection names of a LLaMA decoder layer.
-var LLaMAProjections = []string{"q", "k", "v", "o", "gate", "up", "down"}
-
-// LLaMAAliases maps the paper's shorthand letters to LLaMA's projections.
-var LLaMAAliases = map[string]string{"d": "down"}
+// llamaProjections are the projection names of a LLaMA decoder layer, and
+// llamaAliases maps the paper's shorthand letters to them; LLaMAConfig's
+// ProjectionNames and ShorthandAliases return copies.
+var (
+	llamaProjections = []string{"q", "k", "v", "o", "gate", "up", "down"}
+	llamaAliases     = map[string]string{"d": "down"}
+)
 
 // LLaMAConfig is a LLaMA decoder's shape, read from a HuggingFace
 // config.json by ParseLLaMAConfig.
@@ -89,7 +91,7 @@ func ParseLLaMAConfig(data []byte, source string) (LLaMAConfig, error) {
 		}
 	}
 	c = c.withDefaults()
-	return c, errors.Wrapf(c.Validate(), "layers: %s", source)
+	return c, check.Wrapf(c.Validate(), "layers: %s", source)
 }
 
 // Validate checks that the shape is consistent and the float fields finite
@@ -106,7 +108,7 @@ func (c LLaMAConfig) Validate() error {
 	case c.Hidden <= 0 || c.Intermediate <= 0 || c.Heads <= 0 || c.Layers <= 0 || c.Vocab <= 0 || c.MaxSeq <= 0:
 		return errors.Errorf("layers: llama config %+v has a size ≤ 0", c)
 	case c.Hidden%c.Heads != 0:
-		return errors.Errorf("layers: llama hidden size %d is not divisible by %d heads", c.Hidden, c.Heads)
+		return errors.Errorf("layers: llama hidden size %d, expected a multiple of the %d heads", c.Hidden, c.Heads)
 	case (c.Hidden/c.Heads)%2 != 0:
 		return errors.Errorf("layers: llama head size %d is odd; rotary embeddings need an even size", c.Hidden/c.Heads)
 	}
@@ -130,8 +132,8 @@ func (c LLaMAConfig) parameters() float64 {
 // LLaMA is a LLaMA decoder built for one batch shape: token ids in, mean
 // next-token cross-entropy out.
 type LLaMA struct {
-	Config       LLaMAConfig
-	Batch, Seq   int
+	Config       LLaMAConfig    // the shape it was built with
+	Batch, Seq   int            // sequences per batch and tokens per sequence
 	IDs, Targets *gorgonia.Node // (Batch·Seq) token ids and next-token targets (IgnoreIndex to skip)
 	Logits       *gorgonia.Node // (Batch·Seq, Vocab)
 	Loss         *gorgonia.Node // scalar
@@ -163,7 +165,7 @@ func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
 	}
 	h, err := nn.Embedding(table, m.IDs) // (B·T, D)
 	if err != nil {
-		return nil, errors.Wrap(err, "layers: llama embedding")
+		return nil, check.Wrap(err, "layers: llama embedding")
 	}
 	for i := 0; i < c.Layers; i++ {
 		if h, err = m.decoderLayer(b, fmt.Sprintf("model.layers.%d", i), h); err != nil {
@@ -178,7 +180,7 @@ func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
 		return nil, err
 	}
 	m.Loss, err = nn.CrossEntropy(m.Logits, m.Targets, IgnoreIndex)
-	return m, errors.Wrap(err, "layers: llama loss")
+	return m, check.Wrap(err, "layers: llama loss")
 }
 
 // decoderLayer is one pre-norm block: self-attention, then the MLP.
@@ -196,7 +198,7 @@ func (m *LLaMA) norm(b *Builder, module string, x *gorgonia.Node) (*gorgonia.Nod
 	}
 	y, err := b.kernels().RMSNorm(x, w, m.Config.RMSNormEps)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", module)
+		return nil, check.Wrapf(err, "layers: %s", module)
 	}
 	return b.Adapter.Feature(b, module, y)
 }
@@ -205,7 +207,7 @@ func (m *LLaMA) norm(b *Builder, module string, x *gorgonia.Node) (*gorgonia.Nod
 func (m *LLaMA) project(b *Builder, prefix, name string, x *gorgonia.Node, in, out int) (*gorgonia.Node, error) {
 	s := Site{Module: prefix + "." + name + "_proj", Name: name, In: in, Out: out}
 	y, err := b.Adapter.Linear(b, s, x)
-	return y, errors.Wrapf(err, "layers: %s", s.Module)
+	return y, check.Wrapf(err, "layers: %s", s.Module)
 }
 
 // attention is causal multi-head attention with rotary embeddings on q, k.
@@ -219,19 +221,19 @@ func (m *LLaMA) attention(b *Builder, prefix string, x *gorgonia.Node) (*gorgoni
 		}
 		if name != "v" {
 			if y, err = nn.RoPE(y, c.Heads, m.Seq, c.RopeTheta); err != nil {
-				return nil, errors.Wrapf(err, "layers: %s %s rope", prefix, name)
+				return nil, check.Wrapf(err, "layers: %s %s rope", prefix, name)
 			}
 		}
 		if qkv[i], err = gorgonia.Reshape(y, tensor.Shape{m.Batch, m.Seq, c.Hidden}); err != nil { // (B, T, D)
-			return nil, errors.Wrapf(err, "layers: %s", prefix)
+			return nil, check.Wrapf(err, "layers: %s", prefix)
 		}
 	}
 	att, err := b.kernels().Attention(qkv[0], qkv[1], qkv[2], c.Heads, true) // (B, T, D)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", prefix)
+		return nil, check.Wrapf(err, "layers: %s", prefix)
 	}
 	if att, err = gorgonia.Reshape(att, tensor.Shape{m.Batch * m.Seq, c.Hidden}); err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", prefix)
+		return nil, check.Wrapf(err, "layers: %s", prefix)
 	}
 	return m.project(b, prefix, "o", att, c.Hidden, c.Hidden)
 }
@@ -250,7 +252,7 @@ func (m *LLaMA) mlp(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.Node
 	b.expansion = append(b.expansion, gate, up)
 	s, err := b.kernels().SwiGLU(gate, up) // (B·T, F)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", prefix)
+		return nil, check.Wrapf(err, "layers: %s", prefix)
 	}
 	return m.project(b, prefix, "down", s, c.Intermediate, c.Hidden)
 }

@@ -22,41 +22,60 @@ import (
 // compresses, as HuggingFace PEFT's VeLoRA variant does
 // (huggingface/peft, src/peft/tuners/lora/velora.py).
 type LoRA struct {
-	Rank    int      // r; must be positive
-	Alpha   float64  // lora_alpha; zero means Rank (scaling 1)
-	Dropout float64  // lora_dropout on A's input, in [0, 1)
+	Rank    int      // r; zero means DefaultLoRARank (8), as in PEFT
+	Alpha   float64  // lora_alpha; zero means DefaultLoRAAlpha (8), as in PEFT
+	Dropout float64  // lora_dropout on A's input, in [0, 1); zero means none
 	Targets []string // projection names that get adapters
 	NF4     bool     // quantise the frozen base weights (QLoRA)
 	// Trained are roles that train fully besides the adapters (PEFT's
 	// modules_to_save), e.g. the head of a new classifier.
 	Trained []Role
-	VeLoRA  *VeLoRA
-	Seed    int64 // seeds the dropout masks
+	VeLoRA  *VeLoRA // the targets whose A keeps a compressed input; nil is none
+	Seed    int64   // seeds the dropout masks
 
 	quantised map[string]*nf4.Weight
 }
 
-// Scaling is alpha/r.
-func (l *LoRA) Scaling() float64 {
-	if l.Alpha == 0 {
-		return 1
+// DefaultLoRARank and DefaultLoRAAlpha are LoRA's r and lora_alpha when
+// none is given: the defaults of HuggingFace PEFT's LoraConfig. Package peft
+// uses the same ones.
+const (
+	DefaultLoRARank  = 8
+	DefaultLoRAAlpha = 8
+)
+
+// rank is r, or its default.
+func (l *LoRA) rank() int {
+	if l.Rank == 0 {
+		return DefaultLoRARank
 	}
-	return l.Alpha / float64(l.Rank)
+	return l.Rank
 }
+
+// alpha is lora_alpha, or its default.
+func (l *LoRA) alpha() float64 {
+	if l.Alpha == 0 {
+		return DefaultLoRAAlpha
+	}
+	return l.Alpha
+}
+
+// Scaling is alpha/r, after defaults: 1 for the zero LoRA.
+func (l *LoRA) Scaling() float64 { return l.alpha() / float64(l.rank()) }
 
 // Validate checks the configuration against a model's projection names.
 func (l *LoRA) Validate(available []string) error {
-	if l.Rank <= 0 {
-		return errors.Errorf("layers: lora rank %d, expected a positive rank", l.Rank)
+	if l.Rank < 0 {
+		return errors.Errorf("layers: lora rank %d, expected a positive rank (0 means %d)", l.Rank, DefaultLoRARank)
 	}
 	if err := check.First(
-		check.Float("layers", "lora_alpha", l.Alpha, l.Alpha >= 0, "a finite number ≥ 0 (0 means the rank)"),
+		check.Float("layers", "lora_alpha", l.Alpha, l.Alpha >= 0, "a finite number ≥ 0 (0 means 8)"),
 		check.Float("layers", "lora_dropout", l.Dropout, l.Dropout >= 0 && l.Dropout < 1, "a value in [0, 1)"),
 	); err != nil {
 		return err
 	}
 	if _, err := ResolveNames(l.Targets, available, nil); err != nil {
-		return errors.Wrap(err, "lora targets")
+		return check.Wrap(err, "layers: lora targets")
 	}
 	for _, p := range l.veloraProjections() {
 		if !slices.Contains(l.Targets, p) {
@@ -82,7 +101,7 @@ func (l *LoRA) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, err
 	}
 	update, err := l.update(b, s, x)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s lora", s.Module)
+		return nil, check.Wrapf(err, "layers: %s lora", s.Module)
 	}
 	return gorgonia.Add(out, update)
 }
@@ -98,7 +117,7 @@ func (l *LoRA) base(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error
 	}
 	out, err := nf4.Linear(x, q)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", s.Module)
+		return nil, check.Wrapf(err, "layers: %s", s.Module)
 	}
 	return b.Bias(s, out, false)
 }
@@ -120,7 +139,7 @@ func (l *LoRA) quantise(b *Builder, s Site) (*nf4.Weight, error) {
 	}
 	q, err := nf4.Quantize(w)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: quantising %s", name)
+		return nil, check.Wrapf(err, "layers: quantising %s", name)
 	}
 	if l.quantised == nil {
 		l.quantised = map[string]*nf4.Weight{}
@@ -131,11 +150,11 @@ func (l *LoRA) quantise(b *Builder, s Site) (*nf4.Weight, error) {
 
 // update is (alpha/r) · dropout(x) A B.
 func (l *LoRA) update(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
-	a, err := b.Param(s.Module+".lora_A.weight", tensor.Shape{s.In, l.Rank}, KaimingUniform(sqrt5), true)
+	a, err := b.Param(s.Module+".lora_A.weight", tensor.Shape{s.In, l.rank()}, KaimingUniform(sqrt5), true)
 	if err != nil {
 		return nil, err
 	}
-	bw, err := b.Param(s.Module+".lora_B.weight", tensor.Shape{l.Rank, s.Out}, Constant(0), true)
+	bw, err := b.Param(s.Module+".lora_B.weight", tensor.Shape{l.rank(), s.Out}, Constant(0), true)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +191,7 @@ func (l *LoRA) Trains(r Role) bool {
 	return false
 }
 
+// Feature returns x unchanged: LoRA adds nothing after norms or embeddings.
 func (*LoRA) Feature(_ *Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) { return x, nil }
 
 // Merge folds the adapters of the given modules into their base weights
@@ -186,7 +206,7 @@ func (l *LoRA) Unmerge(params *Params, modules []string) error { return l.fold(p
 // fold adds sign·(alpha/r)·A B to each module's weight.
 func (l *LoRA) fold(params *Params, modules []string, sign float64) error {
 	if l.NF4 {
-		return errors.New("layers: cannot merge LoRA adapters into an NF4 base weight; dequantise it first")
+		return errors.New("layers: merging LoRA adapters into an NF4 base weight, expected a full-precision base: dequantise it first")
 	}
 	for _, m := range modules {
 		w, a, bw := params.Get(m+".weight"), params.Get(m+".lora_A.weight"), params.Get(m+".lora_B.weight")
@@ -195,13 +215,13 @@ func (l *LoRA) fold(params *Params, modules []string, sign float64) error {
 		}
 		ab, err := a.MatMul(bw)
 		if err != nil {
-			return errors.Wrapf(err, "layers: merging %s", m)
+			return check.Wrapf(err, "layers: merging %s", m)
 		}
 		if _, err := tensor.Mul(ab, scalarOf(w.Dtype(), sign*l.Scaling()), tensor.UseUnsafe()); err != nil {
-			return errors.Wrapf(err, "layers: merging %s", m)
+			return check.Wrapf(err, "layers: merging %s", m)
 		}
 		if _, err := tensor.Add(w, ab, tensor.UseUnsafe()); err != nil {
-			return errors.Wrapf(err, "layers: merging %s", m)
+			return check.Wrapf(err, "layers: merging %s", m)
 		}
 	}
 	return nil

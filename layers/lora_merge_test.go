@@ -53,12 +53,12 @@ func TestMergedParamsComputeTheAdaptedModel(t *testing.T) {
 
 func TestMergedParamsOfAnUnbuiltQLoRAIsAnError(t *testing.T) {
 	params := NewParams()
-	llamaLogits(t, params, &LoRA{Rank: 2, Targets: []string{"v"}})
-	if _, err := (&LoRA{Rank: 2, Targets: []string{"v"}, NF4: true}).MergedParams(params); err == nil || !strings.Contains(err.Error(), "build the model") {
+	llamaLogits(t, params, &LoRA{Rank: 2, Alpha: 2, Targets: []string{"v"}})
+	if _, err := (&LoRA{Rank: 2, Alpha: 2, Targets: []string{"v"}, NF4: true}).MergedParams(params); err == nil || !strings.Contains(err.Error(), "build the model") {
 		t.Fatalf("error %v, expected one saying to build the model first", err)
 	}
 	params.Delete("model.layers.1.self_attn.v_proj.lora_B.weight")
-	_, err := (&LoRA{Rank: 2, Targets: []string{"v"}}).MergedParams(params)
+	_, err := (&LoRA{Rank: 2, Alpha: 2, Targets: []string{"v"}}).MergedParams(params)
 	if err == nil || !strings.Contains(err.Error(), "model.layers.1.self_attn.v_proj") {
 		t.Fatalf("error %v, expected one naming the module whose lora_B is missing", err)
 	}

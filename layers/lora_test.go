@@ -104,7 +104,7 @@ func TestLoRAMergeEqualsAdapterAndUnmergeRestores(t *testing.T) {
 	for _, m := range modules {
 		same(t, m, params.Get(m+".weight").Data().([]float64), before[m], 1e-12)
 	}
-	if err := (&LoRA{Rank: 2, NF4: true}).Merge(params, modules); err == nil || !strings.Contains(err.Error(), "NF4") {
+	if err := (&LoRA{Rank: 2, Alpha: 2, NF4: true}).Merge(params, modules); err == nil || !strings.Contains(err.Error(), "NF4") {
 		t.Errorf("merging into NF4: error %v", err)
 	}
 }
@@ -112,7 +112,7 @@ func TestLoRAMergeEqualsAdapterAndUnmergeRestores(t *testing.T) {
 func TestQLoRATrainsAStep(t *testing.T) {
 	params := NewParams()
 	base, _ := llamaLogits(t, params, Full{})
-	qlora := &LoRA{Rank: 2, Targets: []string{"v", "down"}, NF4: true, VeLoRA: &VeLoRA{Projections: []string{"v", "down"}, SubTokenSize: 4}}
+	qlora := &LoRA{Rank: 2, Alpha: 2, Targets: []string{"v", "down"}, NF4: true, VeLoRA: &VeLoRA{Projections: []string{"v", "down"}, SubTokenSize: 4}}
 	got, _ := llamaLogits(t, params, qlora)
 	// 4-bit weights change the logits, but not by much at B = 0.
 	same(t, "qlora logits", got, base, 0.5)
@@ -158,15 +158,15 @@ func TestLoRAValidateNamesTheBadField(t *testing.T) {
 		l    LoRA
 		want string
 	}{
-		{LoRA{Rank: 0, Targets: []string{"q"}}, "rank 0"},
+		{LoRA{Rank: -1, Targets: []string{"q"}}, "rank -1"},
 		{LoRA{Rank: 2, Alpha: -1, Targets: []string{"q"}}, "lora_alpha is -1"},
 		{LoRA{Rank: 2, Dropout: 1, Targets: []string{"q"}}, "lora_dropout is 1"},
-		{LoRA{Rank: 2, Targets: []string{"query"}}, `projection "query" is not one of`},
+		{LoRA{Rank: 2, Targets: []string{"query"}}, `lora targets: projection "query", expected one of`},
 		{LoRA{Rank: 2, Targets: []string{"q"}, VeLoRA: &VeLoRA{Projections: []string{"v"}}}, `"v" has no adapter`},
 		{LoRA{Rank: 2, Targets: []string{"v"}, VeLoRA: &VeLoRA{Projections: []string{"v"}, Sizes: map[string]int{"v": 0}}}, `sub-token size 0 for "v"`},
 	}
 	for _, c := range cases {
-		if err := c.l.Validate(LLaMAProjections); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := c.l.Validate(llamaProjections); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, expected %q", c.l, err, c.want)
 		}
 	}
@@ -179,18 +179,43 @@ func TestResolveSelections(t *testing.T) {
 		aliases   map[string]string
 		want      string
 	}{
-		{"vd", LLaMAProjections, LLaMAAliases, "v down"},
-		{"qkvd", LLaMAProjections, LLaMAAliases, "q k v down"},
-		{"q, k, up", LLaMAProjections, LLaMAAliases, "q k up"},
-		{"vd", ViTProjections, ViTAliases, "qkv fc2"},
-		{"qkv,proj", ViTProjections, ViTAliases, "qkv proj"},
+		{"vd", llamaProjections, llamaAliases, "v down"},
+		{"qkvd", llamaProjections, llamaAliases, "q k v down"},
+		{"q, k, up", llamaProjections, llamaAliases, "q k up"},
+		{"vd", vitProjections, vitAliases, "qkv fc2"},
+		{"qkv,proj", vitProjections, vitAliases, "qkv proj"},
 	} {
 		got, err := Resolve(c.sel, c.available, c.aliases)
 		if err != nil || strings.Join(got, " ") != c.want {
 			t.Errorf("Resolve(%q) = %v, %v; want %s", c.sel, got, err, c.want)
 		}
 	}
-	if _, err := Resolve("v, gate2", LLaMAProjections, LLaMAAliases); err == nil || !strings.Contains(err.Error(), `"gate2"`) {
+	if _, err := Resolve("v, gate2", llamaProjections, llamaAliases); err == nil || !strings.Contains(err.Error(), `"gate2"`) {
 		t.Errorf("unknown name: error %v", err)
+	}
+}
+
+// TestLoRAZeroMeansPEFTDefaults: a zero Rank or Alpha means PEFT's
+// LoraConfig default, r = 8 and lora_alpha = 8 (package peft's too), so the
+// update is scaled by 8/r when only the rank is given.
+func TestLoRAZeroMeansPEFTDefaults(t *testing.T) {
+	for _, c := range []struct {
+		l    LoRA
+		want float64
+	}{
+		{LoRA{}, 1},                   // 8/8
+		{LoRA{Rank: 4}, 2},            // 8/4
+		{LoRA{Alpha: 4}, 0.5},         // 4/8
+		{LoRA{Rank: 2, Alpha: 2}, 1},  // both given
+		{LoRA{Rank: 4, Alpha: 32}, 8}, // both given
+	} {
+		if got := c.l.Scaling(); got != c.want {
+			t.Errorf("%+v: scaling %g, expected %g", c.l, got, c.want)
+		}
+	}
+	_, b := llamaLogits(t, NewParams(), &LoRA{Targets: []string{"v"}})
+	a := b.Params.Get("model.layers.0.self_attn.v_proj.lora_A.weight")
+	if a == nil || !a.Shape().Eq(tensor.Shape{tinyLLaMA.Hidden, DefaultLoRARank}) {
+		t.Errorf("lora_A of the zero-rank LoRA: %v, expected shape (%d, %d)", a, tinyLLaMA.Hidden, DefaultLoRARank)
 	}
 }

@@ -1,5 +1,10 @@
 package layers
 
+import (
+	"maps"
+	"slices"
+)
+
 // Architecture is what an adapter needs to know of a model before it is
 // built: its projection names, the shorthand letters for them, and each
 // projection's shape. LLaMAConfig and ViTConfig implement it.
@@ -12,10 +17,15 @@ type Architecture interface {
 	ProjectionShape(name string) (in, out int)
 }
 
-func (LLaMAConfig) ProjectionNames() []string { return LLaMAProjections }
+// ProjectionNames returns a copy of the projection names of a LLaMA decoder
+// layer: q, k, v, o, gate, up, down.
+func (LLaMAConfig) ProjectionNames() []string { return slices.Clone(llamaProjections) }
 
-func (LLaMAConfig) ShorthandAliases() map[string]string { return LLaMAAliases }
+// ShorthandAliases returns a copy of the map from the paper's shorthand
+// letters to LLaMA's projections: d is down (q, k, v are LLaMA's own names).
+func (LLaMAConfig) ShorthandAliases() map[string]string { return maps.Clone(llamaAliases) }
 
+// ProjectionShape returns a LLaMA projection's input and output widths.
 func (c LLaMAConfig) ProjectionShape(name string) (in, out int) {
 	switch name {
 	case "gate", "up":
@@ -26,10 +36,16 @@ func (c LLaMAConfig) ProjectionShape(name string) (in, out int) {
 	return c.Hidden, c.Hidden
 }
 
-func (ViTConfig) ProjectionNames() []string { return ViTProjections }
+// ProjectionNames returns a copy of the projection names of a ViT encoder
+// block: qkv, proj, fc1, fc2.
+func (ViTConfig) ProjectionNames() []string { return slices.Clone(vitProjections) }
 
-func (ViTConfig) ShorthandAliases() map[string]string { return ViTAliases }
+// ShorthandAliases returns a copy of the map from the paper's shorthand
+// letters to ViT's projections: q, k and v all read the merged qkv
+// projection's input, d is the MLP's fc2.
+func (ViTConfig) ShorthandAliases() map[string]string { return maps.Clone(vitAliases) }
 
+// ProjectionShape returns a ViT projection's input and output widths.
 func (c ViTConfig) ProjectionShape(name string) (in, out int) {
 	switch name {
 	case "qkv":

@@ -5,6 +5,8 @@ import (
 
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // Params holds a model's parameter values by name, outside any graph, so
@@ -35,9 +37,9 @@ func (p *Params) Set(name string, value *tensor.Dense) error {
 		return nil
 	}
 	if !old.Shape().Eq(value.Shape()) || old.Dtype() != value.Dtype() {
-		return errors.Errorf("layers: parameter %q is %v %v, cannot set it to %v %v", name, old.Dtype(), old.Shape(), value.Dtype(), value.Shape())
+		return errors.Errorf("layers: parameter %q set to %v %v, expected %v %v like its value", name, value.Dtype(), value.Shape(), old.Dtype(), old.Shape())
 	}
-	return errors.Wrapf(tensor.Copy(old, value), "layers: parameter %q", name)
+	return check.Wrapf(tensor.Copy(old, value), "layers: parameter %q", name)
 }
 
 // Delete removes name (for example a LoRA adapter after merging).

@@ -3,6 +3,8 @@ package layers
 import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // torchLayout says how PyTorch stores a parameter that Params holds.
@@ -62,7 +64,7 @@ func PyTorchShape(arch Architecture, name string, shape tensor.Shape) tensor.Sha
 func ToPyTorch(arch Architecture, name string, value *tensor.Dense) (*tensor.Dense, error) {
 	v, err := convert(value, value.Dtype())
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %q", name)
+		return nil, check.Wrapf(err, "layers: %q", name)
 	}
 	return relayout(arch, name, v, value.Shape(), false)
 }
@@ -77,7 +79,7 @@ func FromPyTorch(arch Architecture, name string, value *tensor.Dense, shape tens
 	}
 	v, err := convert(value, dt)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %q", name)
+		return nil, check.Wrapf(err, "layers: %q", name)
 	}
 	return relayout(arch, name, v, shape, true)
 }
@@ -118,7 +120,7 @@ func relayout(arch Architecture, name string, v *tensor.Dense, ours tensor.Shape
 		}
 		return permuted(v, to, func(k int) int { return from[k] }), nil
 	}
-	return v, errors.Wrapf(v.Reshape(to...), "layers: %q", name)
+	return v, check.Wrapf(v.Reshape(to...), "layers: %q", name)
 }
 
 // permuted returns a new tensor of v's dtype and shape shape whose element

@@ -82,7 +82,7 @@ func (v *VeLoRA) strategy() (vinit.Strategy, error) {
 }
 
 // Validate checks the selection against the projection names of a model
-// (LLaMAProjections or ViTProjections): every name exists, sizes are
+// (an Architecture's ProjectionNames): every name exists, sizes are
 // positive, the strategy parses, the scale is finite and not negative, the
 // z format is one of op's.
 func (v *VeLoRA) Validate(available []string) error {
@@ -91,7 +91,7 @@ func (v *VeLoRA) Validate(available []string) error {
 	}
 	for _, p := range v.Projections {
 		if !slices.Contains(available, p) {
-			return errors.Errorf("layers: velora projection %q is not one of %s", p, strings.Join(available, ", "))
+			return errors.Errorf("layers: velora projection %q, expected one of %s", p, strings.Join(available, ", "))
 		}
 	}
 	if v.SubTokenSize < 0 {
@@ -102,14 +102,14 @@ func (v *VeLoRA) Validate(available []string) error {
 			return errors.Errorf("layers: velora sub-token size %d for %q, expected a positive size", m, name)
 		}
 		if !slices.Contains(available, name) {
-			return errors.Errorf("layers: velora sub-token size given for %q, which is not one of %s", name, strings.Join(available, ", "))
+			return errors.Errorf("layers: velora sub-token size given for %q, expected one of %s", name, strings.Join(available, ", "))
 		}
 	}
 	if err := check.Float("layers", "velora_scale", v.Scale, v.Scale >= 0, "a finite number ≥ 0 (0 means 1)"); err != nil {
 		return err
 	}
 	if err := v.ZFormat.Validate(); err != nil {
-		return errors.Wrap(err, "layers: velora")
+		return check.Wrap(err, "layers: velora")
 	}
 	_, err := v.strategy()
 	return err
@@ -142,7 +142,7 @@ func ResolveNames(words []string, available []string, aliases map[string]string)
 			name = a
 		}
 		if !slices.Contains(available, name) {
-			return nil, errors.Errorf("layers: projection %q is not one of %s", w, strings.Join(available, ", "))
+			return nil, errors.Errorf("layers: projection %q, expected one of %s", w, strings.Join(available, ", "))
 		}
 		if !slices.Contains(out, name) {
 			out = append(out, name)

@@ -11,12 +11,14 @@ import (
 	"github.com/velora-go/velora/op/nn"
 )
 
-// ViTProjections are the projection names of a ViT encoder block.
-var ViTProjections = []string{"qkv", "proj", "fc1", "fc2"}
-
-// ViTAliases maps the paper's shorthand letters to ViT's projections: q, k
-// and v all read the merged qkv projection's input, d is the MLP's fc2.
-var ViTAliases = map[string]string{"q": "qkv", "k": "qkv", "v": "qkv", "d": "fc2"}
+// vitProjections are the projection names of a ViT encoder block, and
+// vitAliases maps the paper's shorthand letters to them: q, k and v all read
+// the merged qkv projection's input, d is the MLP's fc2. ViTConfig's
+// ProjectionNames and ShorthandAliases return copies.
+var (
+	vitProjections = []string{"qkv", "proj", "fc1", "fc2"}
+	vitAliases     = map[string]string{"q": "qkv", "k": "qkv", "v": "qkv", "d": "fc2"}
+)
 
 // ViTConfig is a Vision Transformer's shape (Dosovitskiy et al., arXiv
 // 2010.11929). ViT-B/16 is {224, 16, 3, 768, 12, 12, 3072, classes, 1e-6}.
@@ -50,19 +52,19 @@ func (c ViTConfig) eps() float64 {
 func (c ViTConfig) Validate() error {
 	switch {
 	case c.ImageSize <= 0 || c.PatchSize <= 0 || c.Channels <= 0 || c.Hidden <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.MLP <= 0 || c.Classes <= 0:
-		return errors.Errorf("layers: vit config %+v has a size ≤ 0", c)
+		return errors.Errorf("layers: vit config %+v has a size ≤ 0, expected every size positive", c)
 	case c.ImageSize%c.PatchSize != 0:
-		return errors.Errorf("layers: vit image size %d is not divisible by the patch size %d", c.ImageSize, c.PatchSize)
+		return errors.Errorf("layers: vit image size %d, expected a multiple of the patch size %d", c.ImageSize, c.PatchSize)
 	case c.Hidden%c.Heads != 0:
-		return errors.Errorf("layers: vit width %d is not divisible by %d heads", c.Hidden, c.Heads)
+		return errors.Errorf("layers: vit width %d, expected a multiple of the %d heads", c.Hidden, c.Heads)
 	}
 	return check.Float("layers", "vit layer_norm_eps", c.LayerNormE, c.LayerNormE >= 0, "a finite number ≥ 0 (0 means 1e-06)")
 }
 
 // ViT is a Vision Transformer classifier built for one batch size.
 type ViT struct {
-	Config ViTConfig
-	Batch  int
+	Config ViTConfig      // the shape it was built with
+	Batch  int            // images per batch
 	Images *gorgonia.Node // (Batch·Patches, PatchDim), filled by SetBatch
 	Labels *gorgonia.Node // (Batch) class ids
 	Logits *gorgonia.Node // (Batch, Classes)
@@ -105,7 +107,7 @@ func NewViT(b *Builder, c ViTConfig, batch int) (*ViT, error) {
 	}
 	h, err := nn.ClassToken(x, cls, pos, batch) // (B·(P+1), D)
 	if err != nil {
-		return nil, errors.Wrap(err, "layers: vit class token")
+		return nil, check.Wrap(err, "layers: vit class token")
 	}
 	for i := 0; i < c.Layers; i++ {
 		if h, err = m.block(b, fmt.Sprintf("blocks.%d", i), h); err != nil {
@@ -118,14 +120,14 @@ func NewViT(b *Builder, c ViTConfig, batch int) (*ViT, error) {
 	first := gorgonia.NewVector(b.G, tensor.Int, gorgonia.WithShape(batch), gorgonia.WithName("class_rows"),
 		gorgonia.WithValue(tensor.New(tensor.WithShape(batch), tensor.WithBacking(classRows(batch, p+1)))))
 	if h, err = nn.Embedding(h, first); err != nil { // (B, D): each sequence's class token
-		return nil, errors.Wrap(err, "layers: vit class rows")
+		return nil, check.Wrap(err, "layers: vit class rows")
 	}
 	head := Site{Module: "head", Name: "head", In: c.Hidden, Out: c.Classes, Bias: true}
 	if m.Logits, err = b.Linear(head, h, nil, b.Adapter.Trains(RoleHead)); err != nil {
 		return nil, err
 	}
 	m.Loss, err = nn.CrossEntropy(m.Logits, m.Labels, IgnoreIndex)
-	return m, errors.Wrap(err, "layers: vit loss")
+	return m, check.Wrap(err, "layers: vit loss")
 }
 
 // classRows are the row indices of each sequence's class token.
@@ -157,7 +159,7 @@ func (m *ViT) norm(b *Builder, module string, x *gorgonia.Node) (*gorgonia.Node,
 	}
 	y, err := nn.LayerNorm(x, w, bias, m.Config.eps())
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", module)
+		return nil, check.Wrapf(err, "layers: %s", module)
 	}
 	return b.Adapter.Feature(b, module, y)
 }
@@ -165,7 +167,7 @@ func (m *ViT) norm(b *Builder, module string, x *gorgonia.Node) (*gorgonia.Node,
 // project builds one named projection (with bias) through the adapter.
 func (m *ViT) project(b *Builder, module, name string, x *gorgonia.Node, in, out int) (*gorgonia.Node, error) {
 	y, err := b.Adapter.Linear(b, Site{Module: module, Name: name, In: in, Out: out, Bias: true}, x)
-	return y, errors.Wrapf(err, "layers: %s", module)
+	return y, check.Wrapf(err, "layers: %s", module)
 }
 
 // attention is bidirectional multi-head attention through the merged qkv
@@ -180,18 +182,18 @@ func (m *ViT) attention(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.
 	for i := range parts {
 		part, err := nn.Columns(qkv, i*d, (i+1)*d) // (B·S, D)
 		if err != nil {
-			return nil, errors.Wrapf(err, "layers: %s", prefix)
+			return nil, check.Wrapf(err, "layers: %s", prefix)
 		}
 		if parts[i], err = gorgonia.Reshape(part, tensor.Shape{m.Batch, seq, d}); err != nil {
-			return nil, errors.Wrapf(err, "layers: %s", prefix)
+			return nil, check.Wrapf(err, "layers: %s", prefix)
 		}
 	}
 	att, err := nn.Attention(parts[0], parts[1], parts[2], m.Config.Heads, false) // (B, S, D)
 	if err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", prefix)
+		return nil, check.Wrapf(err, "layers: %s", prefix)
 	}
 	if att, err = gorgonia.Reshape(att, tensor.Shape{m.Batch * seq, d}); err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", prefix)
+		return nil, check.Wrapf(err, "layers: %s", prefix)
 	}
 	return m.project(b, prefix+".proj", "proj", att, d, d)
 }
@@ -204,7 +206,7 @@ func (m *ViT) mlp(b *Builder, prefix string, x *gorgonia.Node) (*gorgonia.Node, 
 	}
 	b.expansion = append(b.expansion, h)
 	if h, err = nn.GELU(h); err != nil {
-		return nil, errors.Wrapf(err, "layers: %s", prefix)
+		return nil, check.Wrapf(err, "layers: %s", prefix)
 	}
 	return m.project(b, prefix+".fc2", "fc2", h, m.Config.MLP, m.Config.Hidden)
 }

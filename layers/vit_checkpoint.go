@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/check"
 )
 
 // LoadViTNPZ reads the original ViT weights (the ImageNet-21k
@@ -24,7 +25,7 @@ func LoadViTNPZ(path string, params *Params, c ViTConfig, dt tensor.Dtype) error
 	}
 	file, err := checkpoint.ReadNPZ(path)
 	if err != nil {
-		return errors.Wrap(err, "layers")
+		return check.Wrap(err, "layers")
 	}
 	r := npzReader{path: path, file: file}
 	d, p := c.Hidden, c.Patches()+1
@@ -91,7 +92,7 @@ func (r *npzReader) get(key string, flax tensor.Shape, shape ...int) *tensor.Den
 	}
 	out := v.Clone().(*tensor.Dense)
 	if err := out.Reshape(shape...); err != nil {
-		r.err = errors.Wrapf(err, "layers: %s: key %q", r.path, key)
+		r.err = check.Wrapf(err, "layers: %s: key %q", r.path, key)
 	}
 	return out
 }
@@ -103,7 +104,7 @@ func (r *npzReader) join(axis int, parts ...*tensor.Dense) *tensor.Dense {
 	}
 	out, err := parts[0].Concat(axis, parts[1:]...)
 	if err != nil {
-		r.err = errors.Wrapf(err, "layers: %s: joining q, k, v", r.path)
+		r.err = check.Wrapf(err, "layers: %s: joining q, k, v", r.path)
 	}
 	return out
 }

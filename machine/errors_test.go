@@ -186,7 +186,7 @@ func TestNewRejectsWhatCannotRun(t *testing.T) {
 		{"nil graph", nil, gorgonia.Nodes{cost}, nil, "nil graph"},
 		{"no outputs", g, nil, nil, "no outputs"},
 		{"nil output", g, gorgonia.Nodes{cost, nil}, nil, "output 1 is nil"},
-		{"output of another graph", g, gorgonia.Nodes{stranger}, nil, `output "stranger" is not in the graph`},
+		{"output of another graph", g, gorgonia.Nodes{stranger}, nil, `output "stranger", expected a node of the graph`},
 		{"nil solver constructor", g, gorgonia.Nodes{cost}, []Option{WithFusedUpdate(nil)}, "nil solver constructor"},
 		{"fused without gradients", g, gorgonia.Nodes{cost}, []Option{WithFusedUpdate(newAdam)}, "no output is the gradient of a parameter"},
 		{"constructor returns nil", g, grads[:1], []Option{WithFusedUpdate(func() gorgonia.Solver { return nil })}, "returned nil"},

@@ -6,6 +6,8 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // Machine runs the part of a gorgonia graph that a set of outputs needs, freeing every
@@ -122,7 +124,7 @@ func (m *Machine) RunAll() error {
 			continue
 		}
 		if err := gorgonia.UnsafeLet(n, m.vals[i]); err != nil {
-			return errors.Wrapf(err, "machine: binding the value of output %q", n.Name())
+			return check.Wrapf(err, "machine: binding the value of output %q", n.Name())
 		}
 	}
 	peak := m.mem.peak
@@ -173,7 +175,7 @@ func (m *Machine) step(i int) error {
 	}
 	v, pooled, err := m.do(i, m.args)
 	if err != nil {
-		return errors.Wrapf(err, "machine: node %q (op %v) on input shapes %v", n.Name(), n.Op(), shapesOf(m.args))
+		return check.Wrapf(err, "machine: node %q (op %v) on input shapes %v", n.Name(), n.Op(), shapesOf(m.args))
 	}
 	if v == nil {
 		return errors.Errorf("machine: node %q (op %v) returned no value", n.Name(), n.Op())
@@ -207,7 +209,7 @@ func (m *Machine) fireUpdates() error {
 		}
 		p := m.plan.nodes[u.param]
 		if err := u.solver.Step([]gorgonia.ValueGrad{paramGrad{node: p, grad: m.vals[u.grad]}}); err != nil {
-			return errors.Wrapf(err, "machine: fused update of %q", p.Name())
+			return check.Wrapf(err, "machine: fused update of %q", p.Name())
 		}
 		m.ledger.consumed(k)
 		m.vals[u.grad] = nil

@@ -44,7 +44,7 @@ func newPlan(g *gorgonia.ExprGraph, outputs gorgonia.Nodes, keep func(*gorgonia.
 			return nil, errors.Errorf("machine: output %d is nil", i)
 		}
 		if o.Graph() != g || !g.Has(o.ID()) {
-			return nil, errors.Errorf("machine: output %q is not in the graph", o.Name())
+			return nil, errors.Errorf("machine: output %q, expected a node of the graph", o.Name())
 		}
 		p.collect(g, o)
 	}

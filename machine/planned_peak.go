@@ -67,7 +67,7 @@ func (m *Machine) simulate(computed func(k, i int, b *buffer, fresh bool), freed
 // Reshape and Iop need not say.
 type ViewOp interface {
 	gorgonia.Op
-	ViewOf() int
+	ViewOf() int // the index of the argument whose memory the value lives in
 }
 
 // reshapeOp is the type of gorgonia's Reshape op (unexported), whose result is a view of

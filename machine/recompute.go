@@ -32,7 +32,7 @@ func WithRecompute(keep func(*gorgonia.Node) bool) Option {
 // value would differ from the first.
 type StatefulOp interface {
 	gorgonia.Op
-	Stateful()
+	Stateful() // a marker: it does nothing
 }
 
 // recompute gives each forward value that keep rejects a second position, computed just

@@ -22,7 +22,7 @@ func SolverStateBytes(s gorgonia.Solver, params gorgonia.Nodes) (int64, error) {
 	case *gorgonia.AdamW:
 		copies = 3
 	default:
-		return 0, errors.Errorf("machine: unknown solver %T: its state size is not known", s)
+		return 0, errors.Errorf("machine: solver %T, expected one of gorgonia's solvers, whose state size is known", s)
 	}
 	var total int64
 	for _, p := range params {

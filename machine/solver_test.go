@@ -56,7 +56,7 @@ func TestSolverStateBytesMatchesTheHeap(t *testing.T) {
 
 func TestSolverStateBytesOfAnUnknownSolverIsAnError(t *testing.T) {
 	_, err := SolverStateBytes(stepCounter{}, nil)
-	if err == nil || !strings.Contains(err.Error(), "unknown solver machine.stepCounter") {
+	if err == nil || !strings.Contains(err.Error(), "solver machine.stepCounter, expected one of gorgonia's solvers") {
 		t.Fatalf("got %v, want an error naming the solver type", err)
 	}
 }

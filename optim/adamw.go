@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"cmp"
 	"math"
 	"strconv"
 
@@ -46,18 +47,10 @@ func (c AdamConfig) validate(solver string) error {
 }
 
 func (c AdamConfig) withDefaults() AdamConfig {
-	if c.LearningRate == 0 {
-		c.LearningRate = 1e-3
-	}
-	if c.Beta1 == 0 {
-		c.Beta1 = 0.9
-	}
-	if c.Beta2 == 0 {
-		c.Beta2 = 0.999
-	}
-	if c.Eps == 0 {
-		c.Eps = 1e-8
-	}
+	c.LearningRate = cmp.Or(c.LearningRate, 1e-3)
+	c.Beta1 = cmp.Or(c.Beta1, 0.9)
+	c.Beta2 = cmp.Or(c.Beta2, 0.999)
+	c.Eps = cmp.Or(c.Eps, 1e-8)
 	return c
 }
 
@@ -74,11 +67,8 @@ func (c AdamConfig) withDefaults() AdamConfig {
 // names, shapes and dtypes against the first step and returns an error, changing
 // nothing, when they differ or a gradient holds a NaN or an infinity.
 type AdamW struct {
-	cfg     AdamConfig
-	lr      float64
-	t       int
-	params  []paramID
-	moments []adamMoments
+	stepState[adamMoments]
+	cfg AdamConfig
 }
 
 // NewAdamW returns an AdamW solver with cfg's hyper-parameters (zero fields take their
@@ -88,7 +78,7 @@ func NewAdamW(cfg AdamConfig) (*AdamW, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &AdamW{cfg: cfg, lr: cfg.LearningRate}, nil
+	return &AdamW{cfg: cfg, stepState: stepState[adamMoments]{lr: cfg.LearningRate}}, nil
 }
 
 // SetLearningRate sets the learning rate of the following steps; a learning-rate
@@ -99,31 +89,26 @@ func (s *AdamW) SetLearningRate(lr float64) { s.lr = lr }
 
 // Step updates every parameter of model in place by one AdamW step.
 func (s *AdamW) Step(model []gorgonia.ValueGrad) error {
-	ps, err := stepParams("AdamW", model, s.params, s.lr)
-	if err != nil {
-		return err
-	}
-	if s.params == nil {
-		s.params = idsOf(ps)
-		s.moments = make([]adamMoments, len(ps))
-	}
-	s.t++
-	for k, p := range ps {
-		switch w := p.w.(type) {
-		case []float32:
-			adamWUpdate(w, p.g.([]float32), &s.moments[k], s.cfg, s.lr, s.t)
-		case []float64:
-			adamWUpdate(w, p.g.([]float64), &s.moments[k], s.cfg, s.lr, s.t)
-		}
-	}
-	return nil
+	return runStep(s, &s.stepState, adamWSteps, model)
+}
+
+var adamWSteps = stepRule[*AdamW, adamMoments]{
+	name:     "AdamW",
+	newState: func(*AdamW, int, paramID) adamMoments { return adamMoments{} },
+	update32: adamWStep[float32],
+	update64: adamWStep[float64],
+}
+
+// adamWStep is one AdamW step of a parameter of s.
+func adamWStep[T optFloat](s *AdamW, w, g []T, _ tensor.Shape, a *adamMoments) {
+	adamWUpdate(w, g, a, s.cfg, s.lr, s.t)
 }
 
 // StateBytes is the memory of the solver's state: two moments shaped like each
 // parameter, in its dtype; 0 before the first step.
 func (s *AdamW) StateBytes() int64 {
 	var n int64
-	for _, m := range s.moments {
+	for _, m := range s.state {
 		n += m.bytes()
 	}
 	return n
@@ -225,17 +210,17 @@ func stepParams(solver string, model []gorgonia.ValueGrad, known []paramID, lr f
 		return nil, err
 	}
 	if known != nil && len(model) != len(known) {
-		return nil, errors.Errorf("optim: %s step got %d parameters, the first step had %d: the solver keeps its state by parameter index", solver, len(model), len(known))
+		return nil, errors.Errorf("optim: %s step got %d parameters, expected %d as at the first step: the solver keeps its state by parameter index", solver, len(model), len(known))
 	}
 	ps := make([]optParam, len(model))
 	for k, vg := range model {
 		p, err := readParam(k, vg)
 		if err != nil {
-			return nil, errors.Wrapf(err, "optim: %s", solver)
+			return nil, check.Wrapf(err, "optim: %s", solver)
 		}
 		if known != nil {
 			if err := sameParam(p.paramID, known[k]); err != nil {
-				return nil, errors.Wrapf(err, "optim: %s", solver)
+				return nil, check.Wrapf(err, "optim: %s", solver)
 			}
 		}
 		ps[k] = p
@@ -250,44 +235,44 @@ func readParam(k int, vg gorgonia.ValueGrad) (optParam, error) {
 	}
 	w, ok := vg.Value().(*tensor.Dense)
 	if !ok {
-		return p, errors.Errorf("%v holds %T, want a *tensor.Dense", p.paramID, vg.Value())
+		return p, errors.Errorf("%v holds %T, expected a *tensor.Dense", p.paramID, vg.Value())
 	}
 	gv, err := vg.Grad()
 	if err != nil {
-		return p, errors.Wrapf(err, "gradient of %v", p.paramID)
+		return p, check.Wrapf(err, "gradient of %v", p.paramID)
 	}
 	g, ok := gv.(*tensor.Dense)
 	if !ok {
-		return p, errors.Errorf("gradient of %v is %T, want a *tensor.Dense", p.paramID, gv)
+		return p, errors.Errorf("gradient of %v is %T, expected a *tensor.Dense", p.paramID, gv)
 	}
 	p.shape, p.dtype = w.Shape().Clone(), w.Dtype()
 	if !g.Shape().Eq(w.Shape()) || g.Dtype() != w.Dtype() {
-		return p, errors.Errorf("gradient of %v is %v %v, want %v %v like the weights", p.paramID, g.Shape(), g.Dtype(), p.shape, p.dtype)
+		return p, errors.Errorf("gradient of %v is %v %v, expected %v %v like the weights", p.paramID, g.Shape(), g.Dtype(), p.shape, p.dtype)
 	}
 	n := p.shape.TotalSize()
 	switch wd := w.Data().(type) {
 	case []float32:
 		p.w, p.g = wd, g.Data()
 		if len(wd) != n {
-			return p, errors.Errorf("%v holds %d numbers for shape %v: a view is not a parameter", p.paramID, len(wd), p.shape)
+			return p, errors.Errorf("%v holds %d numbers, expected %d for shape %v: a view is not a parameter", p.paramID, len(wd), n, p.shape)
 		}
 		return p, finite(p.paramID, p.g.([]float32))
 	case []float64:
 		p.w, p.g = wd, g.Data()
 		if len(wd) != n {
-			return p, errors.Errorf("%v holds %d numbers for shape %v: a view is not a parameter", p.paramID, len(wd), p.shape)
+			return p, errors.Errorf("%v holds %d numbers, expected %d for shape %v: a view is not a parameter", p.paramID, len(wd), n, p.shape)
 		}
 		return p, finite(p.paramID, p.g.([]float64))
 	}
-	return p, errors.Errorf("%v has dtype %v, want float32 or float64", p.paramID, p.dtype)
+	return p, errors.Errorf("%v has dtype %v, expected float32 or float64", p.paramID, p.dtype)
 }
 
 func sameParam(got, want paramID) error {
 	switch {
 	case got.name != want.name:
-		return errors.Errorf("parameter %d is named %q, at the first step %q: the solver keeps its state by parameter index", got.index, got.name, want.name)
+		return errors.Errorf("parameter %d is named %q, expected %q as at the first step: the solver keeps its state by parameter index", got.index, got.name, want.name)
 	case !got.shape.Eq(want.shape) || got.dtype != want.dtype:
-		return errors.Errorf("%v is %v %v, at the first step %v %v", got, got.shape, got.dtype, want.shape, want.dtype)
+		return errors.Errorf("%v is %v %v, expected %v %v as at the first step", got, got.shape, got.dtype, want.shape, want.dtype)
 	}
 	return nil
 }

@@ -336,12 +336,12 @@ func TestSolversRejectAChangedOrBadStepAndChangeNothing(t *testing.T) {
 		want  string
 	}{
 		{"one parameter fewer", func(w, b *stubParam) []gorgonia.ValueGrad { return stubModel(w) }, 0.1,
-			"got 1 parameters, the first step had 2"},
+			"got 1 parameters, expected 2 as at the first step"},
 		{"order swapped", func(w, b *stubParam) []gorgonia.ValueGrad { return stubModel(b, w) }, 0.1,
-			`parameter 0 is named "b", at the first step "W"`},
+			`parameter 0 is named "b", expected "W" as at the first step`},
 		{"shape changed", func(w, b *stubParam) []gorgonia.ValueGrad {
 			return stubModel(w, &stubParam{name: "b", w: tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(5)), g: tensor.New(tensor.Of(tensor.Float64), tensor.WithShape(5))})
-		}, 0.1, `parameter 1 "b" is (5) float64, at the first step (4) float64`},
+		}, 0.1, `parameter 1 "b" is (5) float64, expected (4) float64 as at the first step`},
 		{"NaN gradient", func(w, b *stubParam) []gorgonia.ValueGrad {
 			b.g.Data().([]float64)[2] = math.NaN()
 			return stubModel(w, b)
@@ -351,7 +351,7 @@ func TestSolversRejectAChangedOrBadStepAndChangeNothing(t *testing.T) {
 			return stubModel(w, b)
 		}, 0.1, `gradient of parameter 0 "W" holds -Inf at element 7`},
 		{"negative learning rate", func(w, b *stubParam) []gorgonia.ValueGrad { return stubModel(w, b) }, -0.1,
-			"learning rate is -0.1: expected a finite number ≥ 0"},
+			"learning rate is -0.1, expected a finite number ≥ 0"},
 	}
 	for _, sc := range solverCases {
 		for _, c := range bad {

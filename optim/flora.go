@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 
@@ -55,9 +56,9 @@ type FLoRAConfig struct {
 func (c FLoRAConfig) Validate() error {
 	switch {
 	case c.Rank <= 0:
-		return errors.Errorf("optim: FLoRA Rank %d is not positive", c.Rank)
+		return errors.Errorf("optim: FLoRA Rank %d, expected a positive rank", c.Rank)
 	case c.Kappa < 0:
-		return errors.Errorf("optim: FLoRA Kappa %d is negative", c.Kappa)
+		return errors.Errorf("optim: FLoRA Kappa %d, expected a count ≥ 0 (0 means 1000)", c.Kappa)
 	}
 	return check.First(
 		check.Float("optim", "FLoRA LearningRate", c.LearningRate, c.LearningRate >= 0, "a finite number ≥ 0"),
@@ -88,11 +89,8 @@ func (c FLoRAConfig) Validate() error {
 // are float32 or float64 tensors, updated in place in their own precision. Step checks
 // its parameters as AdamW's does and changes nothing when it returns an error.
 type FLoRA struct {
-	cfg    FLoRAConfig
-	lr     float64
-	t      int
-	params []paramID
-	state  []floraState
+	stepState[floraState]
+	cfg FLoRAConfig
 }
 
 // floraState is a parameter's state; the slices are []float32 or []float64 like the
@@ -119,16 +117,10 @@ func NewFLoRA(cfg FLoRAConfig) (*FLoRA, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.LearningRate == 0 {
-		cfg.LearningRate = 1e-3
-	}
-	if cfg.Kappa == 0 {
-		cfg.Kappa = 1000
-	}
-	if cfg.Beta1 == 0 {
-		cfg.Beta1 = 0.9
-	}
-	return &FLoRA{cfg: cfg, lr: cfg.LearningRate}, nil
+	cfg.LearningRate = cmp.Or(cfg.LearningRate, 1e-3)
+	cfg.Kappa = cmp.Or(cfg.Kappa, 1000)
+	cfg.Beta1 = cmp.Or(cfg.Beta1, 0.9)
+	return &FLoRA{cfg: cfg, stepState: stepState[floraState]{lr: cfg.LearningRate}}, nil
 }
 
 // SetLearningRate sets the learning rate of the following steps, as AdamW's does.
@@ -136,28 +128,16 @@ func (s *FLoRA) SetLearningRate(lr float64) { s.lr = lr }
 
 // Step updates every parameter of model in place by one Flora step.
 func (s *FLoRA) Step(model []gorgonia.ValueGrad) error {
-	ps, err := stepParams("FLoRA", model, s.params, s.lr)
-	if err != nil {
-		return err
-	}
-	if s.params == nil {
-		s.params = idsOf(ps)
-		s.state = make([]floraState, len(ps))
-		for k, p := range ps {
-			s.state[k].compressed = s.compresses(p.paramID)
-			s.state[k].seed = floraSeed(uint64(s.cfg.Seed), uint64(k))
-		}
-	}
-	s.t++
-	for k, p := range ps {
-		switch w := p.w.(type) {
-		case []float32:
-			floraStep(s, w, p.g.([]float32), p.shape, &s.state[k])
-		case []float64:
-			floraStep(s, w, p.g.([]float64), p.shape, &s.state[k])
-		}
-	}
-	return nil
+	return runStep(s, &s.stepState, floraSteps, model)
+}
+
+var floraSteps = stepRule[*FLoRA, floraState]{
+	name: "FLoRA",
+	newState: func(s *FLoRA, k int, p paramID) floraState {
+		return floraState{compressed: s.compresses(p), seed: floraSeed(uint64(s.cfg.Seed), uint64(k))}
+	},
+	update32: floraStep[float32],
+	update64: floraStep[float64],
 }
 
 // compresses reports whether FLoRA compresses the momentum of the parameter p.

@@ -326,9 +326,9 @@ func TestFLoRAConfigValidateNamesTheField(t *testing.T) {
 		cfg  FLoRAConfig
 		want string
 	}{
-		{FLoRAConfig{}, "FLoRA Rank 0 is not positive"},
-		{FLoRAConfig{Rank: -1}, "FLoRA Rank -1 is not positive"},
-		{FLoRAConfig{Rank: 4, Kappa: -5}, "FLoRA Kappa -5 is negative"},
+		{FLoRAConfig{}, "FLoRA Rank 0, expected a positive rank"},
+		{FLoRAConfig{Rank: -1}, "FLoRA Rank -1, expected a positive rank"},
+		{FLoRAConfig{Rank: 4, Kappa: -5}, "FLoRA Kappa -5, expected a count ≥ 0"},
 		{FLoRAConfig{Rank: 4, Beta1: 1.5}, "FLoRA Beta1 is 1.5"},
 		{FLoRAConfig{Rank: 4, LearningRate: -1}, "FLoRA LearningRate is -1"},
 		{FLoRAConfig{Rank: 4, WeightDecay: math.Inf(1)}, "FLoRA WeightDecay is +Inf"},

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"cmp"
 	"math"
 
 	"github.com/pkg/errors"
@@ -46,9 +47,9 @@ func (c GaLoreConfig) Validate() error {
 	}
 	switch {
 	case c.Rank <= 0:
-		return errors.Errorf("optim: GaLore Rank %d is not positive", c.Rank)
+		return errors.Errorf("optim: GaLore Rank %d, expected a positive rank", c.Rank)
 	case c.UpdateGap < 0:
-		return errors.Errorf("optim: GaLore UpdateGap %d is negative", c.UpdateGap)
+		return errors.Errorf("optim: GaLore UpdateGap %d, expected a count ≥ 0 (0 means 200)", c.UpdateGap)
 	}
 	return check.Float("optim", "GaLore Scale", c.Scale, c.Scale >= 0, "a finite number ≥ 0")
 }
@@ -75,11 +76,8 @@ func (c GaLoreConfig) Validate() error {
 // amounts to ε/√(1-β2ᵗ) here), and weight decay shrinks the weights before the update
 // rather than after; the differences are of order ε and lr²·λ.
 type GaLore struct {
-	cfg    GaLoreConfig
-	lr     float64
-	t      int
-	params []paramID
-	state  []galoreState
+	stepState[galoreState]
+	cfg GaLoreConfig
 }
 
 // galoreState is a parameter's state: its projection P ([]float32 or []float64, nil
@@ -98,13 +96,9 @@ func NewGaLore(cfg GaLoreConfig) (*GaLore, error) {
 		return nil, err
 	}
 	cfg.AdamConfig = cfg.AdamConfig.withDefaults()
-	if cfg.UpdateGap == 0 {
-		cfg.UpdateGap = 200
-	}
-	if cfg.Scale == 0 {
-		cfg.Scale = 0.25
-	}
-	return &GaLore{cfg: cfg, lr: cfg.LearningRate}, nil
+	cfg.UpdateGap = cmp.Or(cfg.UpdateGap, 200)
+	cfg.Scale = cmp.Or(cfg.Scale, 0.25)
+	return &GaLore{cfg: cfg, stepState: stepState[galoreState]{lr: cfg.LearningRate}}, nil
 }
 
 // SetLearningRate sets the learning rate of the following steps, as AdamW's does.
@@ -112,44 +106,38 @@ func (s *GaLore) SetLearningRate(lr float64) { s.lr = lr }
 
 // Step updates every parameter of model in place by one GaLore step.
 func (s *GaLore) Step(model []gorgonia.ValueGrad) error {
-	ps, err := stepParams("GaLore", model, s.params, s.lr)
-	if err != nil {
-		return err
+	return runStep(s, &s.stepState, galoreSteps, model)
+}
+
+var galoreSteps = stepRule[*GaLore, galoreState]{
+	name: "GaLore",
+	newState: func(s *GaLore, _ int, p paramID) galoreState {
+		return galoreState{projected: s.projects(p)}
+	},
+	prepare:  (*GaLore).newProjections,
+	update32: galoreStep[float32],
+	update64: galoreStep[float64],
+}
+
+// newProjections computes the projections of a step that recomputes them, all of
+// them before it stores any, so that a failed SVD leaves everything as it was.
+func (s *GaLore) newProjections(ps []optParam, state []galoreState) error {
+	if s.t%s.cfg.UpdateGap != 0 {
+		return nil
 	}
-	state := s.state
-	if s.params == nil {
-		state = make([]galoreState, len(ps))
-		for k, p := range ps {
-			state[k].projected = s.projects(p.paramID)
-		}
-	}
-	// New projections come first, so that a failed SVD leaves everything as it was.
-	var projs []any
-	if s.t%s.cfg.UpdateGap == 0 {
-		projs = make([]any, len(ps))
-		for k, p := range ps {
-			if !state[k].projected {
-				continue
-			}
-			if projs[k], err = galoreProjection(p, s.cfg.Rank); err != nil {
-				return err
-			}
-		}
-	}
-	if s.params == nil {
-		s.params, s.state = idsOf(ps), state
-	}
-	s.t++
+	projs := make([]any, len(ps))
 	for k, p := range ps {
-		st := &s.state[k]
-		if projs != nil && st.projected {
-			st.proj = projs[k]
+		if !state[k].projected {
+			continue
 		}
-		switch w := p.w.(type) {
-		case []float32:
-			galoreStep(s, w, p.g.([]float32), p.shape, st)
-		case []float64:
-			galoreStep(s, w, p.g.([]float64), p.shape, st)
+		var err error
+		if projs[k], err = galoreProjection(p, s.cfg.Rank); err != nil {
+			return err
+		}
+	}
+	for k := range state {
+		if state[k].projected {
+			state[k].proj = projs[k]
 		}
 	}
 	return nil

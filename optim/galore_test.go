@@ -333,9 +333,9 @@ func TestGaLoreConfigValidateNamesTheField(t *testing.T) {
 		cfg  GaLoreConfig
 		want string
 	}{
-		{GaLoreConfig{}, "GaLore Rank 0 is not positive"},
-		{GaLoreConfig{Rank: -2}, "GaLore Rank -2 is not positive"},
-		{GaLoreConfig{Rank: 4, UpdateGap: -1}, "GaLore UpdateGap -1 is negative"},
+		{GaLoreConfig{}, "GaLore Rank 0, expected a positive rank"},
+		{GaLoreConfig{Rank: -2}, "GaLore Rank -2, expected a positive rank"},
+		{GaLoreConfig{Rank: 4, UpdateGap: -1}, "GaLore UpdateGap -1, expected a count ≥ 0"},
 		{GaLoreConfig{Rank: 4, Scale: -0.5}, "GaLore Scale is -0.5"},
 		{GaLoreConfig{Rank: 4, Scale: math.NaN()}, "GaLore Scale is NaN"},
 		{GaLoreConfig{Rank: 4, AdamConfig: AdamConfig{Beta2: 1}}, "GaLore Beta2 is 1"},

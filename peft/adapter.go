@@ -14,6 +14,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -89,25 +90,25 @@ func SaveAdapter(dir string, b *layers.Builder, arch layers.Architecture, base s
 	for _, n := range learnables {
 		v, err := layers.ToPyTorch(arch, n.Name(), b.Params.Get(n.Name()))
 		if err != nil {
-			return errors.Wrap(err, "peft: saving an adapter")
+			return check.Wrap(err, "peft: saving an adapter")
 		}
 		tensors[layers.PEFTPrefix+n.Name()] = v
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return errors.Wrap(err, "peft: saving an adapter")
+		return check.Wrap(err, "peft: saving an adapter")
 	}
 	if err := removeOwnTemps(dir, AdapterWeightsFile, AdapterConfigFile); err != nil {
 		return err
 	}
 	if err := checkpoint.Write(filepath.Join(dir, AdapterWeightsFile), tensors, map[string]string{"format": "pt"}); err != nil {
-		return errors.Wrap(err, "peft: saving an adapter")
+		return check.Wrap(err, "peft: saving an adapter")
 	}
 	path := filepath.Join(dir, AdapterConfigFile)
 	err = checkpoint.WriteAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(config)
 		return err
 	})
-	return errors.Wrapf(err, "peft: writing %s", path)
+	return check.Wrapf(err, "peft: writing %s", path)
 }
 
 // loraOf is the LoRA adapter b was built with.
@@ -126,7 +127,7 @@ func removeOwnTemps(dir string, names ...string) error {
 	for _, name := range names {
 		matches, err := filepath.Glob(filepath.Join(dir, "."+name+".tmp*"))
 		if err != nil {
-			return errors.Wrap(err, "peft: saving an adapter")
+			return check.Wrap(err, "peft: saving an adapter")
 		}
 		for _, m := range matches {
 			digits := strings.TrimPrefix(filepath.Base(m), "."+name+".tmp")
@@ -134,7 +135,7 @@ func removeOwnTemps(dir string, names ...string) error {
 				continue
 			}
 			if err := os.Remove(m); err != nil {
-				return errors.Wrap(err, "peft: saving an adapter")
+				return check.Wrap(err, "peft: saving an adapter")
 			}
 		}
 	}
@@ -160,7 +161,7 @@ func LoadAdapterConfig(dir string) (Config, error) {
 	path := filepath.Join(dir, AdapterConfigFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, errors.Wrap(err, "peft: reading an adapter")
+		return Config{}, check.Wrap(err, "peft: reading an adapter")
 	}
 	return parseAdapterConfig(data, path)
 }
@@ -205,7 +206,7 @@ func LoadAdapter(dir string, b *layers.Builder, arch layers.Architecture) error 
 	path := filepath.Join(dir, AdapterWeightsFile)
 	file, _, err := checkpoint.Read(path)
 	if err != nil {
-		return errors.Wrap(err, "peft: loading an adapter")
+		return check.Wrap(err, "peft: loading an adapter")
 	}
 	expected := map[string]*tensor.Dense{}
 	var missing []string
@@ -232,17 +233,17 @@ func LoadAdapter(dir string, b *layers.Builder, arch layers.Architecture) error 
 	for _, key := range slices.Sorted(maps.Keys(expected)) {
 		name, have := strings.TrimPrefix(key, layers.PEFTPrefix), expected[key].Shape()
 		if want := layers.PyTorchShape(arch, name, have); !file[key].Shape().Eq(want) {
-			return errors.Errorf("peft: %s: key %q has shape %v, the model expects %v", path, key, file[key].Shape(), want)
+			return errors.Errorf("peft: %s: key %q has shape %v, expected %v as the model has", path, key, file[key].Shape(), want)
 		}
 		v, err := layers.FromPyTorch(arch, name, file[key], have, b.Dtype)
 		if err != nil {
-			return errors.Wrapf(err, "peft: %s: key %q", path, key)
+			return check.Wrapf(err, "peft: %s: key %q", path, key)
 		}
 		values[name] = v
 	}
 	for _, name := range slices.Sorted(maps.Keys(values)) {
 		if err := b.Params.Set(name, values[name]); err != nil {
-			return errors.Wrapf(err, "peft: %s", path)
+			return check.Wrapf(err, "peft: %s", path)
 		}
 	}
 	return nil
@@ -251,10 +252,11 @@ func LoadAdapter(dir string, b *layers.Builder, arch layers.Architecture) error 
 // matches checks that the adapter config, resolved, built l's parameters
 // on a model of architecture arch.
 func matches(path string, r resolved, l *layers.LoRA, arch layers.Architecture) error {
-	if r.Rank != l.Rank {
-		return errors.Errorf("peft: %s: r %d, but the model was built with r %d", path, r.Rank, l.Rank)
+	rank, alpha := rankAlpha(l)
+	if r.Rank != rank {
+		return errors.Errorf("peft: %s: r %d, but the model was built with r %d", path, r.Rank, rank)
 	}
-	if alpha := alphaOf(l); r.Alpha != alpha {
+	if r.Alpha != alpha {
 		return errors.Errorf("peft: %s: lora_alpha %g, but the model was built with lora_alpha %g", path, r.Alpha, alpha)
 	}
 	if !sameSet(r.Targets, l.Targets) {
@@ -312,7 +314,7 @@ func sameSet[T comparable](a, b []T) bool {
 
 // inFile names path in an error of this package.
 func inFile(path string, err error) error {
-	return errors.Errorf("peft: %s: %s", path, strings.TrimPrefix(err.Error(), "peft: "))
+	return check.Wrapf(err, "peft: %s", path)
 }
 
 // quoteSome lists names, sorted and quoted: the first five, then how many

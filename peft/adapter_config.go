@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -110,6 +111,7 @@ func marshalAdapterConfig(l *layers.LoRA, arch layers.Architecture, base string)
 	for _, r := range l.Trained {
 		saved = append(saved, savedModules[kind][r]...)
 	}
+	rank, alpha := rankAlpha(l)
 	cfg := map[string]any{
 		"alpha_pattern":           map[string]any{},
 		"auto_mapping":            nil,
@@ -122,13 +124,13 @@ func marshalAdapterConfig(l *layers.LoRA, arch layers.Architecture, base string)
 		"layers_pattern":          nil,
 		"layers_to_transform":     nil,
 		"loftq_config":            map[string]any{},
-		"lora_alpha":              alphaOf(l),
+		"lora_alpha":              alpha,
 		"lora_dropout":            l.Dropout,
 		"megatron_config":         nil,
 		"megatron_core":           "megatron.core",
 		"modules_to_save":         saved,
 		"peft_type":               "LORA",
-		"r":                       l.Rank,
+		"r":                       rank,
 		"rank_pattern":            map[string]any{},
 		"revision":                nil,
 		"target_modules":          targets,
@@ -153,17 +155,21 @@ func marshalAdapterConfig(l *layers.LoRA, arch layers.Architecture, base string)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(cfg); err != nil {
-		return nil, errors.Wrap(err, "peft: adapter_config.json")
+		return nil, check.Wrap(err, "peft: adapter_config.json")
 	}
 	return out.Bytes(), nil
 }
 
-// alphaOf is l's lora_alpha: layers.LoRA's zero means the rank.
-func alphaOf(l *layers.LoRA) float64 {
-	if l.Alpha == 0 {
-		return float64(l.Rank)
+// rankAlpha is l's r and lora_alpha, zeros replaced by layers' defaults.
+func rankAlpha(l *layers.LoRA) (int, float64) {
+	r, alpha := l.Rank, l.Alpha
+	if r == 0 {
+		r = layers.DefaultLoRARank
 	}
-	return l.Alpha
+	if alpha == 0 {
+		alpha = layers.DefaultLoRAAlpha
+	}
+	return r, alpha
 }
 
 // extras is veloraKey's value for l, nil for plain LoRA, whose file is then
@@ -296,7 +302,7 @@ var unsupported = []struct {
 func parseAdapterConfig(data []byte, source string) (Config, error) {
 	j := adapterJSON{source: source}
 	if err := json.Unmarshal(data, &j.raw); err != nil || j.raw == nil {
-		return Config{}, errors.Errorf("peft: %s is not a JSON object", source)
+		return Config{}, errors.Errorf("peft: %s, expected a JSON object", source)
 	}
 	var c Config
 	if j.null("peft_type") {

@@ -32,8 +32,8 @@ func TestParseAdapterConfigErrors(t *testing.T) {
 	for _, c := range []struct {
 		json, want string
 	}{
-		{`not json`, "is not a JSON object"},
-		{`[1, 2]`, "is not a JSON object"},
+		{`not json`, "expected a JSON object"},
+		{`[1, 2]`, "expected a JSON object"},
 		{`{"r": 2}`, `missing key "peft_type", expected "LORA"`},
 		{`{"peft_type": "IA3"}`, `peft_type "IA3", expected "LORA"`},
 		{`{"peft_type": 3}`, `key "peft_type" is 3, expected "LORA"`},
@@ -139,7 +139,7 @@ func TestLoadAdapterErrors(t *testing.T) {
 			rewrite(t, dir, func(f map[string]*tensor.Dense) {
 				f[b1] = tensor.New(tensor.WithShape(8, 3), tensor.Of(tensor.Float32))
 			})
-		}, AdapterWeightsFile, []string{`key "` + b1 + `" has shape (8, 3), the model expects (8, 2)`}},
+		}, AdapterWeightsFile, []string{`key "` + b1 + `" has shape (8, 3), expected (8, 2) as the model has`}},
 		{"wrong r", func(t *testing.T, dir string) { editConfig(t, dir, `"r": 2`, `"r": 4`) },
 			AdapterConfigFile, []string{"r 4, but the model was built with r 2"}},
 		{"wrong alpha", func(t *testing.T, dir string) { editConfig(t, dir, `"lora_alpha": 16`, `"lora_alpha": 32`) },

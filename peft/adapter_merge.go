@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -36,7 +37,7 @@ func MergeAndUnload(b *layers.Builder) (*layers.Params, error) {
 		return nil, err
 	}
 	merged, err := l.MergedParams(b.Params)
-	return merged, errors.Wrap(err, "peft: merging")
+	return merged, check.Wrap(err, "peft: merging")
 }
 
 // SaveMerged writes the parameters of a plain model of architecture arch,
@@ -64,18 +65,18 @@ func SaveMerged(dir string, params *layers.Params, arch layers.Architecture) err
 		}
 		v, err := layers.ToPyTorch(arch, n, params.Get(n))
 		if err != nil {
-			return errors.Wrap(err, "peft: saving a merged model")
+			return check.Wrap(err, "peft: saving a merged model")
 		}
 		tensors[n] = v
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return errors.Wrap(err, "peft: saving a merged model")
+		return check.Wrap(err, "peft: saving a merged model")
 	}
 	if err := removeOwnTemps(dir, mergedWeightsFile, mergedConfigFile); err != nil {
 		return err
 	}
 	if err := checkpoint.Write(filepath.Join(dir, mergedWeightsFile), tensors, map[string]string{"format": "pt"}); err != nil {
-		return errors.Wrap(err, "peft: saving a merged model")
+		return check.Wrap(err, "peft: saving a merged model")
 	}
 	c, ok := arch.(layers.LLaMAConfig)
 	if !ok {
@@ -90,7 +91,7 @@ func SaveMerged(dir string, params *layers.Params, arch layers.Architecture) err
 		_, err := w.Write(config)
 		return err
 	})
-	return errors.Wrapf(err, "peft: writing %s", path)
+	return check.Wrapf(err, "peft: writing %s", path)
 }
 
 // llamaConfigJSON is a HuggingFace LlamaConfig's config.json for c, whose
@@ -118,7 +119,7 @@ func llamaConfigJSON(c layers.LLaMAConfig, dt tensor.Dtype) ([]byte, error) {
 	}
 	data, err := json.MarshalIndent(config, "", "  ")
 	if err != nil {
-		return nil, errors.Wrap(err, "peft: config.json")
+		return nil, check.Wrap(err, "peft: config.json")
 	}
 	return append(data, '\n'), nil
 }

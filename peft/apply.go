@@ -33,9 +33,9 @@ func Apply(c Config, arch layers.Architecture) (layers.Adapter, error) {
 		return &layers.LoRA{Rank: r.Rank, Alpha: r.Alpha, Dropout: r.Dropout, Targets: r.Targets,
 			NF4: r.Method == MethodQLoRA, Trained: r.roles, VeLoRA: r.velora, Seed: r.Seed}, nil
 	case MethodSSF:
-		return &SSF{Trained: r.roles, VeLoRA: r.velora}, nil
+		return &ssfAdapter{trained: r.roles, velora: r.velora}, nil
 	}
-	return &Hydra{Rank: r.Rank, Scale: r.Scale, Dropout: r.Dropout, Trained: r.roles, VeLoRA: r.velora, Seed: r.Seed, Sites: hydraSites(arch)}, nil
+	return &hydraAdapter{rank: r.Rank, scale: r.Scale, dropout: r.Dropout, trained: r.roles, velora: r.velora, seed: r.Seed, sites: hydraSites(arch)}, nil
 }
 
 // resolved is a Config with defaults filled, names resolved against the
@@ -49,8 +49,8 @@ type resolved struct {
 func (c Config) resolve(arch layers.Architecture) (resolved, error) {
 	c = c.withDefaults(arch)
 	r := resolved{Config: c}
-	if !slices.Contains(Methods, c.Method) {
-		return r, errors.Errorf("peft: method %q, expected one of %s", c.Method, strings.Join(Methods, ", "))
+	if !slices.Contains(methods, c.Method) {
+		return r, errors.Errorf("peft: method %q, expected one of %s", c.Method, strings.Join(methods, ", "))
 	}
 	if c.Rank < 0 {
 		return r, errors.Errorf("peft: rank %d, expected a positive rank (0 means 8)", c.Rank)
@@ -93,7 +93,7 @@ func adapted(c Config, arch layers.Architecture, targets []string) []string {
 func resolveTargets(c Config, arch layers.Architecture) ([]string, error) {
 	targets, err := layers.ResolveNames(expandShorthand(c.Targets), arch.ProjectionNames(), arch.ShorthandAliases())
 	if err != nil {
-		return nil, errors.Wrap(err, "peft: target_modules")
+		return nil, check.Wrap(err, "peft: target_modules")
 	}
 	if c.Method == MethodLoRA || c.Method == MethodQLoRA || c.Method == MethodHydra {
 		for _, p := range adapted(c, arch, targets) {
@@ -147,7 +147,7 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	}
 	names, err := layers.Resolve(veloraLayers(v.Layers, c.Method, arch, targets), arch.ProjectionNames(), arch.ShorthandAliases())
 	if err != nil {
-		return nil, errors.Wrap(err, "peft: velora_layers")
+		return nil, check.Wrap(err, "peft: velora_layers")
 	}
 	if len(names) == 0 {
 		return nil, errors.Errorf("peft: velora_layers %q selects no projection (empty means the method's default)", v.Layers)
@@ -179,14 +179,14 @@ func resolveVeLoRA(c Config, arch layers.Architecture, targets []string) (*layer
 	for name, m := range v.SubTokenSizes {
 		resolvedName, err := layers.ResolveNames([]string{name}, arch.ProjectionNames(), arch.ShorthandAliases())
 		if err != nil {
-			return nil, errors.Wrap(err, "peft: sub_token_sizes")
+			return nil, check.Wrap(err, "peft: sub_token_sizes")
 		}
 		if m <= 0 {
 			return nil, errors.Errorf("peft: sub_token_sizes[%q] = %d, expected a positive size", name, m)
 		}
 		out.Sizes[resolvedName[0]] = m
 	}
-	return out, errors.Wrap(out.Validate(arch.ProjectionNames()), "peft")
+	return out, check.Wrap(out.Validate(arch.ProjectionNames()), "peft")
 }
 
 // veloraLayers is the selection, or the method's default: for LoRA and

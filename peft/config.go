@@ -3,10 +3,10 @@ package peft
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 
-	"github.com/pkg/errors"
-
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 )
 
@@ -20,8 +20,12 @@ const (
 	MethodHydra       = "hydra"        // frozen base, parallel and sequential low-rank adapters
 )
 
-// Methods lists every method, in the order of the paper's tables.
-var Methods = []string{MethodFull, MethodLinearProbe, MethodLoRA, MethodQLoRA, MethodSSF, MethodHydra}
+// methods lists every method, in the order of the paper's tables.
+var methods = []string{MethodFull, MethodLinearProbe, MethodLoRA, MethodQLoRA, MethodSSF, MethodHydra}
+
+// Methods returns a copy of the list of every method, in the order of the
+// paper's tables.
+func Methods() []string { return slices.Clone(methods) }
 
 // Config says how a model is trained, in the spirit of HuggingFace PEFT's
 // LoraConfig. The zero value of every field means its documented default,
@@ -30,10 +34,11 @@ var Methods = []string{MethodFull, MethodLinearProbe, MethodLoRA, MethodQLoRA, M
 type Config struct {
 	// Method is one of Methods. Default "lora".
 	Method string `json:"method"`
-	// Rank is the adapters' rank r (LoRA, QLoRA, Hydra). Default 8.
+	// Rank is the adapters' rank r (LoRA, QLoRA, Hydra). Default 8
+	// (layers.DefaultLoRARank), as in PEFT.
 	Rank int `json:"r"`
 	// Alpha is lora_alpha; LoRA's update is scaled by Alpha/Rank.
-	// Default 8, as in PEFT.
+	// Default 8 (layers.DefaultLoRAAlpha), as in PEFT.
 	Alpha float64 `json:"lora_alpha"`
 	// Dropout on the adapters' input, in [0, 1). Default 0.
 	Dropout float64 `json:"lora_dropout"`
@@ -97,13 +102,13 @@ type VeLoRAConfig struct {
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Config{}, errors.Wrap(err, "peft: reading config")
+		return Config{}, check.Wrap(err, "peft: reading config")
 	}
 	var c Config
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, errors.Wrapf(err, "peft: %s", path)
+		return Config{}, check.Wrapf(err, "peft: %s", path)
 	}
 	return c, nil
 }
@@ -115,10 +120,10 @@ func (c Config) withDefaults(arch layers.Architecture) Config {
 		c.Method = MethodLoRA
 	}
 	if c.Rank == 0 {
-		c.Rank = 8
+		c.Rank = layers.DefaultLoRARank
 	}
 	if c.Alpha == 0 {
-		c.Alpha = 8
+		c.Alpha = layers.DefaultLoRAAlpha
 	}
 	if c.Scale == 0 {
 		c.Scale = 1

@@ -3,32 +3,33 @@ package peft
 import (
 	"slices"
 
-	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/op"
 	"github.com/velora-go/velora/op/nn"
 )
 
-// Hydra freezes the model and adds a parallel and a sequential low-rank
-// adapter to the output projection of each attention and MLP (Kim et al.,
-// "Hydra: Multi-head Low-rank Adaptation", arXiv 2309.06922):
+// hydraAdapter is Hydra, which Apply makes for MethodHydra: it freezes the
+// model and adds a parallel and a sequential low-rank adapter to the output
+// projection of each attention and MLP (Kim et al., "Hydra: Multi-head
+// Low-rank Adaptation", arXiv 2309.06922):
 //
 //	out = W x + Par(x) + Seq(W x),  Par, Seq: h ↦ scale · up(dropout(down(h)))
 //
 // down (in → r, bias) is Xavier-uniform, up (r → out, bias) is zero, so
 // the model starts as the base. With VeLoRA the parallel branches' down
 // projections keep a compressed copy of their input, as the paper does.
-type Hydra struct {
-	Rank    int
-	Scale   float64
-	Dropout float64
-	Trained []layers.Role // roles that train fully besides Hydra, e.g. the head
-	VeLoRA  *layers.VeLoRA
-	Seed    int64    // seeds the dropout masks
-	Sites   []string // the projections adapted: hydraSites of the model
+type hydraAdapter struct {
+	rank    int           // r of both branches
+	scale   float64       // multiplies both branches
+	dropout float64       // on the branches' hidden r-wide values
+	trained []layers.Role // roles that train fully besides Hydra, e.g. the head
+	velora  *layers.VeLoRA
+	seed    int64    // seeds the dropout masks
+	sites   []string // the projections adapted: hydraSites of the model
 }
 
 // hydraSites are the projections Hydra adapts: attention's output
@@ -40,15 +41,16 @@ func hydraSites(arch layers.Architecture) []string {
 	return []string{"o", "down"}
 }
 
-func (h *Hydra) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) (*gorgonia.Node, error) {
+// Linear is the frozen x W (+ bias), plus both branches at Hydra's sites.
+func (h *hydraAdapter) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) (*gorgonia.Node, error) {
 	base, err := b.Linear(s, x, nil, false)
-	if err != nil || !slices.Contains(h.Sites, s.Name) {
+	if err != nil || !slices.Contains(h.sites, s.Name) {
 		return base, err
 	}
 	var p *op.Projection
-	if h.VeLoRA.Selects(s.Name) {
-		if p, err = b.Projection(s.Module+".hydra_par", h.VeLoRA, h.VeLoRA.Size(s.Name)); err != nil {
-			return nil, errors.Wrapf(err, "peft: hydra %s", s.Module)
+	if h.velora.Selects(s.Name) {
+		if p, err = b.Projection(s.Module+".hydra_par", h.velora, h.velora.Size(s.Name)); err != nil {
+			return nil, check.Wrapf(err, "peft: hydra %s", s.Module)
 		}
 	}
 	par, err := h.branch(b, s.Module+".hydra_par", x, s.In, s.Out, p)
@@ -63,24 +65,24 @@ func (h *Hydra) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) (*gor
 	if err == nil {
 		out, err = gorgonia.Add(out, seq)
 	}
-	return out, errors.Wrapf(err, "peft: hydra %s", s.Module)
+	return out, check.Wrapf(err, "peft: hydra %s", s.Module)
 }
 
 // branch is scale · up(dropout(down(x))), down through VeLoRA when p is set.
-func (h *Hydra) branch(b *layers.Builder, prefix string, x *gorgonia.Node, in, out int, p *op.Projection) (*gorgonia.Node, error) {
-	down := layers.Site{Module: prefix + ".down", Name: "hydra_down", In: in, Out: h.Rank, Bias: true}
-	up := layers.Site{Module: prefix + ".up", Name: "hydra_up", In: h.Rank, Out: out, Bias: true}
-	dw, err := b.Param(down.Module+".weight", tensor.Shape{in, h.Rank}, layers.XavierUniform(), true)
+func (h *hydraAdapter) branch(b *layers.Builder, prefix string, x *gorgonia.Node, in, out int, p *op.Projection) (*gorgonia.Node, error) {
+	down := layers.Site{Module: prefix + ".down", Name: "hydra_down", In: in, Out: h.rank, Bias: true}
+	up := layers.Site{Module: prefix + ".up", Name: "hydra_up", In: h.rank, Out: out, Bias: true}
+	dw, err := b.Param(down.Module+".weight", tensor.Shape{in, h.rank}, layers.XavierUniform(), true)
 	if err != nil {
 		return nil, err
 	}
-	uw, err := b.Param(up.Module+".weight", tensor.Shape{h.Rank, out}, layers.Constant(0), true)
+	uw, err := b.Param(up.Module+".weight", tensor.Shape{h.rank, out}, layers.Constant(0), true)
 	if err != nil {
 		return nil, err
 	}
 	var y *gorgonia.Node
 	if p != nil {
-		y, err = op.Linear(x, dw, p, op.WithGradScale(h.VeLoRA.GradScale()))
+		y, err = op.Linear(x, dw, p, op.WithGradScale(h.velora.GradScale()))
 	} else {
 		y, err = op.MatMul(x, dw)
 	}
@@ -88,7 +90,7 @@ func (h *Hydra) branch(b *layers.Builder, prefix string, x *gorgonia.Node, in, o
 		y, err = b.Bias(down, y, true)
 	}
 	if err == nil {
-		y, err = nn.Dropout(y, h.Dropout, layers.StreamSeed(h.Seed, prefix))
+		y, err = nn.Dropout(y, h.dropout, layers.StreamSeed(h.seed, prefix))
 	}
 	if err == nil {
 		y, err = op.MatMul(y, uw)
@@ -96,15 +98,17 @@ func (h *Hydra) branch(b *layers.Builder, prefix string, x *gorgonia.Node, in, o
 	if err == nil {
 		y, err = b.Bias(up, y, true)
 	}
-	if err == nil && h.Scale != 1 {
-		y, err = gorgonia.Mul(y, gorgonia.NewConstant(scalar(b.Dtype, h.Scale)))
+	if err == nil && h.scale != 1 {
+		y, err = gorgonia.Mul(y, gorgonia.NewConstant(scalar(b.Dtype, h.scale)))
 	}
-	return y, errors.Wrapf(err, "peft: hydra %s", prefix)
+	return y, check.Wrapf(err, "peft: hydra %s", prefix)
 }
 
-func (h *Hydra) Trains(r layers.Role) bool { return hasRole(h.Trained, r) }
+// Trains reports whether role r trains fully besides Hydra.
+func (h *hydraAdapter) Trains(r layers.Role) bool { return hasRole(h.trained, r) }
 
-func (*Hydra) Feature(_ *layers.Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) {
+// Feature leaves x as it is: Hydra adds nothing after norms or embeddings.
+func (*hydraAdapter) Feature(_ *layers.Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) {
 	return x, nil
 }
 

@@ -86,7 +86,7 @@ func TestSSFAndHydraCountsMatchTheirDefinitions(t *testing.T) {
 }
 
 func TestEachMethodsGradientsMatchFiniteDifferences(t *testing.T) {
-	for _, method := range Methods {
+	for _, method := range methods {
 		for _, arch := range []layers.Architecture{tinyViT, tinyLLaMA} {
 			if method == MethodQLoRA || (method == MethodLinearProbe && arch == layers.Architecture(tinyLLaMA)) {
 				continue // QLoRA's adapters are LoRA's; LLaMA's probe trains nothing without a head to save
@@ -234,12 +234,12 @@ func TestBadConfigsNameTheFieldAndValue(t *testing.T) {
 		{Config{Rank: 9}, tinyLLaMA, "rank 9 is above the width"},
 		{Config{Alpha: -2}, tinyLLaMA, "lora_alpha is -2"},
 		{Config{Dropout: 1}, tinyLLaMA, "lora_dropout is 1"},
-		{Config{Alpha: math.NaN()}, tinyLLaMA, "peft: lora_alpha is NaN: expected a finite number ≥ 0"},
-		{Config{Alpha: math.Inf(1)}, tinyLLaMA, "peft: lora_alpha is +Inf: expected a finite number ≥ 0"},
+		{Config{Alpha: math.NaN()}, tinyLLaMA, "peft: lora_alpha is NaN, expected a finite number ≥ 0"},
+		{Config{Alpha: math.Inf(1)}, tinyLLaMA, "peft: lora_alpha is +Inf, expected a finite number ≥ 0"},
 		{Config{Dropout: math.NaN()}, tinyLLaMA, "peft: lora_dropout is NaN"},
 		{Config{Method: MethodHydra, Scale: math.Inf(1)}, tinyLLaMA, "peft: scale is +Inf"},
 		{Config{Method: MethodHydra, Scale: math.NaN()}, tinyLLaMA, "peft: scale is NaN"},
-		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Scale: math.NaN()}}, tinyLLaMA, "peft: velora_scale is NaN: expected a finite number ≥ 0"},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Scale: math.NaN()}}, tinyLLaMA, "peft: velora_scale is NaN, expected a finite number ≥ 0"},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Scale: math.Inf(1)}}, tinyLLaMA, "peft: velora_scale is +Inf"},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Layers: " , "}}, tinyLLaMA, `peft: velora_layers " , " selects no projection`},
 		{Config{VeLoRA: &VeLoRAConfig{Layers: ","}}, tinyLLaMA, `peft: velora_layers "," selects no projection`},
@@ -350,6 +350,23 @@ func TestSSFVeLoRAScaleMultipliesTheCompressedScaleGradients(t *testing.T) {
 					break
 				}
 			}
+		}
+	}
+}
+
+// TestLoRADefaultsAgreeWithLayers: a Config's zero Rank and Alpha mean the
+// same as a layers.LoRA's, PEFT's r = 8 and lora_alpha = 8, so a model built
+// through Apply and one built on layers.LoRA directly scale the update alike.
+func TestLoRADefaultsAgreeWithLayers(t *testing.T) {
+	for _, c := range []Config{{}, {Rank: 4}, {Alpha: 2}, {Rank: 2, Alpha: 16}} {
+		a, err := Apply(c, tinyLLaMA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := a.(*layers.LoRA)
+		direct := &layers.LoRA{Rank: c.Rank, Alpha: c.Alpha}
+		if got.Scaling() != direct.Scaling() {
+			t.Errorf("%+v: Apply's LoRA scales by %g, layers.LoRA with the same fields by %g", c, got.Scaling(), direct.Scaling())
 		}
 	}
 }

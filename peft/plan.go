@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/train"
@@ -38,6 +39,7 @@ func RecomputePolicy(name string) func([]layers.Block) func(*gorgonia.Node) bool
 	}[name]
 }
 
+// String describes the choice in words, e.g. "VeLoRA on its default projections at M = 16".
 func (c Choice) String() string {
 	parts := []string{"no VeLoRA"}
 	switch c.VeLoRA {
@@ -69,7 +71,8 @@ func (c Choice) String() string {
 type PlanRequest struct {
 	// Config is the training method. Its VeLoRA must be nil: the planner chooses it.
 	Config Config
-	Arch   layers.Architecture
+	// Arch is the model's architecture, which the candidates' selections resolve against.
+	Arch layers.Architecture
 	// Build builds the model with cfg's adapter on a new builder, with a batch bound, and
 	// returns the builder and the loss. Every candidate is built once.
 	Build func(cfg Config) (*layers.Builder, *gorgonia.Node, error)
@@ -87,8 +90,8 @@ type PlanRequest struct {
 // PlanResult is the planner's answer: the choice, and every candidate with its planned
 // peak (the timed ones with their time), in the order they were considered.
 type PlanResult struct {
-	Choice     Choice
-	Candidates []Choice
+	Choice     Choice   // the chosen candidate
+	Candidates []Choice // every candidate considered, in order
 }
 
 // Plan chooses how to run a training step within req.Budget bytes: among Candidates, the
@@ -134,7 +137,7 @@ func Plan(req PlanRequest) (PlanResult, error) {
 	for _, k := range fitting[:min(req.Timed, len(fitting))] {
 		secs, err := timeStep(req, res.Candidates[k])
 		if err != nil {
-			return res, errors.Wrapf(err, "peft: plan: timing %v", res.Candidates[k])
+			return res, check.Wrapf(err, "peft: plan: timing %v", res.Candidates[k])
 		}
 		res.Candidates[k].StepSeconds = secs
 		if secs < res.Candidates[best].StepSeconds || res.Candidates[best].StepSeconds == 0 {
@@ -156,13 +159,13 @@ func planAll(req PlanRequest) ([]Choice, error) {
 		}
 		peak, err := plannedPeak(req, c)
 		if err != nil {
-			return nil, errors.Wrapf(err, "peft: plan: %v", c)
+			return nil, check.Wrapf(err, "peft: plan: %v", c)
 		}
 		c.PeakBytes = peak
 		out = append(out, c)
 	}
 	if len(out) == 0 {
-		return nil, errors.Wrap(invalid, "peft: plan: no candidate is valid")
+		return nil, check.Wrap(invalid, "peft: plan: no candidate is valid")
 	}
 	return out, nil
 }

@@ -21,7 +21,7 @@ func TestRecomputationKeepsEveryMethodsGradients(t *testing.T) {
 		name string
 		keep func([]layers.Block) func(*gorgonia.Node) bool
 	}{{"blocks", layers.CheckpointBlocks}, {"cheap", layers.RecomputeCheap}, {"expansion", layers.RecomputeExpansion}}
-	for _, method := range Methods {
+	for _, method := range methods {
 		for _, arch := range []layers.Architecture{vit, llama} {
 			if method == MethodLinearProbe && arch == layers.Architecture(llama) {
 				continue // nothing trains

@@ -3,16 +3,17 @@ package peft
 import (
 	"math/rand"
 
-	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/op"
 )
 
-// SSF freezes the model and scales and shifts the features after each
-// operation, y ⊙ γ + β per channel, with γ ~ N(1, 0.02²) and β ~ N(0, 0.02²)
+// ssfAdapter is SSF, which Apply makes for MethodSSF: it freezes the model
+// and scales and shifts the features after each operation, y ⊙ γ + β per
+// channel, with γ ~ N(1, 0.02²) and β ~ N(0, 0.02²)
 // trainable (Lian et al., "Scaling & Shifting Your Features", arXiv
 // 2210.08823): after every projection, every norm and the patch
 // embedding. With VeLoRA, the scale-shifts after the selected projections
@@ -20,29 +21,32 @@ import (
 // and VeLoRA's Scale multiplies that gradient, as the reference's
 // VeLoRAScaleAndShift does with velora_scale (β's and the input's gradients
 // are left as they are).
-type SSF struct {
-	Trained []layers.Role // roles that train fully besides SSF, e.g. the head
-	VeLoRA  *layers.VeLoRA
+type ssfAdapter struct {
+	trained []layers.Role  // roles that train fully besides SSF, e.g. the head
+	velora  *layers.VeLoRA // the projections whose scale-shift keeps a compressed input
 }
 
-func (f *SSF) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) (*gorgonia.Node, error) {
+// Linear is the frozen x W (+ bias), then its scale-shift.
+func (f *ssfAdapter) Linear(b *layers.Builder, s layers.Site, x *gorgonia.Node) (*gorgonia.Node, error) {
 	y, err := b.Linear(s, x, nil, false)
 	if err != nil {
 		return nil, err
 	}
-	if !f.VeLoRA.Selects(s.Name) {
+	if !f.velora.Selects(s.Name) {
 		return scaleShift(b, s.Module, y, nil)
 	}
-	p, err := b.Projection(s.Module, f.VeLoRA, f.VeLoRA.Size(s.Name))
+	p, err := b.Projection(s.Module, f.velora, f.velora.Size(s.Name))
 	if err != nil {
-		return nil, errors.Wrapf(err, "peft: ssf %s", s.Module)
+		return nil, check.Wrapf(err, "peft: ssf %s", s.Module)
 	}
-	return scaleShift(b, s.Module, y, p, op.WithGradScale(f.VeLoRA.GradScale()))
+	return scaleShift(b, s.Module, y, p, op.WithGradScale(f.velora.GradScale()))
 }
 
-func (f *SSF) Trains(r layers.Role) bool { return hasRole(f.Trained, r) }
+// Trains reports whether role r trains fully besides SSF.
+func (f *ssfAdapter) Trains(r layers.Role) bool { return hasRole(f.trained, r) }
 
-func (f *SSF) Feature(b *layers.Builder, module string, x *gorgonia.Node) (*gorgonia.Node, error) {
+// Feature scale-shifts x, the output of a norm or the patch embedding.
+func (f *ssfAdapter) Feature(b *layers.Builder, module string, x *gorgonia.Node) (*gorgonia.Node, error) {
 	return scaleShift(b, module, x, nil)
 }
 
@@ -59,7 +63,7 @@ func scaleShift(b *layers.Builder, module string, x *gorgonia.Node, p *op.Projec
 		return nil, err
 	}
 	y, err := op.ScaleShift(x, gamma, beta, p, opts...)
-	return y, errors.Wrapf(err, "peft: ssf %s", module)
+	return y, check.Wrapf(err, "peft: ssf %s", module)
 }
 
 // shifted draws from N(mean, std²).

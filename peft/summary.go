@@ -37,6 +37,7 @@ func Summarize(b *layers.Builder) Summary {
 	return s
 }
 
+// String reports the trainable parameters, their share and what VeLoRA compresses.
 func (s Summary) String() string {
 	total := s.TrainableParams + s.FrozenParams
 	out := fmt.Sprintf("%d trainable parameters in %d tensors (%.2f%% of %d)", s.TrainableParams, len(s.Trainable), 100*float64(s.TrainableParams)/float64(max(total, 1)), total)

@@ -42,6 +42,7 @@ func (t *Trainer) Memory() (Memory, error) {
 	return m, nil
 }
 
+// String is the breakdown on one line, in MiB.
 func (m Memory) String() string {
 	return fmt.Sprintf("peak %s = params %s + grads %s + optimizer %s + activations %s (Go heap %s)",
 		MiB(m.Peak), MiB(m.Params), MiB(m.Grads), MiB(m.Optimizer), MiB(m.Activations), MiB(m.RuntimeHeap))

@@ -6,6 +6,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/machine"
 	"github.com/velora-go/velora/op"
@@ -13,16 +14,16 @@ import (
 
 // StateSizer is a solver that reports the bytes of its state.
 type StateSizer interface {
-	StateBytes() int64
+	StateBytes() int64 // the bytes of the solver's state
 }
 
 // Trainer is one model's training step: the loss, the gradients of the
 // builder's learnables, the machine that runs them and the solver.
 type Trainer struct {
-	Loss        *gorgonia.Node
-	Params      gorgonia.Nodes
-	Machine     *machine.Machine
-	Solver      gorgonia.Solver // nil with a fused update
+	Loss        *gorgonia.Node   // the scalar loss
+	Params      gorgonia.Nodes   // the builder's learnables, in the solver's order
+	Machine     *machine.Machine // runs the forward and backward pass
+	Solver      gorgonia.Solver  // nil with a fused update
 	extra       int64
 	eval        *machine.Machine
 	g           *gorgonia.ExprGraph
@@ -78,7 +79,7 @@ func New(b *layers.Builder, loss *gorgonia.Node, solver gorgonia.Solver, opts ..
 	}
 	grads, err := gorgonia.Grad(loss, params...)
 	if err != nil {
-		return nil, errors.Wrap(err, "train: differentiating the loss")
+		return nil, check.Wrap(err, "train: differentiating the loss")
 	}
 	var mopts []machine.Option
 	if o.fused != nil {
@@ -90,7 +91,7 @@ func New(b *layers.Builder, loss *gorgonia.Node, solver gorgonia.Solver, opts ..
 	}
 	m, err := machine.New(b.G, append(gorgonia.Nodes{loss}, grads...), mopts...)
 	if err != nil {
-		return nil, errors.Wrap(err, "train")
+		return nil, check.Wrap(err, "train")
 	}
 	return &Trainer{Loss: loss, Params: params, Machine: m, Solver: solver, extra: o.extra, g: b.G, projections: b.Projections()}, nil
 }
@@ -100,7 +101,7 @@ func New(b *layers.Builder, loss *gorgonia.Node, solver gorgonia.Solver, opts ..
 // parameters are left as they were.
 func (t *Trainer) Step() (float64, error) {
 	if err := t.Machine.RunAll(); err != nil {
-		return 0, errors.Wrap(err, "train: step")
+		return 0, check.Wrap(err, "train: step")
 	}
 	loss := scalar(t.Loss.Value())
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
@@ -108,7 +109,7 @@ func (t *Trainer) Step() (float64, error) {
 	}
 	if t.Solver != nil {
 		if err := t.Solver.Step(t.Machine.ValueGrads(t.Params)); err != nil {
-			return loss, errors.Wrap(err, "train: solver step")
+			return loss, check.Wrap(err, "train: solver step")
 		}
 	}
 	return loss, nil
@@ -124,12 +125,12 @@ func (t *Trainer) Eval() (float64, error) {
 	if t.eval == nil {
 		m, err := machine.New(t.g, gorgonia.Nodes{t.Loss})
 		if err != nil {
-			return 0, errors.Wrap(err, "train: evaluation machine")
+			return 0, check.Wrap(err, "train: evaluation machine")
 		}
 		t.eval = m
 	}
 	if err := t.eval.RunAll(); err != nil {
-		return 0, errors.Wrap(err, "train: evaluation")
+		return 0, check.Wrap(err, "train: evaluation")
 	}
 	return scalar(t.Loss.Value()), nil
 }

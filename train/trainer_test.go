@@ -80,7 +80,7 @@ func TestTrainerStepsAndAccountsMemory(t *testing.T) {
 }
 
 func TestTrainerRejectsAModelWithNothingToTrain(t *testing.T) {
-	b, m := newModel(t, &layers.LoRA{Rank: 2})
+	b, m := newModel(t, &layers.LoRA{Rank: 2, Alpha: 2})
 	if _, err := New(b, m.Loss, gorgonia.NewAdamSolver()); err == nil || !strings.Contains(err.Error(), "no trainable parameters") {
 		t.Fatalf("error %v", err)
 	}

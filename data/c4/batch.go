@@ -6,6 +6,7 @@ package c4
 // the last position of a row at the end of the data). This is the paper's labels =
 // input_ids with padding set to -100, shifted by one as the model's loss does.
 type Batch struct {
+	// BatchSize and SeqLen are the batch's shape: rows, and tokens per row.
 	BatchSize, SeqLen int
 	// Inputs holds the token ids, (BatchSize, SeqLen) row-major; PAD after the data ends.
 	Inputs []int

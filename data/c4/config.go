@@ -53,11 +53,11 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.SeqLen < 0 || c.SeqLen == 1:
-		return errors.Errorf("c4: sequence length %d, want at least 2 (or 0 for 256)", c.SeqLen)
+		return errors.Errorf("c4: sequence length %d, expected at least 2 (or 0 for 256)", c.SeqLen)
 	case c.BatchSize < 0:
-		return errors.Errorf("c4: batch size %d, want at least 1 (or 0 for 128)", c.BatchSize)
+		return errors.Errorf("c4: batch size %d, expected at least 1 (or 0 for 128)", c.BatchSize)
 	case c.Shuffle < 0:
-		return errors.Errorf("c4: shuffle window %d, want at least 1 (or 0 for 1000)", c.Shuffle)
+		return errors.Errorf("c4: shuffle window %d, expected at least 1 (or 0 for 1000)", c.Shuffle)
 	}
 	return nil
 }

@@ -8,7 +8,7 @@
 // lines {"text", "timestamp", "url"}. [Dir] finds a split's shards in a folder, [Files]
 // takes a list, and [Default] returns the embedded corpus (the Brown corpus, 500 texts,
 // about 2.3 MB; embedded/README.md says where it comes from), so nothing needs
-// downloading. A [ShardReader] streams one document at a time, so a shard larger than
+// downloading. A Stream reads one document at a time, so a shard larger than
 // memory is no problem; every data error names the file and the line.
 //
 // A [Stream] turns shards into [Batch]es: (BatchSize, SeqLen) token ids and their

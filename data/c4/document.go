@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // Document is one line of a C4 shard: a JSON object with three string fields.
 // Text is required; Timestamp (the crawl time, e.g. "2019-04-25T12:57:54Z") and URL may
 // be missing, and then read as "".
 type Document struct {
-	Text      string `json:"text"`
-	Timestamp string `json:"timestamp"`
-	URL       string `json:"url"`
+	Text      string `json:"text"`      // the document, required
+	Timestamp string `json:"timestamp"` // the crawl time, or ""
+	URL       string `json:"url"`       // where it was crawled, or ""
 }
 
 // line is the JSON shape of a shard line; Text is a pointer so a missing "text" field
@@ -31,12 +33,12 @@ func parseDocument(b []byte) (Document, error) {
 	if err := json.Unmarshal(b, &l); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field == "" {
-			return Document{}, errors.Errorf("line is a JSON %s, want an object", typeErr.Value)
+			return Document{}, errors.Errorf("line is a JSON %s, expected an object", typeErr.Value)
 		}
 		if errors.As(err, &typeErr) {
-			return Document{}, errors.Errorf("field %q is a JSON %s, want a string", typeErr.Field, typeErr.Value)
+			return Document{}, errors.Errorf("field %q is a JSON %s, expected a string", typeErr.Field, typeErr.Value)
 		}
-		return Document{}, errors.Wrap(err, "invalid JSON")
+		return Document{}, check.Wrap(err, "invalid JSON")
 	}
 	if l.Text == nil {
 		return Document{}, errors.Errorf("no \"text\" string in %s", abbreviate(b))

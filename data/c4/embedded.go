@@ -17,7 +17,7 @@ var corpus embed.FS
 // (the Brown corpus), 31 of them held out for validation.
 func Default(split string) (Shards, error) {
 	if split != "train" && split != "validation" {
-		return Shards{}, errors.Errorf("c4: the embedded corpus has no split %q, want train or validation", split)
+		return Shards{}, errors.Errorf("c4: the embedded corpus has no split %q, expected train or validation", split)
 	}
 	return fsDir(corpus, "embedded", split)
 }

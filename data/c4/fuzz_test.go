@@ -28,7 +28,7 @@ import (
 // fuzzDocuments are the first documents of the embedded validation shard.
 func fuzzDocuments(tb testing.TB, n int) []Document {
 	tb.Helper()
-	r, err := OpenShard(corpus, "embedded/c4-validation.00000-of-00001.json.gz")
+	r, err := openShard(corpus, "embedded/c4-validation.00000-of-00001.json.gz")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func FuzzShardReader(f *testing.F) {
 			file = gzipBytes(data)
 		}
 		const name = "c4-train.00000-of-00001.json.gz"
-		r, err := OpenShard(fstest.MapFS{name: {Data: file}}, name)
+		r, err := openShard(fstest.MapFS{name: {Data: file}}, name)
 		if err != nil && !raw {
 			t.Fatalf("a gzip stream of the lines does not open: %v", err)
 		}
@@ -146,7 +146,7 @@ func FuzzShardReader(f *testing.F) {
 		if err := WriteShard(&buf, docs); err != nil {
 			t.Fatal(err)
 		}
-		again, err := OpenShard(fstest.MapFS{name: {Data: buf.Bytes()}}, name)
+		again, err := openShard(fstest.MapFS{name: {Data: buf.Bytes()}}, name)
 		if err != nil {
 			t.Fatal(err)
 		}

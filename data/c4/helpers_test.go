@@ -69,7 +69,7 @@ func testShards(t *testing.T, n, docs int) Shards {
 // readAll reads every document of a shard.
 func readAll(t *testing.T, shards Shards, path string) []Document {
 	t.Helper()
-	r, err := OpenShard(shards.FS, path)
+	r, err := openShard(shards.FS, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // SentencePiece is a unigram SentencePiece tokenizer read from a .model file, the
@@ -29,11 +31,11 @@ type SentencePiece struct {
 func LoadSentencePiece(path string) (*SentencePiece, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, errors.Wrap(err, "c4: sentencepiece model")
+		return nil, check.Wrap(err, "c4: sentencepiece model")
 	}
 	sp, err := newSentencePiece(data)
 	if err != nil {
-		return nil, errors.Wrapf(err, "c4: sentencepiece model %s", path)
+		return nil, check.Wrapf(err, "c4: sentencepiece model %s", path)
 	}
 	return sp, nil
 }
@@ -42,7 +44,7 @@ func LoadSentencePiece(path string) (*SentencePiece, error) {
 func newSentencePiece(data []byte) (*SentencePiece, error) {
 	m, err := parseSPModel(data)
 	if err != nil {
-		return nil, errors.Wrap(err, "not a SentencePiece model")
+		return nil, check.Wrap(err, "not a SentencePiece model")
 	}
 	if len(m.pieces) == 0 {
 		return nil, errors.New("not a SentencePiece model: no pieces")
@@ -75,11 +77,11 @@ func checkSupported(m spModel) error {
 	kinds := map[int64]string{2: "BPE", 3: "word", 4: "character"}
 	switch {
 	case m.modelType != spUnigramType:
-		return errors.Errorf("model type %s is not supported, only unigram (t5-base's)", kinds[m.modelType])
+		return errors.Errorf("model type %s, expected unigram (t5-base's), the only one supported", kinds[m.modelType])
 	case m.byteFallback:
-		return errors.New("byte fallback is not supported")
+		return errors.New("byte fallback is on, expected it off: it is not supported")
 	case m.whitespaceSuffix:
-		return errors.New("treat_whitespace_as_suffix is not supported")
+		return errors.New("treat_whitespace_as_suffix is on, expected it off: it is not supported")
 	}
 	n := int64(len(m.pieces))
 	for id, p := range m.pieces {
@@ -92,11 +94,11 @@ func checkSupported(m spModel) error {
 	}
 	switch {
 	case m.unkID < 0 || m.unkID >= n || m.pieces[m.unkID].kind != spUnknown:
-		return errors.Errorf("unknown id %d is not the unknown piece of %d", m.unkID, n)
+		return errors.Errorf("unknown id %d, expected the unknown piece of %d", m.unkID, n)
 	case m.eosID < 0 || m.eosID >= n || m.pieces[m.eosID].kind != spControl:
-		return errors.Errorf("end-of-sentence id %d is not a control piece of %d", m.eosID, n)
+		return errors.Errorf("end-of-sentence id %d, expected a control piece of %d", m.eosID, n)
 	case m.padID >= n || m.padID >= 0 && m.pieces[m.padID].kind != spControl:
-		return errors.Errorf("pad id %d is not a control piece of %d", m.padID, n)
+		return errors.Errorf("pad id %d, expected a control piece of %d", m.padID, n)
 	}
 	return nil
 }

@@ -3,8 +3,9 @@ package c4
 import (
 	"math"
 
-	"github.com/pkg/errors"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // spModel is what the tokenizer needs from a SentencePiece ModelProto
@@ -119,7 +120,7 @@ func eachField(b []byte, f func(protowire.Number, field) error) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return errors.Wrap(protowire.ParseError(n), "malformed protobuf")
+			return check.Wrap(protowire.ParseError(n), "malformed protobuf")
 		}
 		b = b[n:]
 		var v field
@@ -134,7 +135,7 @@ func eachField(b []byte, f func(protowire.Number, field) error) error {
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
-			return errors.Wrapf(protowire.ParseError(n), "malformed protobuf field %d", num)
+			return check.Wrapf(protowire.ParseError(n), "malformed protobuf field %d", num)
 		}
 		b = b[n:]
 		if err := f(num, v); err != nil {

@@ -10,11 +10,13 @@ import (
 	"os"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
-// ShardReader streams the documents of one shard, a gzip-compressed file of JSON lines,
+// shardReader streams the documents of one shard, a gzip-compressed file of JSON lines,
 // one line at a time: memory use does not grow with the shard. Blank lines are skipped.
-type ShardReader struct {
+type shardReader struct {
 	path string
 	file io.Closer
 	gz   *gzip.Reader
@@ -22,9 +24,9 @@ type ShardReader struct {
 	line int // lines read so far
 }
 
-// OpenShard opens a shard on the operating system's file system, or in fsys when it is
+// openShard opens a shard on the operating system's file system, or in fsys when it is
 // not nil. The caller must Close the reader.
-func OpenShard(fsys fs.FS, path string) (*ShardReader, error) {
+func openShard(fsys fs.FS, path string) (*shardReader, error) {
 	var f io.ReadCloser
 	var err error
 	if fsys == nil {
@@ -33,20 +35,20 @@ func OpenShard(fsys fs.FS, path string) (*ShardReader, error) {
 		f, err = fsys.Open(path)
 	}
 	if err != nil {
-		return nil, errors.Wrap(err, "c4")
+		return nil, check.Wrap(err, "c4")
 	}
 	gz, err := gzip.NewReader(f)
 	if err != nil {
 		f.Close()
-		return nil, errors.Wrapf(err, "c4: %s: not a gzip file", path)
+		return nil, check.Wrapf(err, "c4: %s: not a gzip file", path)
 	}
-	return &ShardReader{path: path, file: f, gz: gz, buf: bufio.NewReaderSize(gz, 1<<16)}, nil
+	return &shardReader{path: path, file: f, gz: gz, buf: bufio.NewReaderSize(gz, 1<<16)}, nil
 }
 
 // Next returns the next document, or io.EOF after the last one. Other errors name the
 // file and the line: a truncated or corrupt gzip stream, a line that is not a JSON
 // object, a line without a "text" string.
-func (r *ShardReader) Next() (Document, error) {
+func (r *shardReader) Next() (Document, error) {
 	for {
 		b, err := r.readLine()
 		if err != nil {
@@ -57,7 +59,7 @@ func (r *ShardReader) Next() (Document, error) {
 		}
 		d, err := parseDocument(b)
 		if err != nil {
-			return Document{}, errors.Wrapf(err, "c4: %s: line %d", r.path, r.line)
+			return Document{}, check.Wrapf(err, "c4: %s: line %d", r.path, r.line)
 		}
 		return d, nil
 	}
@@ -65,24 +67,24 @@ func (r *ShardReader) Next() (Document, error) {
 
 // Line returns the number of lines read so far: after Next, the 1-based line number of
 // the document it returned.
-func (r *ShardReader) Line() int { return r.line }
+func (r *shardReader) Line() int { return r.line }
 
 // Path returns the shard's path as it was opened.
-func (r *ShardReader) Path() string { return r.path }
+func (r *shardReader) Path() string { return r.path }
 
 // atEOF reports whether the shard has no more bytes. A read error is not the end: the
 // next read reports it.
-func (r *ShardReader) atEOF() bool {
+func (r *shardReader) atEOF() bool {
 	_, err := r.buf.Peek(1)
 	return err == io.EOF
 }
 
 // skipLines reads n lines without decoding them, so a stream can resume inside a shard.
-func (r *ShardReader) skipLines(n int) error {
+func (r *shardReader) skipLines(n int) error {
 	for range n {
 		if _, err := r.readLine(); err != nil {
 			if err == io.EOF {
-				return errors.Errorf("c4: %s: has %d lines, cannot skip to line %d", r.path, r.line, n+1)
+				return errors.Errorf("c4: %s: has %d lines, expected at least %d to skip to line %d", r.path, r.line, n+1, n+1)
 			}
 			return err
 		}
@@ -92,7 +94,7 @@ func (r *ShardReader) skipLines(n int) error {
 
 // readLine returns the next line without its newline, io.EOF at the end of the shard,
 // or an error naming the file and the line where the gzip stream broke.
-func (r *ShardReader) readLine() ([]byte, error) {
+func (r *shardReader) readLine() ([]byte, error) {
 	b, err := r.buf.ReadBytes('\n')
 	if err != nil && err != io.EOF {
 		where := fmt.Sprintf("line %d", r.line+1)
@@ -102,7 +104,7 @@ func (r *ShardReader) readLine() ([]byte, error) {
 		if err == io.ErrUnexpectedEOF {
 			return nil, errors.Errorf("c4: %s: %s: gzip data is truncated", r.path, where)
 		}
-		return nil, errors.Wrapf(err, "c4: %s: %s: corrupt gzip data", r.path, where)
+		return nil, check.Wrapf(err, "c4: %s: %s: corrupt gzip data", r.path, where)
 	}
 	if err == io.EOF && len(b) == 0 {
 		return nil, io.EOF
@@ -112,7 +114,7 @@ func (r *ShardReader) readLine() ([]byte, error) {
 }
 
 // Close closes the shard file.
-func (r *ShardReader) Close() error {
+func (r *shardReader) Close() error {
 	r.gz.Close()
 	return r.file.Close()
 }

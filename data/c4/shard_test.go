@@ -11,7 +11,7 @@ func TestShardReaderReadsEveryDocument(t *testing.T) {
 	// A blank line in the middle and no newline after the last line.
 	p := writeFile(t, dir, "s.json.gz", gzipped(t,
 		`{"text":"a\nb","timestamp":"2019-04-25T12:57:54Z","url":"u1"}`+"\n\n"+`{"url":"u2","text":"é \"q\""}`))
-	r, err := OpenShard(nil, p)
+	r, err := openShard(nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,9 +48,9 @@ func TestShardReaderErrorsNameFileAndLine(t *testing.T) {
 		{"invalid JSON", gzipped(t, good+`{"text":"unterminated`+"\n"), "line 2: invalid JSON"},
 		{"no text", gzipped(t, good+good+`{"url":"u"}`+"\n"), `line 3: no "text" string in {"url":"u"}`},
 		{"null text", gzipped(t, `{"text":null}`+"\n"), `line 1: no "text" string`},
-		{"text not a string", gzipped(t, good+`{"text":42}`+"\n"), `line 2: field "text" is a JSON number, want a string`},
-		{"url not a string", gzipped(t, `{"text":"t","url":["a"]}`+"\n"), `line 1: field "url" is a JSON array, want a string`},
-		{"not an object", gzipped(t, `["text"]`+"\n"), "line 1: line is a JSON array, want an object"},
+		{"text not a string", gzipped(t, good+`{"text":42}`+"\n"), `line 2: field "text" is a JSON number, expected a string`},
+		{"url not a string", gzipped(t, `{"text":"t","url":["a"]}`+"\n"), `line 1: field "url" is a JSON array, expected a string`},
+		{"not an object", gzipped(t, `["text"]`+"\n"), "line 1: line is a JSON array, expected an object"},
 		// 2000 lines compress to a few dozen bytes; cut the stream in the middle.
 		{"truncated gzip", full[:len(full)/2], "gzip data is truncated"},
 		{"corrupt checksum", append(append([]byte{}, full[:len(full)-8]...), 0, 0, 0, 0, 0, 0, 0, 0), "after line 2000: corrupt gzip data: gzip: invalid checksum"},
@@ -58,7 +58,7 @@ func TestShardReaderErrorsNameFileAndLine(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := writeFile(t, t.TempDir(), "c4-train.00000-of-00001.json.gz", c.data)
-			r, err := OpenShard(nil, p)
+			r, err := openShard(nil, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,8 +81,8 @@ func TestOpenShardErrors(t *testing.T) {
 		{dir + "/missing.json.gz", "c4: open " + dir + "/missing.json.gz: no such file"},
 	}
 	for _, c := range cases {
-		if _, err := OpenShard(nil, c.path); err == nil || !strings.HasPrefix(err.Error(), c.want) {
-			t.Errorf("OpenShard(%s): %v, want %s...", c.path, err, c.want)
+		if _, err := openShard(nil, c.path); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("openShard(%s): %v, want %s...", c.path, err, c.want)
 		}
 	}
 }

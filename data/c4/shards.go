@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // Shards is an ordered list of shard files and the file system that holds them.
@@ -47,7 +49,7 @@ func Files(paths ...string) (Shards, error) {
 	}
 	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
-			return Shards{}, errors.Wrap(err, "c4: shard")
+			return Shards{}, check.Wrap(err, "c4: shard")
 		}
 	}
 	return Shards{Paths: append([]string(nil), paths...)}, nil
@@ -70,7 +72,7 @@ func fsDir(fsys fs.FS, dir, split string) (Shards, error) {
 func splitNames(fsys fs.FS, dir, shown, split string) ([]string, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, errors.Wrapf(err, "c4: shard directory %s", shown)
+		return nil, check.Wrapf(err, "c4: shard directory %s", shown)
 	}
 	var names []string
 	for _, e := range entries {

@@ -25,7 +25,7 @@ type source struct {
 	order  []int        // shard indices in this epoch's order
 	shard  int          // index into order
 	line   int          // lines of the shard before the window
-	reader *ShardReader // the open shard, nil before it is opened
+	reader *shardReader // the open shard, nil before it is opened
 	docs   []Document   // the window, shuffled; valid when loaded
 	loaded bool
 	ended  bool // the window is the shard's last
@@ -65,7 +65,7 @@ func (s *source) shardOrder(epoch int) []int {
 // seek moves to a cursor's window; Next checks what can only be checked by reading.
 func (s *source) seek(c Cursor) error {
 	if c.Epoch < 0 || c.Shard < 0 || c.Line < 0 || c.Skip < 0 {
-		return errors.Errorf("c4: cursor %+v has a negative field", c)
+		return errors.Errorf("c4: cursor %+v has a negative field, expected every field ≥ 0", c)
 	}
 	if c.Shard > len(s.shards.Paths) {
 		return errors.Errorf("c4: cursor shard %d, but there are %d shards", c.Shard, len(s.shards.Paths))
@@ -144,7 +144,7 @@ func (s *source) next() (Document, Cursor, error) {
 // whether the shard ends with it, and shuffles it.
 func (s *source) load() error {
 	if s.reader == nil {
-		r, err := OpenShard(s.shards.FS, s.shards.Paths[s.order[s.shard]])
+		r, err := openShard(s.shards.FS, s.shards.Paths[s.order[s.shard]])
 		if err != nil {
 			return err
 		}

@@ -162,7 +162,7 @@ func (s *Stream) Position() Cursor {
 // or from the next call to Next.
 func (s *Stream) Seek(c Cursor) error {
 	if c.Token < 0 || (c.Token > 0 && !s.cfg.Pack) {
-		return errors.Errorf("c4: cursor token %d, want 0 for an unpacked stream (or at least 0 for a packed one)", c.Token)
+		return errors.Errorf("c4: cursor token %d, expected 0 for an unpacked stream (or at least 0 for a packed one)", c.Token)
 	}
 	if err := s.src.seek(c); err != nil {
 		return err

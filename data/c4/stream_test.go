@@ -270,11 +270,11 @@ func TestStreamSeekErrors(t *testing.T) {
 		cursor Cursor
 		want   string // from Seek, or from Next when Seek accepts the cursor
 	}{
-		{"token in unpacked stream", false, Cursor{Token: 3}, "c4: cursor token 3, want 0 for an unpacked stream"},
+		{"token in unpacked stream", false, Cursor{Token: 3}, "c4: cursor token 3, expected 0 for an unpacked stream"},
 		{"negative", false, Cursor{Line: -1}, "has a negative field"},
 		{"shard past the end", false, Cursor{Shard: 3}, "c4: cursor shard 3, but there are 2 shards"},
 		{"other data", false, Cursor{File: "c4-train.00007-of-01024.json.gz"}, `c4: cursor names shard "c4-train.00007-of-01024.json.gz" at index 0 of epoch 0, but this stream has "` + first + `" there`},
-		{"line past the end", false, Cursor{Line: 9}, "c4: " + shards.Paths[0] + ": has 4 lines, cannot skip to line 10"},
+		{"line past the end", false, Cursor{Line: 9}, "c4: " + shards.Paths[0] + ": has 4 lines, expected at least 10 to skip to line 10"},
 		{"skip past the window", false, Cursor{Line: 1, Skip: 4}, "c4: cursor skips 4 documents, but the window after line 1 of " + shards.Paths[0] + " holds 1"},
 		{"token past the document", true, Cursor{Token: 500}, "c4: cursor skips 500 tokens, but its document (" + first + ", document 0 of the window after line 0) has"},
 	}
@@ -308,7 +308,7 @@ func TestNewStreamErrors(t *testing.T) {
 	}{
 		{"no shards", Shards{}, ByteTokenizer{}, Config{}, "c4: no shard files given"},
 		{"no tokenizer", shards, nil, Config{}, "c4: no tokenizer"},
-		{"bad config", shards, ByteTokenizer{}, Config{SeqLen: 1}, "c4: sequence length 1, want at least 2"},
+		{"bad config", shards, ByteTokenizer{}, Config{SeqLen: 1}, "c4: sequence length 1, expected at least 2"},
 		{"bad special id", shards, badTokenizer{}, Config{}, "c4: tokenizer's special id 259 is outside its vocabulary of 259"},
 	}
 	for _, c := range cases {

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/pkg/errors"
+	"github.com/velora-go/velora/internal/check"
 )
 
 // WriteShard writes documents to w in C4's shard format: one JSON object per line, the
@@ -17,8 +17,8 @@ func WriteShard(w io.Writer, docs []Document) error {
 	enc.SetEscapeHTML(false)
 	for i, d := range docs {
 		if err := enc.Encode(d); err != nil {
-			return errors.Wrapf(err, "c4: writing document %d", i)
+			return check.Wrapf(err, "c4: writing document %d", i)
 		}
 	}
-	return errors.Wrap(gz.Close(), "c4: writing shard")
+	return check.Wrap(gz.Close(), "c4: writing shard")
 }

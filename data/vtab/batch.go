@@ -33,7 +33,7 @@ func (b *Batch) Tensor() *tensor.Dense {
 // error.
 func (s *Split) Batches(n int, rng *rand.Rand) (iter.Seq[*Batch], error) {
 	if n <= 0 {
-		return nil, errors.Errorf("vtab: batch size %d is not positive", n)
+		return nil, errors.Errorf("vtab: batch size %d, expected a positive size", n)
 	}
 	per := s.Size * s.Size * Channels
 	return func(yield func(*Batch) bool) {

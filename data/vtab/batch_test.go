@@ -96,7 +96,7 @@ func TestBatches(t *testing.T) {
 	}
 
 	for _, n := range []int{0, -1} {
-		if _, err := s.Batches(n, nil); err == nil || err.Error() != fmt.Sprintf("vtab: batch size %d is not positive", n) {
+		if _, err := s.Batches(n, nil); err == nil || err.Error() != fmt.Sprintf("vtab: batch size %d, expected a positive size", n) {
 			t.Errorf("batch size %d: error %v", n, err)
 		}
 	}

@@ -14,7 +14,7 @@ const DefaultSize = 224
 // [0, 1]: out = (x - Mean[c]) / Std[c], channels in R, G, B order (torchvision's
 // Normalize after ToTensor). The zero value stands for ImageNet.
 type Normalization struct {
-	Mean, Std [3]float32
+	Mean, Std [3]float32 // per channel, R, G, B
 }
 
 var (
@@ -50,13 +50,13 @@ type Config struct {
 // zero std (only the all-zero Normalization, which means ImageNet, may have one).
 func (c Config) Validate() error {
 	if c.Size < 0 {
-		return errors.Errorf("vtab: image size %d is negative", c.Size)
+		return errors.Errorf("vtab: image size %d, expected a size ≥ 0 (0 means %d)", c.Size, DefaultSize)
 	}
 	if c.Limit < 0 {
-		return errors.Errorf("vtab: limit %d is negative", c.Limit)
+		return errors.Errorf("vtab: limit %d, expected a count ≥ 0 (0 loads every example)", c.Limit)
 	}
 	if c.Classes < 0 {
-		return errors.Errorf("vtab: class count %d is negative", c.Classes)
+		return errors.Errorf("vtab: class count %d, expected a count ≥ 0 (0 takes the task's)", c.Classes)
 	}
 	if c.Norm == (Normalization{}) {
 		return nil
@@ -64,7 +64,7 @@ func (c Config) Validate() error {
 	for ch := range 3 {
 		m, s := float64(c.Norm.Mean[ch]), float64(c.Norm.Std[ch])
 		if math.IsNaN(m) || math.IsInf(m, 0) || math.IsNaN(s) || math.IsInf(s, 0) || s == 0 {
-			return errors.Errorf("vtab: normalization of channel %d: mean %v, std %v; want finite values and a non-zero std", ch, m, s)
+			return errors.Errorf("vtab: normalization of channel %d: mean %v, std %v, expected finite values and a non-zero std", ch, m, s)
 		}
 	}
 	return nil

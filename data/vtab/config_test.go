@@ -15,16 +15,16 @@ func TestConfigValidate(t *testing.T) {
 		{"zero value", Config{}, ""},
 		{"everything set", Config{Size: 32, Norm: Inception, Limit: 5}, ""},
 		{"zero mean", Config{Norm: Unit}, ""},
-		{"negative size", Config{Size: -8}, "vtab: image size -8 is negative"},
-		{"negative limit", Config{Limit: -1}, "vtab: limit -1 is negative"},
+		{"negative size", Config{Size: -8}, "vtab: image size -8, expected a size ≥ 0 (0 means 224)"},
+		{"negative limit", Config{Limit: -1}, "vtab: limit -1, expected a count ≥ 0 (0 loads every example)"},
 		{"zero std", Config{Norm: Normalization{Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{1, 0, 1}}},
-			"vtab: normalization of channel 1: mean 0.5, std 0; want finite values and a non-zero std"},
+			"vtab: normalization of channel 1: mean 0.5, std 0, expected finite values and a non-zero std"},
 		{"mean only", Config{Norm: Normalization{Mean: [3]float32{0.5, 0.5, 0.5}}},
-			"vtab: normalization of channel 0: mean 0.5, std 0; want finite values and a non-zero std"},
+			"vtab: normalization of channel 0: mean 0.5, std 0, expected finite values and a non-zero std"},
 		{"NaN mean", Config{Norm: Normalization{Mean: [3]float32{0, 0, nan}, Std: [3]float32{1, 1, 1}}},
-			"vtab: normalization of channel 2: mean NaN, std 1; want finite values and a non-zero std"},
+			"vtab: normalization of channel 2: mean NaN, std 1, expected finite values and a non-zero std"},
 		{"infinite std", Config{Norm: Normalization{Std: [3]float32{float32(math.Inf(1)), 1, 1}}},
-			"vtab: normalization of channel 0: mean 0, std +Inf; want finite values and a non-zero std"},
+			"vtab: normalization of channel 0: mean 0, std +Inf, expected finite values and a non-zero std"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := c.cfg.Validate()

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // readRGB decodes the JPEG or PNG image at name (the format is read from the
@@ -27,7 +29,7 @@ func readRGB(fsys fs.FS, name string) (pix []float32, h, w int, err error) {
 	}
 	img, _, err := image.Decode(f)
 	if err != nil {
-		return nil, 0, 0, errors.Wrapf(err, "decode image %s", name)
+		return nil, 0, 0, check.Wrapf(err, "decode image %s", name)
 	}
 	b := img.Bounds()
 	h, w = b.Dy(), b.Dx()

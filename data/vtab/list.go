@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // The four lists of a VTAB-1k task folder, each in <task>/<split>.txt. The protocol
@@ -50,22 +52,22 @@ func readList(fsys fs.FS, task, split string) ([]entry, error) {
 			continue
 		}
 		if len(fields) != 2 {
-			return nil, errors.Errorf("vtab: %s:%d: want \"<image path> <label>\", got %q", name, n, text)
+			return nil, errors.Errorf("vtab: %s:%d: line %q, expected \"<image path> <label>\"", name, n, text)
 		}
 		img := path.Clean(fields[0])
 		if !fs.ValidPath(img) || img == "." {
-			return nil, errors.Errorf("vtab: %s:%d: image path %q does not name a file inside the task folder", name, n, fields[0])
+			return nil, errors.Errorf("vtab: %s:%d: image path %q, expected a file inside the task folder", name, n, fields[0])
 		}
 		label, err := strconv.Atoi(fields[1])
 		if err != nil || label < 0 {
-			return nil, errors.Errorf("vtab: %s:%d: label %q is not a non-negative integer", name, n, fields[1])
+			return nil, errors.Errorf("vtab: %s:%d: label %q, expected an integer ≥ 0", name, n, fields[1])
 		}
 		entries = append(entries, entry{path: img, label: label, line: n})
 	}
 	if err := sc.Err(); err == bufio.ErrTooLong {
 		return nil, errors.Errorf("vtab: %s:%d: line longer than %d bytes, not \"<image path> <label>\"", name, n, bufio.MaxScanTokenSize)
 	} else if err != nil {
-		return nil, errors.Wrapf(err, "vtab: %s", name)
+		return nil, check.Wrapf(err, "vtab: %s", name)
 	}
 	return entries, nil
 }
@@ -78,5 +80,5 @@ func pathError(what, name string, err error) error {
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return errors.Wrapf(err, "%s %s", what, name)
+	return check.Wrapf(err, "%s %s", what, name)
 }

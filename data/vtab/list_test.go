@@ -35,14 +35,14 @@ func TestReadListErrors(t *testing.T) {
 	for _, c := range []struct {
 		name, line, msg string
 	}{
-		{"one field", "images/a.jpg", `vtab: t/train800.txt:2: want "<image path> <label>", got "images/a.jpg"`},
-		{"three fields", "images/a b.jpg 1", `vtab: t/train800.txt:2: want "<image path> <label>", got "images/a b.jpg 1"`},
-		{"label not a number", "images/a.jpg seven", `vtab: t/train800.txt:2: label "seven" is not a non-negative integer`},
-		{"negative label", "images/a.jpg -1", `vtab: t/train800.txt:2: label "-1" is not a non-negative integer`},
-		{"fraction", "images/a.jpg 1.0", `vtab: t/train800.txt:2: label "1.0" is not a non-negative integer`},
-		{"outside the folder", "../x/a.jpg 1", `vtab: t/train800.txt:2: image path "../x/a.jpg" does not name a file inside the task folder`},
-		{"absolute", "/a.jpg 1", `vtab: t/train800.txt:2: image path "/a.jpg" does not name a file inside the task folder`},
-		{"the folder itself", "images/.. 1", `vtab: t/train800.txt:2: image path "images/.." does not name a file inside the task folder`},
+		{"one field", "images/a.jpg", `vtab: t/train800.txt:2: line "images/a.jpg", expected "<image path> <label>"`},
+		{"three fields", "images/a b.jpg 1", `vtab: t/train800.txt:2: line "images/a b.jpg 1", expected "<image path> <label>"`},
+		{"label not a number", "images/a.jpg seven", `vtab: t/train800.txt:2: label "seven", expected an integer ≥ 0`},
+		{"negative label", "images/a.jpg -1", `vtab: t/train800.txt:2: label "-1", expected an integer ≥ 0`},
+		{"fraction", "images/a.jpg 1.0", `vtab: t/train800.txt:2: label "1.0", expected an integer ≥ 0`},
+		{"outside the folder", "../x/a.jpg 1", `vtab: t/train800.txt:2: image path "../x/a.jpg", expected a file inside the task folder`},
+		{"absolute", "/a.jpg 1", `vtab: t/train800.txt:2: image path "/a.jpg", expected a file inside the task folder`},
+		{"the folder itself", "images/.. 1", `vtab: t/train800.txt:2: image path "images/..", expected a file inside the task folder`},
 		{"line too long", strings.Repeat("x", 70000) + " 1", `vtab: t/train800.txt:2: line longer than 65536 bytes, not "<image path> <label>"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

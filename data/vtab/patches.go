@@ -13,7 +13,7 @@ import (
 // must divide Size.
 func (b *Batch) Patches(p int) (*tensor.Dense, error) {
 	if p <= 0 || b.Size%p != 0 {
-		return nil, errors.Errorf("vtab: patch size %d does not divide image size %d", p, b.Size)
+		return nil, errors.Errorf("vtab: patch size %d, expected a divisor of the image size %d", p, b.Size)
 	}
 	g := b.Size / p                     // patches per side
 	out := make([]float32, 0, len(b.X)) // (B, g·g, p·p·Channels)

@@ -54,5 +54,5 @@ func TestPatches(t *testing.T) {
 		}
 	}
 	_, err = b.Patches(4)
-	errorHas(t, err, "vtab: patch size 4 does not divide image size 6")
+	errorHas(t, err, "vtab: patch size 4, expected a divisor of the image size 6")
 }

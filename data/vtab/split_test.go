@@ -162,17 +162,17 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"missing list", "svhn", "val200", Config{}, "vtab: list file svhn/val200.txt: ", true},
 		{"missing image", "svhn", "no_image", Config{}, "vtab: svhn/no_image.txt:2: image svhn/images/b.png: ", true},
-		{"malformed line", "svhn", "malformed", Config{}, `vtab: svhn/malformed.txt:3: want "<image path> <label>", got "images/a.png"`, false},
+		{"malformed line", "svhn", "malformed", Config{}, `vtab: svhn/malformed.txt:3: line "images/a.png", expected "<image path> <label>"`, false},
 		{"label out of range", "svhn", "range", Config{}, "vtab: svhn/range.txt:2: label 10 out of range [0, 10) of task svhn (class count from VTAB-1k's table)", false},
 		{"not an image", "svhn", "text", Config{}, "vtab: svhn/text.txt:1: decode image svhn/images/text.jpg: image: unknown format", false},
 		{"truncated image", "svhn", "cut", Config{}, "vtab: svhn/cut.txt:2: decode image svhn/images/cut.jpg: unexpected EOF", false},
 		{"directory", "svhn", "dir", Config{}, "vtab: svhn/dir.txt:2: image svhn/images/dir.jpg is a directory, not an image file", false},
-		{"bad line past the limit", "svhn", "late", Config{Limit: 1}, `vtab: svhn/late.txt:2: label "x" is not a non-negative integer`, false},
+		{"bad line past the limit", "svhn", "late", Config{Limit: 1}, `vtab: svhn/late.txt:2: label "x", expected an integer ≥ 0`, false},
 		{"empty list", "svhn", "empty", Config{}, "vtab: list file svhn/empty.txt holds no images", false},
 		{"blank list", "svhn", "blank", Config{}, "vtab: list file svhn/blank.txt holds no images", false},
 		{"missing task folder", "nope", Test, Config{}, "vtab: task folder nope: ", true},
-		{"negative size", "svhn", Train800Val200, Config{Size: -1}, "vtab: image size -1 is negative", false},
-		{"negative limit", "svhn", Train800Val200, Config{Limit: -2}, "vtab: limit -2 is negative", false},
+		{"negative size", "svhn", Train800Val200, Config{Size: -1}, "vtab: image size -1, expected a size ≥ 0 (0 means 224)", false},
+		{"negative limit", "svhn", Train800Val200, Config{Limit: -2}, "vtab: limit -2, expected a count ≥ 0 (0 loads every example)", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Load(fsys, c.task, c.split, c.cfg)
@@ -238,8 +238,8 @@ func TestLoadClassCount(t *testing.T) {
 		{"classes.txt disagrees with VTAB-1k", "cifar", Train800Val200, 0, 0,
 			"vtab: cifar/classes.txt names 10 classes, but cifar has 100 in VTAB-1k: a folder that holds another data set needs a name of its own"},
 		{"duplicate class", "dup", Train800Val200, 0, 0, `vtab: dup/classes.txt:3: class "cat" is already on line 1`},
-		{"no class in classes.txt", "none", Train800Val200, 0, 0, "vtab: none/classes.txt names no class: want one class name per line"},
-		{"negative Config.Classes", "mine", Train800Val200, -1, 0, "vtab: class count -1 is negative"},
+		{"no class in classes.txt", "none", Train800Val200, 0, 0, "vtab: none/classes.txt names no class, expected one class name per line"},
+		{"negative Config.Classes", "mine", Train800Val200, -1, 0, "vtab: class count -1, expected a count ≥ 0 (0 takes the task's)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, err := Load(fsys, c.task, c.split, Config{Size: 4, Classes: c.classes})

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // Group is a VTAB-1k task group.
@@ -78,7 +80,7 @@ var catalogue = []Task{
 func Tasks(fsys fs.FS) ([]Task, error) {
 	dirs, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		return nil, errors.Wrap(err, "vtab: list task folders")
+		return nil, check.Wrap(err, "vtab: list task folders")
 	}
 	var tasks []Task
 	for _, d := range dirs {
@@ -159,7 +161,7 @@ func readClasses(fsys fs.FS, name string) (int, error) {
 		seen[class] = i + 1
 	}
 	if len(seen) == 0 {
-		return 0, errors.Errorf("vtab: %s names no class: want one class name per line", name)
+		return 0, errors.Errorf("vtab: %s names no class, expected one class name per line", name)
 	}
 	return len(seen), nil
 }

@@ -58,7 +58,7 @@ func TestTasksErrors(t *testing.T) {
 		{"empty classes.txt", fstest.MapFS{
 			"a/train800val200.txt": {Data: lines("images/a.jpg 0")},
 			"a/classes.txt":        {Data: []byte("\n")},
-		}, "vtab: a/classes.txt names no class: want one class name per line"},
+		}, "vtab: a/classes.txt names no class, expected one class name per line"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Tasks(c.fsys)

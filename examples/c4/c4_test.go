@@ -509,16 +509,16 @@ func TestParseFlags(t *testing.T) {
 // its range, and -velora-layers a selection of nothing, naming the flag and the value.
 func TestBadFlagValues(t *testing.T) {
 	for _, c := range []struct{ flag, value, want string }{
-		{"-lr", "NaN", "c4: -lr is NaN: expected a finite number > 0"},
-		{"-lr", "+Inf", "c4: -lr is +Inf: expected a finite number > 0"},
-		{"-lr", "0", "c4: -lr is 0: expected a finite number > 0"},
-		{"-min-lr-ratio", "NaN", "c4: -min-lr-ratio is NaN: expected a value in [0, 1]"},
-		{"-lora-alpha", "NaN", "c4: -lora-alpha is NaN: expected a finite number > 0"},
+		{"-lr", "NaN", "c4: -lr is NaN, expected a finite number > 0"},
+		{"-lr", "+Inf", "c4: -lr is +Inf, expected a finite number > 0"},
+		{"-lr", "0", "c4: -lr is 0, expected a finite number > 0"},
+		{"-min-lr-ratio", "NaN", "c4: -min-lr-ratio is NaN, expected a value in [0, 1]"},
+		{"-lora-alpha", "NaN", "c4: -lora-alpha is NaN, expected a finite number > 0"},
 		{"-lora-alpha", "-Inf", "c4: -lora-alpha is -Inf"},
 		{"-lora-alpha", "-2", "c4: -lora-alpha is -2"},
-		{"-galore-scale", "Inf", "c4: -galore-scale is +Inf: expected a finite number > 0"},
+		{"-galore-scale", "Inf", "c4: -galore-scale is +Inf, expected a finite number > 0"},
 		{"-galore-scale", "NaN", "c4: -galore-scale is NaN"},
-		{"-velora-scale", "NaN", "c4: -velora-scale is NaN: expected a finite number > 0"},
+		{"-velora-scale", "NaN", "c4: -velora-scale is NaN, expected a finite number > 0"},
 		{"-velora-scale", "-Inf", "c4: -velora-scale is -Inf"},
 		{"-velora-layers", ",", `c4: -velora-layers "," selects no projection`},
 		{"-velora-layers", " , ", `c4: -velora-layers " , " selects no projection`},

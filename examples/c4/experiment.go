@@ -65,7 +65,8 @@ func Variants(c Config, s Setup) ([]Variant, error) {
 		for _, g := range []int{64, 32, 16, 8} {
 			v := c.veLoRA(c.VeLoRALayers, c.VeLoRAInit)
 			v.SubTokenSize, v.SubTokenSizes = 0, nil
-			groups, err := layers.Resolve(v.Layers, layers.LLaMAProjections, layers.LLaMAAliases)
+			llama := layers.LLaMAConfig{}
+			groups, err := layers.Resolve(v.Layers, llama.ProjectionNames(), llama.ShorthandAliases())
 			if err != nil {
 				return nil, errors.Wrap(err, "c4: velora layers")
 			}

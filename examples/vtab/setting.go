@@ -44,8 +44,8 @@ func ParseRow(s string) (Row, error) {
 	if m, ok := strings.CutSuffix(r.Method, veloraSuffix); ok {
 		r = Row{Method: m, VeLoRA: true}
 	}
-	if !contains(peft.Methods, r.Method) {
-		return r, errors.Errorf("vtab: method %q, expected one of %s, each optionally with %q", s, strings.Join(peft.Methods, ", "), veloraSuffix)
+	if !contains(peft.Methods(), r.Method) {
+		return r, errors.Errorf("vtab: method %q, expected one of %s, each optionally with %q", s, strings.Join(peft.Methods(), ", "), veloraSuffix)
 	}
 	if r.VeLoRA && r.Method == peft.MethodLinearProbe {
 		return r, errors.Errorf("vtab: method %q: linear probing trains no linear layer whose input VeLoRA could compress", s)

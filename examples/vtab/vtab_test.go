@@ -206,8 +206,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"-rank", "lora=100"}, "rank 100"},
 		{[]string{"stray"}, "unexpected argument"},
 		{[]string{"-classes", "-1"}, "vtab: -classes -1, expected ≥ 0"},
-		{[]string{"-pretrain-lr", "NaN"}, "vtab: -pretrain-lr is NaN: expected a finite number > 0"},
-		{[]string{"-pretrain-lr", "+Inf"}, "vtab: -pretrain-lr is +Inf: expected a finite number > 0"},
+		{[]string{"-pretrain-lr", "NaN"}, "vtab: -pretrain-lr is NaN, expected a finite number > 0"},
+		{[]string{"-pretrain-lr", "+Inf"}, "vtab: -pretrain-lr is +Inf, expected a finite number > 0"},
 		{[]string{"-pretrain-lr", "0"}, "vtab: -pretrain-lr is 0"},
 		{[]string{"-lr", "NaN"}, "not a positive number"},
 		{[]string{"-lr", "lora=Inf"}, "not a positive number"},
@@ -397,10 +397,10 @@ func TestConfigFloatsMustBeFinite(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.WeightDecay = math.Inf(1) }, "vtab: weight decay is +Inf: expected a finite number ≥ 0"},
+		{func(c *Config) { c.WeightDecay = math.Inf(1) }, "vtab: weight decay is +Inf, expected a finite number ≥ 0"},
 		{func(c *Config) { c.WeightDecay = math.NaN() }, "vtab: weight decay is NaN"},
-		{func(c *Config) { c.Warmup = math.NaN() }, "vtab: warm-up is NaN: expected a fraction in [0, 1)"},
-		{func(c *Config) { c.MinLR = math.Inf(-1) }, "vtab: min lr is -Inf: expected a fraction in [0, 1]"},
+		{func(c *Config) { c.Warmup = math.NaN() }, "vtab: warm-up is NaN, expected a fraction in [0, 1)"},
+		{func(c *Config) { c.MinLR = math.Inf(-1) }, "vtab: min lr is -Inf, expected a fraction in [0, 1]"},
 	} {
 		c := DefaultConfig()
 		tc.edit(&c)

@@ -1,5 +1,6 @@
 // Package check holds the checks of settings that every package with
-// settings shares, so that one rule (and one message) holds everywhere.
+// settings shares, so that one rule (and one message) holds everywhere, and
+// the module's error style with the Wrap that keeps it (see wrap.go).
 package check
 
 import (
@@ -14,7 +15,7 @@ import (
 // package prefix:
 //
 //	check.Float("peft", "lora_alpha", x, x >= 0, "a finite number ≥ 0")
-//	// peft: lora_alpha is NaN: expected a finite number ≥ 0
+//	// peft: lora_alpha is NaN, expected a finite number ≥ 0
 //
 // It is the one check of float settings in the module's configurations and
 // the examples' flags, so NaN and ±Inf, which pass a test like x < 0, are
@@ -23,7 +24,7 @@ func Float(prefix, name string, x float64, inRange bool, want string) error {
 	if inRange && !math.IsNaN(x) && !math.IsInf(x, 0) {
 		return nil
 	}
-	return errors.Errorf("%s: %s is %v: expected %s", prefix, name, x, want)
+	return errors.Errorf("%s: %s is %v, expected %s", prefix, name, x, want)
 }
 
 // First returns the first non-nil error of errs.
