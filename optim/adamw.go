@@ -81,12 +81,6 @@ func NewAdamW(cfg AdamConfig) (*AdamW, error) {
 	return &AdamW{cfg: cfg, stepState: stepState[adamMoments]{lr: cfg.LearningRate}}, nil
 }
 
-// SetLearningRate sets the learning rate of the following steps; a learning-rate
-// schedule such as CosineSchedule calls it before each step. Zero is a learning rate
-// (weight decay scales with it too), not the default; a negative or non-finite one
-// makes Step fail.
-func (s *AdamW) SetLearningRate(lr float64) { s.lr = lr }
-
 // Step updates every parameter of model in place by one AdamW step.
 func (s *AdamW) Step(model []gorgonia.ValueGrad) error {
 	return runStep(s, &s.stepState, adamWSteps, model)

@@ -123,9 +123,6 @@ func NewFLoRA(cfg FLoRAConfig) (*FLoRA, error) {
 	return &FLoRA{cfg: cfg, stepState: stepState[floraState]{lr: cfg.LearningRate}}, nil
 }
 
-// SetLearningRate sets the learning rate of the following steps, as AdamW's does.
-func (s *FLoRA) SetLearningRate(lr float64) { s.lr = lr }
-
 // Step updates every parameter of model in place by one Flora step.
 func (s *FLoRA) Step(model []gorgonia.ValueGrad) error {
 	return runStep(s, &s.stepState, floraSteps, model)

@@ -101,9 +101,6 @@ func NewGaLore(cfg GaLoreConfig) (*GaLore, error) {
 	return &GaLore{cfg: cfg, stepState: stepState[galoreState]{lr: cfg.LearningRate}}, nil
 }
 
-// SetLearningRate sets the learning rate of the following steps, as AdamW's does.
-func (s *GaLore) SetLearningRate(lr float64) { s.lr = lr }
-
 // Step updates every parameter of model in place by one GaLore step.
 func (s *GaLore) Step(model []gorgonia.ValueGrad) error {
 	return runStep(s, &s.stepState, galoreSteps, model)

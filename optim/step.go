@@ -15,6 +15,13 @@ type stepState[S any] struct {
 	state  []S
 }
 
+// SetLearningRate sets the learning rate of the following steps; a
+// learning-rate schedule (Cosine.At) gives it before each step. Zero is a
+// learning rate (AdamW's weight decay scales with it too), not the default;
+// a negative or non-finite one makes Step fail. Every solver has it through
+// its embedded stepState.
+func (s *stepState[S]) SetLearningRate(lr float64) { s.lr = lr }
+
 // stepRule is how a solver Sv with per-parameter state S takes part in
 // runStep: newState makes a parameter's state at the first step; prepare, when
 // not nil, does the work of the step that may fail (GaLore's SVDs), before any
