@@ -232,9 +232,9 @@ func TestLoadClassCount(t *testing.T) {
 			"vtab: bare/train800val200.txt:2: label 2 out of range [0, 2) of task bare (class count from Config.Classes)"},
 		{"no class count", "bare", Train800Val200, 0, 0,
 			"vtab: task bare has no class count: it is not a VTAB-1k task and has no bare/classes.txt; " +
-				"write the names of its classes there, one per line in label order, or set Config.Classes"},
-		{"Config.Classes disagrees", "mine", Train800Val200, 4, 0, "vtab: task mine: Config.Classes is 4, but mine/classes.txt gives 3"},
-		{"Config.Classes disagrees with VTAB-1k", "svhn", Train800Val200, 100, 0, "vtab: task svhn: Config.Classes is 100, but VTAB-1k's table gives 10"},
+				"write the names of its classes there, one per line in label order, or give the count (Config.Classes, the example's -classes)"},
+		{"Config.Classes disagrees", "mine", Train800Val200, 4, 0, "vtab: task mine: class count 4 (Config.Classes, the example's -classes), but mine/classes.txt gives 3"},
+		{"Config.Classes disagrees with VTAB-1k", "svhn", Train800Val200, 100, 0, "vtab: task svhn: class count 100 (Config.Classes, the example's -classes), but VTAB-1k's table gives 10"},
 		{"classes.txt disagrees with VTAB-1k", "cifar", Train800Val200, 0, 0,
 			"vtab: cifar/classes.txt names 10 classes, but cifar has 100 in VTAB-1k: a folder that holds another data set needs a name of its own"},
 		{"duplicate class", "dup", Train800Val200, 0, 0, `vtab: dup/classes.txt:3: class "cat" is already on line 1`},

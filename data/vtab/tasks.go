@@ -176,12 +176,12 @@ func classCount(fsys fs.FS, task string, given int) (int, string, error) {
 	case err != nil:
 		return 0, "", err
 	case given > 0 && t.Classes > 0 && given != t.Classes:
-		return 0, "", errors.Errorf("vtab: task %s: Config.Classes is %d, but %s gives %d", task, given, from, t.Classes)
+		return 0, "", errors.Errorf("vtab: task %s: class count %d (Config.Classes, the example's -classes), but %s gives %d", task, given, from, t.Classes)
 	case given > 0:
 		return given, "Config.Classes", nil
 	case t.Classes == 0:
 		return 0, "", errors.Errorf("vtab: task %s has no class count: it is not a VTAB-1k task and has no %s; "+
-			"write the names of its classes there, one per line in label order, or set Config.Classes",
+			"write the names of its classes there, one per line in label order, or give the count (Config.Classes, the example's -classes)",
 			task, path.Join(task, ClassesFile))
 	}
 	return t.Classes, from, nil
