@@ -94,8 +94,8 @@ func safetensorsHeader(names []string, tensors map[string]*tensor.Dense, metadat
 
 // describe returns the header entry of t stored from offset on.
 func describe(name string, t *tensor.Dense, offset int64) (tensorInfo, error) {
-	if name == metadataKey {
-		return tensorInfo{}, errors.Errorf("name %q is reserved for metadata", name)
+	if name == metadataKey || name == "" {
+		return tensorInfo{}, errors.Errorf("name %q, expected a tensor's name (not empty, not the metadata's)", name)
 	}
 	if t == nil {
 		return tensorInfo{}, errors.New("tensor is nil")
@@ -190,6 +190,9 @@ func parseHeader(header []byte, bufLen int64) ([]span, map[string]string, error)
 	if err := json.Unmarshal(header, &entries); err != nil {
 		return nil, nil, check.Wrap(err, "header is not valid JSON")
 	}
+	if err := checkUniqueKeys(header); err != nil {
+		return nil, nil, err
+	}
 	var metadata map[string]string
 	if raw, ok := entries[metadataKey]; ok {
 		if err := json.Unmarshal(raw, &metadata); err != nil {
@@ -207,6 +210,32 @@ func parseHeader(header []byte, bufLen int64) ([]span, map[string]string, error)
 		spans = append(spans, s)
 	}
 	return spans, metadata, checkTiling(spans, bufLen)
+}
+
+// checkUniqueKeys refuses a header that names a key twice: decoding keeps the
+// last, silently. The header is valid JSON.
+func checkUniqueKeys(header []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(header))
+	if _, err := dec.Token(); err != nil { // '{'
+		return err
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		if seen[key] {
+			return errors.Errorf("header names %q twice, expected each key once", key)
+		}
+		seen[key] = true
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseEntry decodes and checks one tensor's header entry.

@@ -184,6 +184,9 @@ func TestReadErrors(t *testing.T) {
 		{"bytes after the last tensor", safetensorsFile("{"+entry("a", "F32", "[1]", "[0,4]")+"}", make([]byte, 8)...),
 			[]string{`tensor "a": data_offsets [0, 4] end before the 8-byte data buffer does`}},
 		{"data but no tensors", safetensorsFile("{}", four...), []string{"no tensors, but a 4-byte data buffer"}},
+		// Decoding keeps the last of two entries of one name: the first's bytes would be lost.
+		{"a name twice", safetensorsFile("{"+entry("w", "F32", "[1]", "[0,4]")+","+entry("w", "F32", "[1]", "[0,4]")+"}", four...),
+			[]string{`header names "w" twice, expected each key once`}},
 	} {
 		path := writeFile(t, "bad.safetensors", tc.file)
 		_, _, err := Read(path)
@@ -218,7 +221,9 @@ func TestWriteErrorsKeepOldFile(t *testing.T) {
 			[]string{`tensor "b"`, "dtype int not supported (float32, float64)"}},
 		{"nil tensor", map[string]*tensor.Dense{"a": nil}, []string{`tensor "a"`, "tensor is nil"}},
 		{"reserved name", map[string]*tensor.Dense{"__metadata__": f32([]int{1}, 1)},
-			[]string{`tensor "__metadata__"`, "reserved for metadata"}},
+			[]string{`tensor "__metadata__"`, "expected a tensor's name (not empty, not the metadata's)"}},
+		{"empty name", map[string]*tensor.Dense{"": f32([]int{1}, 1)},
+			[]string{`tensor ""`, `name "", expected a tensor's name`}},
 	} {
 		path := writeFile(t, "model.safetensors", []byte("old"))
 		err := Write(path, tc.tensors, nil)
