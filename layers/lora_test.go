@@ -193,6 +193,15 @@ func TestResolveSelections(t *testing.T) {
 	if _, err := Resolve("v, gate2", llamaProjections, llamaAliases); err == nil || !strings.Contains(err.Error(), `"gate2"`) {
 		t.Errorf("unknown name: error %v", err)
 	}
+	// A name or letter given twice is a typo more often than not ("qq" for "qk").
+	for _, sel := range []string{"qq", "v, up, v"} {
+		if _, err := Resolve(sel, llamaProjections, llamaAliases); err == nil || !strings.Contains(err.Error(), "named twice, expected each once") {
+			t.Errorf("Resolve(%q): error %v, expected one naming the repeat", sel, err)
+		}
+	}
+	if got, err := Resolve("qkv", vitProjections, vitAliases); err != nil || strings.Join(got, " ") != "qkv" {
+		t.Errorf(`ViT's "qkv" letters all name qkv: %v, %v`, got, err)
+	}
 }
 
 // TestLoRAZeroMeansPEFTDefaults: a zero Rank or Alpha means PEFT's

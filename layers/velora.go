@@ -119,8 +119,8 @@ func (v *VeLoRA) Validate(available []string) error {
 // shorthand is a string of the letters q, k, v, d ("vd": value and down);
 // otherwise names are separated by commas or spaces ("q, k, v, down").
 // aliases maps shorthand letters to the model's names (for ViT every one of
-// q, k, v is the merged qkv and d is fc2). Unknown names are an error
-// naming them and the model's names.
+// q, k, v is the merged qkv and d is fc2). Unknown names, and a name or
+// letter given twice ("qq"), are an error naming them.
 func Resolve(selection string, available []string, aliases map[string]string) ([]string, error) {
 	var words []string
 	if isShorthand(selection) {
@@ -136,7 +136,10 @@ func Resolve(selection string, available []string, aliases map[string]string) ([
 // ResolveNames is Resolve for a list of names or shorthand letters.
 func ResolveNames(words []string, available []string, aliases map[string]string) ([]string, error) {
 	var out []string
-	for _, w := range words {
+	for i, w := range words {
+		if slices.Contains(words[:i], w) {
+			return nil, errors.Errorf("layers: projection %q named twice, expected each once", w)
+		}
 		name := w
 		if a, ok := aliases[w]; ok {
 			name = a
@@ -144,7 +147,7 @@ func ResolveNames(words []string, available []string, aliases map[string]string)
 		if !slices.Contains(available, name) {
 			return nil, errors.Errorf("layers: projection %q, expected one of %s", w, strings.Join(available, ", "))
 		}
-		if !slices.Contains(out, name) {
+		if !slices.Contains(out, name) { // ViT's q, k and v are all one qkv
 			out = append(out, name)
 		}
 	}

@@ -71,9 +71,12 @@ type VeLoRAConfig struct {
 	// Hydra site for Hydra.
 	Layers string `json:"velora_layers"`
 	// SubTokenSize is the sub-token size M of every selected projection.
-	// Default 16.
+	// Default 16. M may exceed a projection's width D: its one sub-token is
+	// then zero-padded, as everywhere M does not divide D.
 	SubTokenSize int `json:"sub_token_size"`
-	// SubTokenSizes overrides SubTokenSize per projection name.
+	// SubTokenSizes overrides SubTokenSize per projection name. Names that
+	// Layers does not select are checked but unused, so that one map can
+	// serve several selections (as examples/c4's ablations do).
 	SubTokenSizes map[string]int `json:"sub_token_sizes"`
 	// NumGroups is the reference implementation's way of giving sizes: a
 	// group count per selected projection, aligned with Layers (64, 86 for
