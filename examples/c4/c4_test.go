@@ -322,6 +322,10 @@ func TestResumeNeedsTheWholeCheckpoint(t *testing.T) {
 			delete(vs, "model.layers.0.mlp.down_proj")
 		}),
 			`"model.layers.0.mlp.down_proj"`},
+		// A state file may name only a parameter file of its own folder.
+		{"params outside the folder", editState(func(st map[string]json.RawMessage, _ map[string][]float64) {
+			st["params"] = json.RawMessage(`"../../elsewhere/params-000001.safetensors"`)
+		}), `params "../../elsewhere/params-000001.safetensors", expected a params-<step>.safetensors file of its own folder`},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			d := c

@@ -155,6 +155,9 @@ func (r *run) loadCheckpoint() (*checkpointState, error) {
 	if err := sameModules(st.Vectors, r.builder.Projections()); err != nil {
 		return nil, errors.Wrapf(err, "resume: %s", path)
 	}
+	if st.Params != filepath.Base(st.Params) || !strings.HasPrefix(st.Params, "params-") {
+		return nil, errors.Errorf("resume: %s: params %q, expected a params-<step>.safetensors file of its own folder", path, st.Params)
+	}
 	if err := layers.LoadSafetensorsExact(filepath.Join(dir, st.Params), r.params, "", tensor.Float32); err != nil {
 		return nil, errors.Wrap(err, "resume")
 	}
