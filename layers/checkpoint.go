@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -167,6 +168,9 @@ func setAll(params *Params, loaded map[string]*tensor.Dense, dt tensor.Dtype, pa
 		if err != nil {
 			return check.Wrapf(err, "layers: loading %s: %q", path, n)
 		}
+		if i, x, bad := firstNonFinite(v); bad {
+			return errors.Errorf("layers: loading %s: %q holds %v at index %d, expected finite weights", path, n, x, i)
+		}
 		if old := params.Get(n); old != nil && !old.Shape().Eq(v.Shape()) {
 			return errors.Errorf("layers: loading %s: %q has shape %v in the file, the model expects %v", path, n, v.Shape(), old.Shape())
 		}
@@ -175,6 +179,25 @@ func setAll(params *Params, loaded map[string]*tensor.Dense, dt tensor.Dtype, pa
 		}
 	}
 	return nil
+}
+
+// firstNonFinite returns the first NaN or ±Inf of a float tensor, and its index.
+func firstNonFinite(v *tensor.Dense) (int, float64, bool) {
+	switch d := v.Data().(type) {
+	case []float32:
+		for i, x := range d {
+			if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+				return i, f, true
+			}
+		}
+	case []float64:
+		for i, x := range d {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return i, x, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // convert returns a contiguous copy of v in dtype dt.

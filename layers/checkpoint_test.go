@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 	"maps"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -80,6 +81,21 @@ func TestLoadSafetensorsErrors(t *testing.T) {
 	}
 	if err := LoadSafetensors(truncated, NewParams(), "", tensor.Float64, nil); err == nil || !strings.Contains(err.Error(), "truncated.safetensors") {
 		t.Errorf("truncated file: %v", err)
+	}
+	// A NaN weight is refused when loaded: a resumed run reported it as divergence.
+	nan := NewParams()
+	nan.Set("a.weight", tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float64{0, 1, 2, math.NaN(), 4, 5})))
+	nanPath := filepath.Join(dir, "nan.safetensors")
+	if err := SaveSafetensors(nanPath, nan, nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, load := range []func() error{
+		func() error { return LoadSafetensors(nanPath, NewParams(), "", tensor.Float32, nil) },
+		func() error { return LoadSafetensorsExact(nanPath, nan, "", tensor.Float64) },
+	} {
+		if err := load(); err == nil || !strings.Contains(err.Error(), `"a.weight" holds NaN at index 3, expected finite weights`) {
+			t.Errorf("NaN weight: %v", err)
+		}
 	}
 }
 
