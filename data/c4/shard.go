@@ -92,10 +92,27 @@ func (r *shardReader) skipLines(n int) error {
 	return nil
 }
 
+// maxLineBytes bounds a shard's line, far above any document of C4's: a
+// stream without newlines must not be read into memory whole. A variable so
+// that a test can lower it.
+var maxLineBytes = 64 << 20
+
 // readLine returns the next line without its newline, io.EOF at the end of the shard,
 // or an error naming the file and the line where the gzip stream broke.
 func (r *shardReader) readLine() ([]byte, error) {
-	b, err := r.buf.ReadBytes('\n')
+	var b []byte
+	var err error
+	for {
+		var part []byte
+		part, err = r.buf.ReadSlice('\n')
+		b = append(b, part...)
+		if err != bufio.ErrBufferFull {
+			break
+		}
+		if len(b) > maxLineBytes {
+			return nil, errors.Errorf("c4: %s: line %d is longer than %d bytes, expected one JSON document per line", r.path, r.line+1, maxLineBytes)
+		}
+	}
 	if err != nil && err != io.EOF {
 		where := fmt.Sprintf("line %d", r.line+1)
 		if len(b) == 0 {

@@ -73,6 +73,26 @@ func TestShardReaderErrorsNameFileAndLine(t *testing.T) {
 	}
 }
 
+// TestShardLinesAreBounded: a line beyond maxLineBytes is an error, not a
+// read of the whole stream into memory; a long line below it reads whole.
+func TestShardLinesAreBounded(t *testing.T) {
+	defer func(m int) { maxLineBytes = m }(maxLineBytes)
+	maxLineBytes = 200 << 10
+	long := `{"text":"` + strings.Repeat("a", 150<<10) + `"}` + "\n"
+	p := writeFile(t, t.TempDir(), "c4-train.00000-of-00001.json.gz", gzipped(t, long+strings.Repeat("b", 1<<20)))
+	r, err := openShard(nil, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if d, err := r.Next(); err != nil || len(d.Text) != 150<<10 {
+		t.Fatalf("a 150 KiB document: %d bytes, %v", len(d.Text), err)
+	}
+	if _, err := r.Next(); err == nil || !strings.Contains(err.Error(), "line 2 is longer than 204800 bytes, expected one JSON document per line") {
+		t.Fatalf("a 1 MiB line without a newline: %v", err)
+	}
+}
+
 func TestOpenShardErrors(t *testing.T) {
 	dir := t.TempDir()
 	plain := writeFile(t, dir, "plain.json.gz", []byte(`{"text":"not compressed"}`+"\n"))
