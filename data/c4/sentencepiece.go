@@ -44,7 +44,7 @@ func LoadSentencePiece(path string) (*SentencePiece, error) {
 func newSentencePiece(data []byte) (*SentencePiece, error) {
 	m, err := parseSPModel(data)
 	if err != nil {
-		return nil, check.Wrap(err, "not a SentencePiece model")
+		return nil, check.Wrapf(err, "not a SentencePiece model, or one cut short (%d bytes)", len(data))
 	}
 	if len(m.pieces) == 0 {
 		return nil, errors.New("not a SentencePiece model: no pieces")

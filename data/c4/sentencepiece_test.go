@@ -167,8 +167,8 @@ func TestLoadSentencePieceErrors(t *testing.T) {
 	}{
 		{"missing", nil, "no such file"},
 		{"empty", []byte{}, "not a SentencePiece model: no pieces"},
-		{"text", []byte("this is not a protobuf\n"), "not a SentencePiece model: malformed protobuf"},
-		{"truncated", t5[:len(t5)/2], "not a SentencePiece model: malformed protobuf"},
+		{"text", []byte("this is not a protobuf\n"), "not a SentencePiece model, or one cut short (23 bytes): malformed protobuf"},
+		{"truncated", t5[:len(t5)/2], "not a SentencePiece model, or one cut short (" + strconv.Itoa(len(t5)/2) + " bytes): malformed protobuf"},
 		{"bpe", nil, "model type BPE, expected unigram (t5-base's)"},
 		{"byte fallback", withTrainer(35, 1), "byte fallback is on, expected it off"},
 		{"eos not control", withTrainer(42, 4), "end-of-sentence id 4, expected a control piece of 7"},
