@@ -555,6 +555,9 @@ func TestResolveErrors(t *testing.T) {
 		{func(c *Config) { c.Tokenizer = "nowhere.model" }, "nowhere.model"},
 		{func(c *Config) { c.Data = "nonexistent" }, `c4: -data "nonexistent" does not exist`},
 		{func(c *Config) { c.Data = "nowhere/c4-train.json.gz,nowhere/c4-validation.json.gz" }, `c4: -data: "nowhere/c4-train.json.gz" does not exist`},
+		// The VeLoRA row's flags are checked though the row does not run.
+		{func(c *Config) { c.Methods, c.VeLoRALayers = []string{"full"}, "zz" }, `c4: the velora row's settings: velora_layers: projection "zz"`},
+		{func(c *Config) { c.Methods, c.VeLoRAInit = []string{"full"}, "magic" }, `c4: the velora row's settings`},
 		// Output paths the run could not write at its end fail before it starts.
 		{func(c *Config) { c.JSON = os.TempDir() }, "c4: -json: " + os.TempDir() + " is a directory, expected a file's path"},
 		{func(c *Config) { c.JSON = filepath.Join(shard, "r.json") }, "is a file, expected a folder"},

@@ -16,6 +16,7 @@ import (
 	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/internal/cli"
 	"github.com/velora-go/velora/layers"
+	"github.com/velora-go/velora/peft"
 )
 
 // Config holds every hyper-parameter of a run. DefaultConfig is what
@@ -318,7 +319,20 @@ func (c Config) Resolve() (Setup, error) {
 	if s.Rank == 0 {
 		s.Rank = max(1, s.Model.Hidden/4)
 	}
-	return s, nil
+	return s, c.checkVariants(s)
+}
+
+// checkVariants applies every method's PEFT configuration to the model before
+// any trains, the VeLoRA row's whether or not it runs: a bad -velora-layers,
+// -subtoken or -velora-init fails at once, not after the rows before it, and
+// is not silently ignored by a run without the VeLoRA row.
+func (c Config) checkVariants(s Setup) error {
+	for _, m := range MethodNames {
+		if _, err := peft.Apply(methodVariant(c, s.Rank, m).PEFT, s.Model); err != nil {
+			return check.Wrapf(err, "c4: the %s row's settings", m)
+		}
+	}
+	return nil
 }
 
 func loadTokenizer(path string) (c4.Tokenizer, error) {
