@@ -16,6 +16,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/velora-go/velora/checkpoint"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/layers"
 )
@@ -286,7 +287,7 @@ func checkOutputs(markdown, json, png string) error {
 			continue
 		}
 		if err := checkpoint.CheckFilePath(f.path); err != nil {
-			return errors.Wrapf(err, "bench: %s", f.flag)
+			return check.Wrapf(err, "bench: %s", f.flag)
 		}
 	}
 	if png == "" {

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/pkg/errors"
+
+	"github.com/velora-go/velora/internal/check"
 )
 
 // RSS is a configuration's real memory: what the process that trains it
@@ -117,23 +119,23 @@ func addRSS(t *Table, s Sizes, measured map[string]*RSS) error {
 func childRSS(req rssRequest) (*RSS, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, errors.Wrap(err, "bench: peak RSS: finding this program")
+		return nil, check.Wrap(err, "bench: peak RSS: finding this program")
 	}
 	req.Sizes.Warmup, req.Sizes.Steps = 1, 1
 	spec, err := json.Marshal(req)
 	if err != nil {
-		return nil, errors.Wrap(err, "bench: peak RSS")
+		return nil, check.Wrap(err, "bench: peak RSS")
 	}
 	var out, stderr bytes.Buffer
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), rssEnv+"="+string(spec))
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, errors.Wrapf(err, "bench: peak RSS of %q (table %d) in a child process: %s", req.Setup, req.Table, strings.TrimSpace(stderr.String()))
+		return nil, check.Wrapf(err, "bench: peak RSS of %q (table %d) in a child process: %s", req.Setup, req.Table, strings.TrimSpace(stderr.String()))
 	}
 	var r RSS
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-		return nil, errors.Wrapf(err, "bench: peak RSS of %q (table %d): the child wrote %q", req.Setup, req.Table, out.String())
+		return nil, check.Wrapf(err, "bench: peak RSS of %q (table %d): the child wrote %q", req.Setup, req.Table, out.String())
 	}
 	return &r, nil
 }
@@ -163,7 +165,7 @@ func rssChild() bool {
 func measureRSS(spec string) (RSS, error) {
 	var req rssRequest
 	if err := json.Unmarshal([]byte(spec), &req); err != nil {
-		return RSS{}, errors.Wrapf(err, "bench: %s=%q", rssEnv, spec)
+		return RSS{}, check.Wrapf(err, "bench: %s=%q", rssEnv, spec)
 	}
 	table := rssTables[req.Table]
 	if table == nil {
@@ -212,7 +214,7 @@ func (p *probe) start() error {
 	runtime.GC()
 	debug.FreeOSMemory()
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		return errors.Wrap(err, "bench: restarting the peak RSS")
+		return check.Wrap(err, "bench: restarting the peak RSS")
 	}
 	// The restarted peak is the resident set at the restart. Read as VmRSS before
 	// it, the figure could exceed the peak: the runtime returns pages in the
@@ -253,7 +255,7 @@ func releaseAndRead(field string) (int64, error) {
 func readStatus(field string) (int64, error) {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0, errors.Wrap(err, "bench: peak RSS")
+		return 0, check.Wrap(err, "bench: peak RSS")
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		value, ok := strings.CutPrefix(line, field+":")

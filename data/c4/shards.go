@@ -74,12 +74,18 @@ func splitNames(fsys fs.FS, dir, shown, split string) ([]string, error) {
 	if err != nil {
 		return nil, check.Wrapf(err, "c4: shard directory %s", shown)
 	}
-	var names []string
+	var names, folders []string
 	for _, e := range entries {
-		m := shardName.FindStringSubmatch(e.Name())
-		if m != nil && m[1] == split && !e.IsDir() {
-			names = append(names, e.Name())
+		if m := shardName.FindStringSubmatch(e.Name()); m != nil && m[1] == split {
+			if e.IsDir() {
+				folders = append(folders, e.Name())
+			} else {
+				names = append(names, e.Name())
+			}
 		}
+	}
+	if len(names) == 0 && len(folders) > 0 {
+		return nil, errors.Errorf("c4: no shards c4-%s.NNNNN-of-NNNNN.json.gz in %s: %s is a folder, expected a gzip file", split, shown, folders[0])
 	}
 	if len(names) == 0 {
 		return nil, errors.Errorf("c4: no shards c4-%s.NNNNN-of-NNNNN.json.gz in %s", split, shown)

@@ -37,8 +37,13 @@ func TestDirFindsSplitInIndexOrder(t *testing.T) {
 func TestDirErrors(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "c4-validation.00000-of-00008.json.gz", nil)
+	folder := t.TempDir() // a folder named like a shard is not one
+	if err := os.Mkdir(filepath.Join(folder, "c4-train.00000-of-00001.json.gz"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct{ dir, split, want string }{
 		{dir, "train", "c4: no shards c4-train.NNNNN-of-NNNNN.json.gz in " + dir},
+		{folder, "train", "c4: no shards c4-train.NNNNN-of-NNNNN.json.gz in " + folder + ": c4-train.00000-of-00001.json.gz is a folder, expected a gzip file"},
 		{filepath.Join(dir, "missing"), "train", "c4: shard directory " + filepath.Join(dir, "missing")},
 	}
 	for _, c := range cases {

@@ -225,7 +225,7 @@ func (c Config) checkResumeFolder() error {
 	case errors.Is(err, os.ErrNotExist):
 		return errors.Errorf("c4: -resume: checkpoint folder %s does not exist (drop -resume to start a new run)", c.CheckpointDir)
 	case err != nil:
-		return errors.Wrap(err, "c4: -resume")
+		return check.Wrap(err, "c4: -resume")
 	case !info.IsDir():
 		return errors.Errorf("c4: -resume: -checkpoint %s is a file, expected a folder", c.CheckpointDir)
 	}
@@ -237,12 +237,12 @@ func (c Config) checkResumeFolder() error {
 func checkOutputs(json, png string) error {
 	if json != "" {
 		if err := checkpoint.CheckFilePath(json); err != nil {
-			return errors.Wrap(err, "c4: -json")
+			return check.Wrap(err, "c4: -json")
 		}
 	}
 	if png != "" {
 		if err := checkpoint.CheckFolderPath(png); err != nil {
-			return errors.Wrap(err, "c4: -png")
+			return check.Wrap(err, "c4: -png")
 		}
 	}
 	return nil
@@ -261,11 +261,11 @@ func (c Config) epochs() int {
 func (c Config) Print(w io.Writer) error {
 	data, err := json.Marshal(c)
 	if err != nil {
-		return errors.Wrap(err, "c4: config")
+		return check.Wrap(err, "c4: config")
 	}
 	var fields map[string]any
 	if err := json.Unmarshal(data, &fields); err != nil {
-		return errors.Wrap(err, "c4: config")
+		return check.Wrap(err, "c4: config")
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
@@ -340,7 +340,7 @@ func loadTokenizer(path string) (c4.Tokenizer, error) {
 		return c4.ByteTokenizer{}, nil
 	}
 	sp, err := c4.LoadSentencePiece(path)
-	return sp, errors.Wrap(err, "c4: -tokenizer")
+	return sp, check.Wrap(err, "c4: -tokenizer")
 }
 
 func loadModel(name string) (layers.LLaMAConfig, error) {
@@ -367,10 +367,10 @@ func loadShards(data string) (train, val c4.Shards, err error) {
 	}
 	if info, statErr := os.Stat(data); statErr == nil && info.IsDir() {
 		if train, err = c4.Dir(data, "train"); err != nil {
-			return train, val, errors.Wrap(err, "c4: -data")
+			return train, val, check.Wrap(err, "c4: -data")
 		}
 		val, err = c4.Dir(data, "validation")
-		return train, val, errors.Wrap(err, "c4: -data")
+		return train, val, check.Wrap(err, "c4: -data")
 	}
 	files := cli.SplitList(data)
 	if len(files) == 1 {
@@ -393,10 +393,10 @@ func loadShards(data string) (train, val c4.Shards, err error) {
 		return train, val, errors.Errorf("c4: -data %q: expected training shards and at least one validation shard named c4-validation.*", data)
 	}
 	if train, err = c4.Files(trainFiles...); err != nil {
-		return train, val, errors.Wrap(err, "c4: -data")
+		return train, val, check.Wrap(err, "c4: -data")
 	}
 	val, err = c4.Files(valFiles...)
-	return train, val, errors.Wrap(err, "c4: -data")
+	return train, val, check.Wrap(err, "c4: -data")
 }
 
 func contains(list []string, s string) bool {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 )
@@ -68,7 +69,7 @@ func Variants(c Config, s Setup) ([]Variant, error) {
 			llama := layers.LLaMAConfig{}
 			groups, err := layers.Resolve(v.Layers, llama.ProjectionNames(), llama.ShorthandAliases())
 			if err != nil {
-				return nil, errors.Wrap(err, "c4: velora layers")
+				return nil, check.Wrap(err, "c4: velora layers")
 			}
 			for range groups {
 				v.NumGroups = append(v.NumGroups, g)
@@ -92,7 +93,7 @@ func Variants(c Config, s Setup) ([]Variant, error) {
 	}
 	for i := range out {
 		if _, err := peft.Apply(out[i].PEFT, s.Model); err != nil {
-			return nil, errors.Wrapf(err, "c4: %s", out[i].Label)
+			return nil, check.Wrapf(err, "c4: %s", out[i].Label)
 		}
 	}
 	return out, nil
@@ -137,7 +138,7 @@ func Run(c Config, opts Options) (Report, error) {
 func (r Report) WriteJSON(path string) error {
 	data, err := json.MarshalIndent(r, "", " ")
 	if err != nil {
-		return errors.Wrap(err, "c4: results")
+		return check.Wrap(err, "c4: results")
 	}
 	return errors.Wrap(writeFileAtomic(path, append(data, '\n')), "c4: results")
 }

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pkg/errors"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/data/c4"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 )
@@ -43,7 +43,7 @@ func plannedVariant(c Config, s Setup) (Variant, string, error) {
 	base := methodVariant(c, s.Rank, "full").PEFT
 	res, err := peft.Plan(peft.PlanRequest{Config: base, Arch: s.Model, Build: build, Budget: c.MemoryBudget, Timed: plannedTimed})
 	if err != nil {
-		return Variant{}, "", errors.Wrap(err, "c4: -memory-budget")
+		return Variant{}, "", check.Wrap(err, "c4: -memory-budget")
 	}
 	ch := res.Choice
 	v := Variant{Key: "planned", Label: fmt.Sprintf("Planned (%s)", mib(c.MemoryBudget)+" MiB"), PEFT: ch.Config(base),

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/velora-go/velora/internal/chart"
+	"github.com/velora-go/velora/internal/check"
 )
 
 // WritePNG draws every variant's training loss against the step into
@@ -34,11 +35,11 @@ func (r Report) WritePNG(dir string) (string, error) {
 		lines = append(lines, x.Label, movingAverage(x.Losses, max(1, len(x.Losses)/50)))
 	}
 	if err := plotutil.AddLines(p, lines...); err != nil {
-		return "", errors.Wrap(err, "c4: plot")
+		return "", check.Wrap(err, "c4: plot")
 	}
 	p.X.Tick.Marker = chart.StepTicks{}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", errors.Wrap(err, "c4: -png")
+		return "", check.Wrap(err, "c4: -png")
 	}
 	path := filepath.Join(dir, name+"-loss.png")
 	return path, errors.Wrap(chart.SavePNG(p, 8*vg.Inch, 5*vg.Inch, path), "c4: -png")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/c4"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/optim"
 	"github.com/velora-go/velora/peft"
@@ -119,23 +120,23 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 		res: Result{Key: v.Key, Label: v.Label, Setting: settingLabel(v, s.Rank, s.Model)}}
 	if cfg.CheckpointDir != "" {
 		if _, err := checkpoint.RemoveTemps(r.dir()); err != nil { // left by a kill during a save
-			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+			return r.res, check.Wrapf(err, "c4: %s", v.Label)
 		}
 	}
 	defer r.close()
 	if err := r.build(); err != nil {
-		return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+		return r.res, check.Wrapf(err, "c4: %s", v.Label)
 	}
 	if cfg.Resume {
 		ck, err := r.loadCheckpoint()
 		if err != nil {
-			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+			return r.res, check.Wrapf(err, "c4: %s", v.Label)
 		}
 		if ck == nil {
 			fmt.Fprintf(opts.log(), "%s: no checkpoint in %s, starting from step 0\n", v.Label, r.dir())
 		} else {
 			if err := r.restore(ck); err != nil {
-				return r.res, errors.Wrapf(err, "c4: %s: resuming from %s", v.Label, r.dir())
+				return r.res, check.Wrapf(err, "c4: %s: resuming from %s", v.Label, r.dir())
 			}
 			lr := ""
 			if ck.LR != cfg.LR {
@@ -149,7 +150,7 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 	}
 	loss, n, err := evaluate(r, cfg.EvalTokens)
 	if err != nil {
-		return r.res, errors.Wrapf(err, "c4: %s: validation", v.Label)
+		return r.res, check.Wrapf(err, "c4: %s: validation", v.Label)
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return r.res, r.diverge(r.res.Steps, fmt.Sprintf("the validation loss is %v; the parameters were not saved", loss))
@@ -157,12 +158,12 @@ func Train(cfg Config, s Setup, v Variant, opts Options) (Result, error) {
 	r.res.ValLoss, r.res.ValPPL, r.res.ValTokens = loss, math.Exp(loss), n
 	if cfg.CheckpointDir != "" && r.lastSaved < r.res.Steps { // the last step's checkpoint, once its validation passed
 		if err := r.save(); err != nil {
-			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+			return r.res, check.Wrapf(err, "c4: %s", v.Label)
 		}
 	}
 	if cfg.SaveAdapter != "" {
 		if err := r.saveAdapter(); err != nil {
-			return r.res, errors.Wrapf(err, "c4: %s", v.Label)
+			return r.res, check.Wrapf(err, "c4: %s", v.Label)
 		}
 	}
 	return r.res, nil
@@ -311,10 +312,10 @@ func (r *run) loop() error {
 		start := time.Now()
 		batch, err := r.next(step)
 		if err != nil {
-			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
+			return check.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
 		}
 		if err := r.model.SetBatch(batch.Inputs, batch.Targets); err != nil {
-			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
+			return check.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
 		}
 		r.setLearningRate(r.lr.At(step))
 		loss, err := r.trainer.Step()
@@ -322,7 +323,7 @@ func (r *run) loop() error {
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return r.diverge(step+1, fmt.Sprintf("the training loss is %v; the step was not applied", loss))
 			}
-			return errors.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
+			return check.Wrapf(err, "c4: %s: step %d", r.variant.Label, step+1)
 		}
 		if why := train.Diverged(r.res.Losses, loss); why != "" {
 			return r.diverge(step+1, "the training loss "+why)
@@ -334,7 +335,7 @@ func (r *run) loop() error {
 		r.res.TokensPerSec = float64(r.res.Tokens) / r.res.Seconds
 		bar.update(step+1, loss, r.res.TokensPerSec)
 		if r.res.Memory, err = r.memory(); err != nil {
-			return errors.Wrapf(err, "c4: %s", r.variant.Label)
+			return check.Wrapf(err, "c4: %s", r.variant.Label)
 		}
 		if r.epochSteps > 0 && (step+1)%r.epochSteps == 0 {
 			if err := r.endEpoch(step + 1); err != nil {
@@ -367,7 +368,7 @@ func (r *run) next(step int) (c4.Batch, error) {
 func (r *run) endEpoch(step int) error {
 	loss, _, err := evaluate(r, r.cfg.EvalTokens)
 	if err != nil {
-		return errors.Wrapf(err, "c4: %s: validation after epoch %d", r.variant.Label, step/r.epochSteps)
+		return check.Wrapf(err, "c4: %s: validation after epoch %d", r.variant.Label, step/r.epochSteps)
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return r.diverge(step, fmt.Sprintf("the validation loss after epoch %d is %v", step/r.epochSteps, loss))
@@ -387,7 +388,7 @@ func (r *run) endEpoch(step int) error {
 func (r *run) checkedSave(step int) error {
 	loss, err := r.trainer.Eval()
 	if err != nil {
-		return errors.Wrapf(err, "c4: %s: checking step %d's parameters", r.variant.Label, step)
+		return check.Wrapf(err, "c4: %s: checking step %d's parameters", r.variant.Label, step)
 	}
 	if why := train.Diverged(r.res.Losses, loss); why != "" {
 		return r.diverge(step, "with the step's update applied, the loss on its batch "+why+"; those parameters were not saved")

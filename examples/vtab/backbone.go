@@ -15,6 +15,7 @@ import (
 
 	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/vtab"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/peft"
 	"github.com/velora-go/velora/train"
@@ -32,7 +33,7 @@ func Backbone(c Config, data fs.FS, log *progress) (*layers.Params, error) {
 		model := c.Model
 		model.Classes = 1 // no checkpoint head has one class: the head is not loaded
 		if err := layers.LoadViTNPZ(c.Checkpoint, params, model, tensor.Float32); err != nil {
-			return nil, errors.Wrap(err, "vtab: checkpoint")
+			return nil, check.Wrap(err, "vtab: checkpoint")
 		}
 		fmt.Fprintf(log, "backbone: %s, %d parameters\n", c.Checkpoint, params.Count())
 		return params, nil
@@ -54,7 +55,7 @@ func Backbone(c Config, data fs.FS, log *progress) (*layers.Params, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(log, "backbone: no cache at %s, pre-training\n", path)
 	case errors.Is(err, errNotACache):
-		return nil, errors.Wrapf(err, "vtab: refusing to overwrite %s (delete it or give another -cache)", path)
+		return nil, check.Wrapf(err, "vtab: refusing to overwrite %s (delete it or give another -cache)", path)
 	default:
 		fmt.Fprintf(log, "backbone: %v; pre-training again\n", err)
 	}
@@ -62,11 +63,11 @@ func Backbone(c Config, data fs.FS, log *progress) (*layers.Params, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, errors.Wrap(err, "vtab: cache folder")
+		return nil, check.Wrap(err, "vtab: cache folder")
 	}
 	removeHead(params) // every task gets a new head
 	if err := layers.SaveSafetensors(path, params, nil, "", map[string]string{cacheKey: key}); err != nil {
-		return nil, errors.Wrap(err, "vtab: caching the backbone")
+		return nil, check.Wrap(err, "vtab: caching the backbone")
 	}
 	fmt.Fprintf(log, "backbone: cached in %s\n", path)
 	return params, nil
@@ -100,7 +101,7 @@ func cachePath(c Config, key string) (string, error) {
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "", errors.Wrap(err, "vtab: no cache folder; give -cache FILE")
+		return "", check.Wrap(err, "vtab: no cache folder; give -cache FILE")
 	}
 	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(dir, "velora", "vtab-vit-"+hex.EncodeToString(sum[:6])+".safetensors"), nil
@@ -167,11 +168,11 @@ func Pretrain(c Config, upstream fs.FS, source string, log *progress) (*layers.P
 	}
 	trainSet, err := vtab.Load(upstream, vtab.Upstream, vtab.UpstreamTrain, cfg)
 	if err != nil {
-		return nil, errors.Wrap(err, "vtab: pre-training set")
+		return nil, check.Wrap(err, "vtab: pre-training set")
 	}
 	valSet, err := vtab.Load(upstream, vtab.Upstream, vtab.UpstreamVal, cfg)
 	if err != nil {
-		return nil, errors.Wrap(err, "vtab: pre-training set")
+		return nil, check.Wrap(err, "vtab: pre-training set")
 	}
 	full := peft.Config{Method: peft.MethodFull}
 	b, m, err := newModel(c, layers.NewParams(), full, trainSet.Classes, c.PretrainBatch)
@@ -203,7 +204,7 @@ func Pretrain(c Config, upstream fs.FS, source string, log *progress) (*layers.P
 			opt.next()
 			loss, err := t.Step()
 			if err != nil {
-				return nil, errors.Wrapf(err, "vtab: pre-training epoch %d", epoch)
+				return nil, check.Wrapf(err, "vtab: pre-training epoch %d", epoch)
 			}
 			sum += loss
 			n++
@@ -213,7 +214,7 @@ func Pretrain(c Config, upstream fs.FS, source string, log *progress) (*layers.P
 	}
 	acc, err := evaluate(c, b.Params, full, valSet)
 	if err != nil {
-		return nil, errors.Wrap(err, "vtab: pre-training")
+		return nil, check.Wrap(err, "vtab: pre-training")
 	}
 	fmt.Fprintf(log, "pre-trained on the %s upstream set (%d images, %d classes): val accuracy %.1f%% in %s\n",
 		source, trainSet.Len(), trainSet.Classes, acc, time.Since(start).Round(time.Second))

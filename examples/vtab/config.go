@@ -158,7 +158,7 @@ func (c Config) Validate() error {
 	model := c.Model
 	model.Classes = 2
 	if err := model.Validate(); err != nil {
-		return errors.Wrap(err, "vtab: model")
+		return check.Wrap(err, "vtab: model")
 	}
 	if c.SaveAdapter != "" && len(c.adapterRows()) == 0 {
 		return errors.Errorf("vtab: -save-adapter saves the adapters of lora and qlora rows, and -methods has none (%s)", rowNames(c.Rows))
@@ -168,7 +168,7 @@ func (c Config) Validate() error {
 			return errors.Errorf("vtab: %s: no positive learning rate in %q", r, c.LR)
 		}
 		if _, err := peft.Apply(c.PEFT(r), model); err != nil {
-			return errors.Wrapf(err, "vtab: %s", r)
+			return check.Wrapf(err, "vtab: %s", r)
 		}
 	}
 	return nil

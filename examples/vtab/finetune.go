@@ -15,6 +15,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/velora-go/velora/data/vtab"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/layers"
 	"github.com/velora-go/velora/machine"
 	"github.com/velora-go/velora/peft"
@@ -54,7 +55,7 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 	size := min(c.Batch, trainSet.Len()) // a model batch beyond the data only costs memory
 	b, m, err := newModel(c, params, pc, trainSet.Classes, size)
 	if err != nil {
-		return res, errors.Wrapf(err, "vtab: %s", r)
+		return res, check.Wrapf(err, "vtab: %s", r)
 	}
 	res.Trainable = peft.Summarize(b).TrainableParams
 	lr, _ := c.LR.Get(r)
@@ -68,7 +69,7 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 	}
 	t, err := train.New(b, m.Loss, opt, opts...)
 	if err != nil {
-		return res, errors.Wrapf(err, "vtab: %s", r)
+		return res, check.Wrapf(err, "vtab: %s", r)
 	}
 	defer t.Close()
 	batches, err := trainSet.Batches(size, rand.New(rand.NewSource(c.Seed)))
@@ -91,7 +92,7 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 					r, trainSet.Task, res.Steps+1, lr, why)
 			}
 			if err != nil {
-				return res, errors.Wrapf(err, "vtab: %s on %s, epoch %d", r, trainSet.Task, epoch+1)
+				return res, check.Wrapf(err, "vtab: %s on %s, epoch %d", r, trainSet.Task, epoch+1)
 			}
 			losses = append(losses, loss)
 			mem, err := t.Memory()
@@ -110,7 +111,7 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 		res.Loss = sum / float64(n)
 	}
 	if res.Accuracy, err = evaluate(c, params, pc, testSet); err != nil {
-		return res, errors.Wrapf(err, "vtab: %s on %s", r, testSet.Task)
+		return res, check.Wrapf(err, "vtab: %s on %s", r, testSet.Task)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	if c.SaveAdapter != "" && hasAdapter(r) {
@@ -118,7 +119,7 @@ func finetune(c Config, backbone *layers.Params, base string, r Row, trainSet, t
 		model := c.Model
 		model.Classes = trainSet.Classes
 		if err := peft.SaveAdapter(dir, b, model, base); err != nil {
-			return res, errors.Wrapf(err, "vtab: %s on %s", r, trainSet.Task)
+			return res, check.Wrapf(err, "vtab: %s on %s", r, trainSet.Task)
 		}
 		res.Adapter = dir
 	}

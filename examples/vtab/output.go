@@ -16,6 +16,7 @@ import (
 
 	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/internal/chart"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/train"
 )
 
@@ -33,7 +34,7 @@ func removeTemps(paths ...string) error {
 			continue
 		}
 		if err != nil {
-			return errors.Wrap(err, "vtab: removing temporary files")
+			return check.Wrap(err, "vtab: removing temporary files")
 		}
 		prefix := "." + filepath.Base(p) + ".tmp"
 		for _, e := range entries {
@@ -42,7 +43,7 @@ func removeTemps(paths ...string) error {
 				continue
 			}
 			if err := os.Remove(filepath.Join(filepath.Dir(p), e.Name())); err != nil {
-				return errors.Wrap(err, "vtab: removing temporary files")
+				return check.Wrap(err, "vtab: removing temporary files")
 			}
 		}
 	}
@@ -69,7 +70,7 @@ const (
 // dir.
 func (r *Report) Plot(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return errors.Wrap(err, "vtab: -png")
+		return check.Wrap(err, "vtab: -png")
 	}
 	names := make([]string, len(r.Lines))
 	peaks := make([]train.Memory, len(r.Lines))
@@ -93,7 +94,7 @@ func (r *Report) Plot(dir string) error {
 		}
 		bars, err := plotter.NewBarChart(values, bw)
 		if err != nil {
-			return errors.Wrap(err, "vtab: accuracy chart")
+			return check.Wrap(err, "vtab: accuracy chart")
 		}
 		bars.Color = plotutil.Color(g)
 		bars.LineStyle.Width = 0
@@ -104,13 +105,13 @@ func (r *Report) Plot(dir string) error {
 	acc.Y.Min, acc.Y.Max = 0, 100
 	acc.NominalX(names...)
 	if err := chart.SavePNG(acc, width, 4*vg.Inch, filepath.Join(dir, accuracyChart)); err != nil {
-		return errors.Wrap(err, "vtab: accuracy chart")
+		return check.Wrap(err, "vtab: accuracy chart")
 	}
 
 	mem := plot.New()
 	mem.Title.Text = "Peak memory of a training step"
 	if err := chart.PeakBars(mem, names, peaks, vg.Points(40)); err != nil {
-		return errors.Wrap(err, "vtab: memory chart")
+		return check.Wrap(err, "vtab: memory chart")
 	}
 	mem.Y.Min = 0
 	return errors.Wrap(chart.SavePNG(mem, width, 4*vg.Inch, filepath.Join(dir, memoryChart)), "vtab: memory chart")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/vtab"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/train"
 )
 
@@ -43,12 +44,12 @@ type Line struct {
 func checkOutputs(json, png string) error {
 	if json != "" {
 		if err := checkpoint.CheckFilePath(json); err != nil {
-			return errors.Wrap(err, "vtab: -json")
+			return check.Wrap(err, "vtab: -json")
 		}
 	}
 	if png != "" {
 		if err := checkpoint.CheckFolderPath(png); err != nil {
-			return errors.Wrap(err, "vtab: -png")
+			return check.Wrap(err, "vtab: -png")
 		}
 	}
 	return nil
@@ -76,7 +77,7 @@ func Run(c Config, out, log io.Writer) (*Report, error) {
 	if c.Data != "" {
 		st, err := os.Stat(c.Data)
 		if err != nil {
-			return nil, errors.Wrap(err, "vtab: -data")
+			return nil, check.Wrap(err, "vtab: -data")
 		}
 		if !st.IsDir() {
 			return nil, errors.Errorf("vtab: -data %s is not a folder", c.Data)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/internal/cli"
 	"github.com/velora-go/velora/peft"
 )
@@ -129,7 +130,7 @@ func (s Setting[T]) Update(value string, parse func(string) (T, error)) error {
 		}
 		v, err := parse(strings.TrimSpace(text))
 		if err != nil {
-			return errors.Wrapf(err, "vtab: value %q", f)
+			return check.Wrapf(err, "vtab: value %q", f)
 		}
 		switch {
 		case key == "":
