@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -125,7 +126,7 @@ func (o *compressOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node)
 	}
 	gx, err := reconstruct(grad, o.p, o.width)
 	if err != nil {
-		return nil, errors.Wrap(err, "op: Compress gradient")
+		return nil, check.Wrap(err, "op: Compress gradient")
 	}
 	return gorgonia.Nodes{gx, nil}, nil
 }

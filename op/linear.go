@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -55,7 +56,7 @@ func Linear(x, w *gorgonia.Node, p *Projection, opts ...LinearOption) (*gorgonia
 	o := &linearOp{p: p, scale: 1}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
-			return nil, errors.Wrapf(err, "op: Linear %q", w.Name())
+			return nil, check.Wrapf(err, "op: Linear %q", w.Name())
 		}
 	}
 	z, err := Compress(x, p)
@@ -117,11 +118,11 @@ func (o *linearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 	x, z, w := inputs[0], inputs[1], inputs[2]
 	gx, err := matMul(grad, w, false, true, 1)
 	if err != nil {
-		return nil, errors.Wrapf(err, "op: Linear %q input gradient", w.Name())
+		return nil, check.Wrapf(err, "op: Linear %q input gradient", w.Name())
 	}
 	gw, err := o.weightGrad(z, grad, x.Shape()[1])
 	if err != nil {
-		return nil, errors.Wrapf(err, "op: Linear %q weight gradient", w.Name())
+		return nil, check.Wrapf(err, "op: Linear %q weight gradient", w.Name())
 	}
 	return gorgonia.Nodes{gx, nil, gw, nil}, nil
 }
@@ -137,7 +138,7 @@ func WeightGrad(z, g *gorgonia.Node, p *Projection, width int, opts ...LinearOpt
 		return nil, errors.New("op: WeightGrad: projection is nil")
 	}
 	if err := checkZ(z, p); err != nil {
-		return nil, errors.Wrap(err, "op: WeightGrad")
+		return nil, check.Wrap(err, "op: WeightGrad")
 	}
 	if err := opkit.CheckMatrix(g, "op: WeightGrad output gradient"); err != nil {
 		return nil, err
@@ -148,7 +149,7 @@ func WeightGrad(z, g *gorgonia.Node, p *Projection, width int, opts ...LinearOpt
 	o := &linearOp{p: p, scale: 1}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
-			return nil, errors.Wrap(err, "op: WeightGrad")
+			return nil, check.Wrap(err, "op: WeightGrad")
 		}
 	}
 	if k := opkit.Groups(width, p.m); z.Shape()[1] != k || z.Shape()[0] != g.Shape()[0] {
@@ -190,7 +191,7 @@ func (o *linearOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, 
 		gw, err = (&weightGradOp{p: o.p, width: width, scale: o.scale}).Do(z.Value(), g, v.Value())
 	}
 	if err != nil {
-		return errors.Wrap(err, "op: Linear weight gradient")
+		return check.Wrap(err, "op: Linear weight gradient")
 	}
 	return opkit.AccumulateGrad(w, gw.(*tensor.Dense))
 }

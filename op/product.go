@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -81,14 +82,14 @@ func (o *productOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 	gxOp, gwOp := o.gradients()
 	gx, err := gorgonia.ApplyOp(gxOp, grad, inputs[1])
 	if err != nil {
-		return nil, errors.Wrapf(err, "op: %v input gradient", o)
+		return nil, check.Wrapf(err, "op: %v input gradient", o)
 	}
 	if o.frozen {
 		return gorgonia.Nodes{gx, nil}, nil
 	}
 	gw, err := gorgonia.ApplyOp(gwOp, inputs[0], grad)
 	if err != nil {
-		return nil, errors.Wrapf(err, "op: %v weight gradient", o)
+		return nil, check.Wrapf(err, "op: %v weight gradient", o)
 	}
 	return gorgonia.Nodes{gx, gw}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	vinit "github.com/velora-go/velora/init"
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -55,11 +56,11 @@ func NewProjection(g *gorgonia.ExprGraph, subTokenSize int, dt tensor.Dtype, s v
 	p := &Projection{m: subTokenSize, strategy: s, value: opkit.Zeros(dt, subTokenSize)}
 	for _, opt := range opts {
 		if err := opt(p); err != nil {
-			return nil, errors.Wrapf(err, "op: projection %q", name)
+			return nil, check.Wrapf(err, "op: projection %q", name)
 		}
 	}
 	if err := s.Init(&p.state, subTokenSize); err != nil {
-		return nil, errors.Wrapf(err, "op: projection %q", name)
+		return nil, check.Wrapf(err, "op: projection %q", name)
 	}
 	p.store()
 	p.node = gorgonia.NewVector(g, dt, gorgonia.WithShape(subTokenSize), gorgonia.WithName(name), gorgonia.WithValue(p.value))
@@ -128,7 +129,7 @@ func (p *Projection) SetTraining(training bool) { p.frozen = !training }
 func (p *Projection) Reset() error {
 	p.state = vinit.State{}
 	if err := p.strategy.Init(&p.state, p.m); err != nil {
-		return errors.Wrapf(err, "op: projection %q", p.node.Name())
+		return check.Wrapf(err, "op: projection %q", p.node.Name())
 	}
 	p.store()
 	return nil
@@ -157,7 +158,7 @@ func (p *Projection) observe(x *tensor.Dense) error {
 		b.F32 = data
 	}
 	if err := p.strategy.Observe(&p.state, b); err != nil {
-		return errors.Wrapf(err, "op: projection %q", p.node.Name())
+		return check.Wrapf(err, "op: projection %q", p.node.Name())
 	}
 	p.store()
 	return nil

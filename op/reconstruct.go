@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -25,7 +26,7 @@ func Reconstruct(z *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 		return nil, errors.New("op: Reconstruct: projection is nil")
 	}
 	if err := checkZ(z, p); err != nil {
-		return nil, errors.Wrap(err, "op: Reconstruct")
+		return nil, check.Wrap(err, "op: Reconstruct")
 	}
 	width := z.Shape()[1] * p.m
 	if c, ok := z.Op().(*compressOp); ok {
@@ -38,7 +39,7 @@ func Reconstruct(z *gorgonia.Node, p *Projection) (*gorgonia.Node, error) {
 // last sub-token when M does not divide it.
 func reconstruct(z *gorgonia.Node, p *Projection, width int) (*gorgonia.Node, error) {
 	if err := checkZ(z, p); err != nil {
-		return nil, errors.Wrap(err, "op: Reconstruct")
+		return nil, check.Wrap(err, "op: Reconstruct")
 	}
 	if k := z.Shape()[1]; k != opkit.Groups(width, p.m) {
 		return nil, errors.Errorf("op: Reconstruct: z has %d sub-tokens per row, expected %d for width %d and sub-token size %d", k, opkit.Groups(width, p.m), width, p.m)
@@ -121,7 +122,7 @@ func (o *reconstructOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.No
 	}
 	gz, err := compress(grad, o.p, false)
 	if err != nil {
-		return nil, errors.Wrap(err, "op: Reconstruct gradient")
+		return nil, check.Wrap(err, "op: Reconstruct gradient")
 	}
 	return gorgonia.Nodes{gz, nil}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
@@ -38,7 +39,7 @@ func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*g
 			return nil, errors.New("op: ScaleShift: weight or bias is nil")
 		}
 		if err := opkit.CheckTogether("op: ScaleShift", x, n); err != nil {
-			return nil, errors.Wrap(err, "op: ScaleShift")
+			return nil, err
 		}
 		if !n.Shape().Eq(tensor.Shape{d}) {
 			return nil, errors.Errorf("op: ScaleShift: %q has shape %v, expected (%d) to match input %q of shape %v", n.Name(), n.Shape(), d, x.Name(), x.Shape())
@@ -49,7 +50,7 @@ func ScaleShift(x, w, b *gorgonia.Node, p *Projection, opts ...LinearOption) (*g
 	}
 	z, err := Compress(x, p)
 	if err != nil {
-		return nil, errors.Wrapf(err, "op: ScaleShift %q", w.Name())
+		return nil, check.Wrapf(err, "op: ScaleShift %q", w.Name())
 	}
 	return gorgonia.ApplyOp(&scaleShiftOp{p: p, scale: scale}, x, w, b, z, p.V())
 }
@@ -60,7 +61,7 @@ func scaleShiftGradScale(p *Projection, opts []LinearOption) (float64, error) {
 	o := &linearOp{p: p, scale: 1}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
-			return 0, errors.Wrap(err, "op: ScaleShift")
+			return 0, check.Wrap(err, "op: ScaleShift")
 		}
 	}
 	switch {
@@ -142,16 +143,16 @@ func (o *scaleShiftOp) weightGrad(x *gorgonia.Node) *scaleGradOp {
 func (o *scaleShiftOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(columnScale(false), grad, inputs[1])
 	if err != nil {
-		return nil, errors.Wrap(err, "op: ScaleShift input gradient")
+		return nil, check.Wrap(err, "op: ScaleShift input gradient")
 	}
 	args := o.weightGradArgs(inputs)
 	gw, err := gorgonia.ApplyOp(o.weightGrad(inputs[0]), append(gorgonia.Nodes{args[0], grad}, args[1:]...)...)
 	if err != nil {
-		return nil, errors.Wrap(err, "op: ScaleShift weight gradient")
+		return nil, check.Wrap(err, "op: ScaleShift weight gradient")
 	}
 	gb, err := gorgonia.Sum(grad, 0)
 	if err != nil {
-		return nil, errors.Wrap(err, "op: ScaleShift bias gradient")
+		return nil, check.Wrap(err, "op: ScaleShift bias gradient")
 	}
 	return append(gorgonia.Nodes{gx, gw, gb}, make(gorgonia.Nodes, len(inputs)-3)...), nil
 }
@@ -173,7 +174,7 @@ func (o *scaleShiftOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nod
 	}
 	gb, err := tensor.Sum(g.(tensor.Tensor), 0)
 	if err != nil {
-		return errors.Wrap(err, "op: ScaleShift bias gradient")
+		return check.Wrap(err, "op: ScaleShift bias gradient")
 	}
 	if err := opkit.AccumulateGrad(x, gx.(*tensor.Dense)); err != nil {
 		return err

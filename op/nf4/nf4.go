@@ -8,6 +8,7 @@ import (
 	"github.com/pkg/errors"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -187,7 +188,7 @@ func Quantize(w *tensor.Dense) (*Weight, error) {
 	}
 	d, err := opkit.Contiguous(w)
 	if err != nil {
-		return nil, errors.Wrap(err, "nf4: Quantize")
+		return nil, check.Wrap(err, "nf4: Quantize")
 	}
 	q := &Weight{rows: d.Shape()[0], cols: d.Shape()[1], dtype: d.Dtype()}
 	var flat []float32

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
@@ -158,7 +159,7 @@ func (o *nf4LinearOp) DiffWRT(int) []bool { return []bool{true} }
 func (o *nf4LinearOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(&nf4MatMulOp{q: o.q, transB: true}, grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "nf4: Linear gradient")
+		return nil, check.Wrap(err, "nf4: Linear gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }

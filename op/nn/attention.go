@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
@@ -52,7 +53,7 @@ func Attention(q, k, v *gorgonia.Node, heads int, causal bool) (*gorgonia.Node, 
 	}
 	lse, err := gorgonia.ApplyOp(&attentionOp{heads: heads, causal: causal, part: attentionLSE}, q, k)
 	if err != nil {
-		return nil, errors.Wrap(err, "nn: Attention log-sum-exp")
+		return nil, check.Wrap(err, "nn: Attention log-sum-exp")
 	}
 	return gorgonia.ApplyOp(&attentionOp{heads: heads, causal: causal, part: attentionForward}, q, k, v, lse)
 }
@@ -189,12 +190,12 @@ func (o *attentionOp) DiffWRT(int) []bool {
 func (o *attentionOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	all, err := gorgonia.ApplyOp(&attentionOp{heads: o.heads, causal: o.causal, part: attentionGrad}, append(inputs[:4:4], grad)...)
 	if err != nil {
-		return nil, errors.Wrapf(err, "nn: %v gradient", o)
+		return nil, check.Wrapf(err, "nn: %v gradient", o)
 	}
 	grads := make(gorgonia.Nodes, 4)
 	for i := range grads[:3] {
 		if grads[i], err = gorgonia.ApplyOp(attentionGradPartOp{part: i}, all); err != nil {
-			return nil, errors.Wrapf(err, "nn: %v gradient", o)
+			return nil, check.Wrapf(err, "nn: %v gradient", o)
 		}
 	}
 	return grads, nil

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
@@ -24,7 +25,7 @@ func AddBias(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, errors.New("nn: AddBias is nil")
 	}
 	if err := opkit.CheckTogether("nn: AddBias", x, b); err != nil {
-		return nil, errors.Wrap(err, "nn: AddBias")
+		return nil, err
 	}
 	if !b.Shape().Eq(tensor.Shape{x.Shape()[1]}) {
 		return nil, errors.Errorf("nn: AddBias %q has shape %v, expected (%d) to match input %q of shape %v", b.Name(), b.Shape(), x.Shape()[1], x.Name(), x.Shape())
@@ -84,7 +85,7 @@ func (o *biasOp) DiffWRT(int) []bool { return []bool{true, true} }
 func (o *biasOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gb, err := gorgonia.Sum(grad, 0)
 	if err != nil {
-		return nil, errors.Wrap(err, "nn: AddBias gradient")
+		return nil, check.Wrap(err, "nn: AddBias gradient")
 	}
 	return gorgonia.Nodes{grad, gb}, nil
 }
@@ -103,7 +104,7 @@ func (o *biasOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, ou
 	}
 	gb, err := tensor.Sum(gd, 0)
 	if err != nil {
-		return errors.Wrap(err, "nn: AddBias gradient")
+		return check.Wrap(err, "nn: AddBias gradient")
 	}
 	return opkit.AccumulateGrad(inputs[1], gb.(*tensor.Dense))
 }

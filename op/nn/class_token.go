@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -34,7 +35,7 @@ func ClassToken(x, cls, pos *gorgonia.Node, batch int) (*gorgonia.Node, error) {
 			return nil, errors.New("nn: ClassToken: cls or pos is nil")
 		}
 		if err := opkit.CheckTogether("nn: ClassToken", x, c.n); err != nil {
-			return nil, errors.Wrap(err, "nn: ClassToken")
+			return nil, err
 		}
 		if !c.n.Shape().Eq(c.want) {
 			return nil, errors.Errorf("nn: ClassToken: %q has shape %v, expected %v for %d sequences of %d patches of width %d", c.n.Name(), c.n.Shape(), c.want, batch, p, d)
@@ -182,7 +183,7 @@ func (o *classTokenOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Nod
 	for _, part := range []classPart{classGradX, classGradCls, classGradPos} {
 		gi, err := gorgonia.ApplyOp(&classTokenOp{batch: o.batch, part: part}, grad)
 		if err != nil {
-			return nil, errors.Wrap(err, "nn: ClassToken gradient")
+			return nil, check.Wrap(err, "nn: ClassToken gradient")
 		}
 		grads = append(grads, gi)
 	}

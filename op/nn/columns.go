@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -119,7 +120,7 @@ func (o *columnsOp) DiffWRT(int) []bool { return []bool{!o.place} }
 func (o *columnsOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(o.placeOp(), grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "nn: Columns gradient")
+		return nil, check.Wrap(err, "nn: Columns gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }

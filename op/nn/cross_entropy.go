@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
@@ -58,7 +59,7 @@ func CrossEntropy(logits, targets *gorgonia.Node, ignoreIndex int) (*gorgonia.No
 	}
 	lse, err := gorgonia.ApplyOp(crossEntropyLSEOp{}, logits)
 	if err != nil {
-		return nil, errors.Wrap(err, "nn: CrossEntropy log-sum-exp")
+		return nil, check.Wrap(err, "nn: CrossEntropy log-sum-exp")
 	}
 	return gorgonia.ApplyOp(&crossEntropyOp{ignore: ignoreIndex}, logits, targets, lse)
 }
@@ -152,7 +153,7 @@ func (o *crossEntropyOp) DiffWRT(int) []bool { return []bool{true, false, false}
 func (o *crossEntropyOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gl, err := gorgonia.ApplyOp(&crossEntropyGradOp{ignore: o.ignore}, inputs[0], inputs[1], inputs[2], grad)
 	if err != nil {
-		return nil, errors.Wrapf(err, "nn: %v gradient", o)
+		return nil, check.Wrapf(err, "nn: %v gradient", o)
 	}
 	return gorgonia.Nodes{gl, nil, nil}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -118,7 +119,7 @@ func (o *dropoutOp) DiffWRT(int) []bool { return []bool{!o.grad} }
 func (o *dropoutOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(o.gradOp(), grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "nn: Dropout gradient")
+		return nil, check.Wrap(err, "nn: Dropout gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }

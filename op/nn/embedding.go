@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -144,7 +145,7 @@ func (o *embeddingOp) DiffWRT(int) []bool { return []bool{!o.scatter, false} }
 func (o *embeddingOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gt, err := gorgonia.ApplyOp(o.scatterOp(inputs[0].Shape()[0]), grad, inputs[1])
 	if err != nil {
-		return nil, errors.Wrap(err, "nn: Embedding gradient")
+		return nil, check.Wrap(err, "nn: Embedding gradient")
 	}
 	return gorgonia.Nodes{gt, nil}, nil
 }

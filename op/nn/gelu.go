@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
@@ -105,7 +106,7 @@ func (o *geluOp) DiffWRT(int) []bool {
 func (o *geluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(&geluOp{dims: o.dims, grad: true}, inputs[0], grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "nn: GELU gradient")
+		return nil, check.Wrap(err, "nn: GELU gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -49,7 +50,7 @@ func normalize(x, weight, bias *gorgonia.Node, eps float64, center bool) (*gorgo
 			return nil, errors.Errorf("nn: %v: weight is nil", kind)
 		}
 		if err := opkit.CheckTogether("nn: "+kind.String(), x, p); err != nil {
-			return nil, errors.Wrap(err, kind.String())
+			return nil, err
 		}
 		if !p.Shape().Eq(tensor.Shape{x.Shape()[1]}) {
 			return nil, errors.Errorf("nn: %v: %q has shape %v, expected (%d), the width of input %q %v", kind, p.Name(), p.Shape(), x.Shape()[1], x.Name(), x.Shape())
@@ -57,7 +58,7 @@ func normalize(x, weight, bias *gorgonia.Node, eps float64, center bool) (*gorgo
 	}
 	stats, err := gorgonia.ApplyOp(&normOp{kind: kind, part: normStats}, x)
 	if err != nil {
-		return nil, errors.Wrap(err, kind.String())
+		return nil, check.Wrap(err, "nn: "+kind.String())
 	}
 	return gorgonia.ApplyOp(&normOp{kind: kind, part: normForward}, append(gorgonia.Nodes{x, stats}, params...)...)
 }
@@ -269,17 +270,17 @@ func (o *normOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (go
 	x, stats, w := inputs[0], inputs[1], inputs[2]
 	gx, err := gorgonia.ApplyOp(&normOp{kind: o.kind, part: normGradX}, x, stats, w, grad)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v input gradient", o.kind)
+		return nil, check.Wrapf(err, "nn: %v input gradient", o.kind)
 	}
 	gw, err := gorgonia.ApplyOp(&normOp{kind: o.kind, part: normGradW}, x, stats, w, grad)
 	if err != nil {
-		return nil, errors.Wrapf(err, "%v weight gradient", o.kind)
+		return nil, check.Wrapf(err, "nn: %v weight gradient", o.kind)
 	}
 	grads := gorgonia.Nodes{gx, nil, gw}
 	if o.kind.center {
 		gb, err := gorgonia.Sum(grad, 0)
 		if err != nil {
-			return nil, errors.Wrapf(err, "%v bias gradient", o.kind)
+			return nil, check.Wrapf(err, "nn: %v bias gradient", o.kind)
 		}
 		grads = append(grads, gb)
 	}
@@ -308,7 +309,7 @@ func (o *normOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, ou
 	}
 	gb, err := tensor.Sum(g.(tensor.Tensor), 0)
 	if err != nil {
-		return errors.Wrapf(err, "%v bias gradient", o.kind)
+		return check.Wrapf(err, "nn: %v bias gradient", o.kind)
 	}
 	return opkit.AccumulateGrad(inputs[3], gb.(*tensor.Dense))
 }

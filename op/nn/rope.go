@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -156,7 +157,7 @@ func (o *ropeOp) DiffWRT(int) []bool { return []bool{true} }
 func (o *ropeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	gx, err := gorgonia.ApplyOp(o.inverted(), grad)
 	if err != nil {
-		return nil, errors.Wrap(err, "nn: RoPE gradient")
+		return nil, check.Wrap(err, "nn: RoPE gradient")
 	}
 	return gorgonia.Nodes{gx}, nil
 }

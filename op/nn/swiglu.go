@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
@@ -24,7 +25,7 @@ func SwiGLU(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, err
 	}
 	if err := opkit.CheckTogether("nn: SwiGLU", a, b); err != nil {
-		return nil, errors.Wrap(err, "nn: SwiGLU")
+		return nil, err
 	}
 	if !a.Shape().Eq(b.Shape()) {
 		return nil, errors.Errorf("nn: SwiGLU: gate %q has shape %v and up %q has shape %v, expected equal shapes", a.Name(), a.Shape(), b.Name(), b.Shape())
@@ -117,7 +118,7 @@ func (o *swigluOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 	for _, part := range []swigluPart{swigluGradA, swigluGradB} {
 		gi, err := gorgonia.ApplyOp(&swigluOp{part: part}, inputs[0], inputs[1], grad)
 		if err != nil {
-			return nil, errors.Wrap(err, "nn: SwiGLU gradient")
+			return nil, check.Wrap(err, "nn: SwiGLU gradient")
 		}
 		grads = append(grads, gi)
 	}

@@ -16,6 +16,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/kernel"
 )
 
@@ -128,6 +129,6 @@ func recoverMust(err *error) {
 		if !ok {
 			panic(r)
 		}
-		*err = errors.Wrap(e, "plain")
+		*err = check.Wrap(e, "plain")
 	}
 }
