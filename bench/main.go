@@ -13,10 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pkg/errors"
-
 	"github.com/velora-go/velora/checkpoint"
-	"github.com/velora-go/velora/internal/check"
+	"github.com/velora-go/velora/internal/cli"
 	"github.com/velora-go/velora/kernel"
 	"github.com/velora-go/velora/layers"
 )
@@ -279,19 +277,12 @@ func cpuName() string {
 	return runtime.GOARCH
 }
 
-// checkOutputs refuses, before a run, a -markdown or -json path or a -png
-// folder the run could not write at its end.
+// checkOutputs refuses, before a run, a -markdown or -json file or a -png
+// folder the run could not, or must not, write at its end.
 func checkOutputs(markdown, json, png string) error {
-	for _, f := range []struct{ flag, path string }{{"-markdown", markdown}, {"-json", json}} {
-		if f.path == "" {
-			continue
-		}
-		if err := checkpoint.CheckFilePath(f.path); err != nil {
-			return check.Wrapf(err, "bench: %s", f.flag)
-		}
-	}
-	if png == "" {
-		return nil
-	}
-	return errors.Wrap(checkpoint.CheckFolderPath(png), "bench: -png")
+	return cli.CheckOutputs("bench",
+		cli.Output{Flag: "-markdown", Path: markdown, Ours: func(b []byte) bool { return bytes.HasPrefix(b, []byte(markdownTitle)) }},
+		cli.Output{Flag: "-json", Path: json, Ours: checkpoint.JSONObjectWith("CPU")},
+		cli.Output{Flag: "-png", Path: png, Folder: true},
+	)
 }

@@ -11,12 +11,16 @@ import (
 	"github.com/velora-go/velora/checkpoint"
 )
 
+// markdownTitle starts every file writeMarkdown writes: -markdown replaces
+// only a file that starts with it.
+const markdownTitle = "# Benchmark results"
+
 // writeMarkdown writes the tables a run printed to path, atomically, under a
 // header that says where, when, by which command and in how long they were
 // measured, and how to read them. args are the command's arguments.
 func writeMarkdown(path string, r Report, args []string, start time.Time, took time.Duration, tables []byte) error {
 	return errors.Wrapf(checkpoint.WriteAtomic(path, func(w io.Writer) error {
-		fmt.Fprintf(w, "# Benchmark results\n\n")
+		fmt.Fprintf(w, "%s\n\n", markdownTitle)
 		fmt.Fprintf(w, "Written by `%s` on %s in %.0f s: %s, %s, GOMAXPROCS %d. Do not edit it by hand; run the command again.\n\n",
 			commandLine(args), start.UTC().Format("2006-01-02 15:04 MST"), took.Seconds(), r.CPU, r.GoVersion, r.GOMAXPROCS)
 		fmt.Fprintf(w, "%s\n\n", howToRead)

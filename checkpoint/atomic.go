@@ -2,6 +2,8 @@ package checkpoint
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -104,15 +106,30 @@ func RemoveTemps(dir string) ([]string, error) {
 	return removed, nil
 }
 
-// CheckFilePath refuses, before any work, a path that WriteAtomic could not
-// write at the end of it: an existing directory, or a path whose folder does
-// not exist. The error names the path and what was expected.
-func CheckFilePath(path string) error {
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
+// CheckFilePath refuses, before any work, a path that WriteAtomic should not
+// write at the end of it: an existing directory, a path whose folder does not
+// exist, or an existing file that ours does not recognise as one the program
+// wrote (so a mistyped path never replaces a user's file). The error names the
+// path and what was expected.
+func CheckFilePath(path string, ours func(existing []byte) bool) error {
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && info.IsDir():
 		return errors.Errorf("%s is a directory, expected a file's path", path)
+	case err == nil && !info.Mode().IsRegular():
+		return errors.Errorf("%s is not a regular file, expected a file's path", path)
+	case err == nil:
+		data, err := readHead(path, maxRecognised)
+		if err != nil {
+			return err
+		}
+		if !ours(data) {
+			return errors.Errorf("%s exists and is not a file this program wrote: refusing to overwrite it (delete it or give another path)", path)
+		}
+		return nil
 	}
 	dir := filepath.Dir(path)
-	info, err := os.Stat(dir)
+	info, err = os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return errors.Errorf("%s: its folder %s does not exist", path, dir)
@@ -124,12 +141,41 @@ func CheckFilePath(path string) error {
 	return nil
 }
 
+// maxRecognised is how much of an existing file CheckFilePath shows ours.
+const maxRecognised = 1 << 20
+
+// readHead returns up to n bytes from the start of the file at path.
+func readHead(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
+}
+
+// JSONObjectWith is a CheckFilePath recogniser: a JSON object whose first
+// key is first (the first field of the struct the program encodes), as far
+// as the file's first MiB shows.
+func JSONObjectWith(first string) func([]byte) bool {
+	return func(data []byte) bool {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return false
+		}
+		t, err := dec.Token()
+		return err == nil && t == first
+	}
+}
+
 // CheckFolderPath refuses, before any work, a folder path that MkdirAll could
 // not create at the end of it: one that is a file, or lies under one.
 func CheckFolderPath(path string) error {
 	for p := path; ; p = filepath.Dir(p) {
 		info, err := os.Stat(p)
 		switch {
+		case err == nil && !info.IsDir() && p == path:
+			return errors.Errorf("%s is a file, expected a folder", path)
 		case err == nil && !info.IsDir():
 			return errors.Errorf("%s: %s is a file, expected a folder", path, p)
 		case err == nil:

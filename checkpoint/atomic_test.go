@@ -99,12 +99,12 @@ func TestCheckFilePath(t *testing.T) {
 		{filepath.Join(dir, "missing", "r.json"), "missing does not exist"},
 		{filepath.Join(file, "r.json"), "is a file, expected a folder"},
 	} {
-		if err := CheckFilePath(c.path); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := CheckFilePath(c.path, nil); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, expected one saying %q", c.path, err, c.want)
 		}
 	}
 	for _, ok := range []string{file, filepath.Join(dir, "new.json")} {
-		if err := CheckFilePath(ok); err != nil {
+		if err := CheckFilePath(ok, func([]byte) bool { return true }); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
@@ -125,5 +125,31 @@ func TestCheckFolderPath(t *testing.T) {
 		if err := CheckFolderPath(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
+	}
+}
+
+// TestCheckFilePathKeepsForeignFiles: an existing file is replaced only when
+// the recogniser knows it as the program's own (a review's -json /etc/passwd
+// replaced the system's user list).
+func TestCheckFilePathKeepsForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	ours := filepath.Join(dir, "ours.json")
+	theirs := filepath.Join(dir, "theirs.json")
+	for path, data := range map[string]string{ours: "{\n \"ablate\": \"\",\n \"config\": {}}\n", theirs: "root:x:0:0:root:/root:/bin/bash\n"} {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recognise := JSONObjectWith("ablate")
+	if err := CheckFilePath(ours, recognise); err != nil {
+		t.Errorf("the program's own file: %v", err)
+	}
+	for _, path := range []string{theirs} {
+		if err := CheckFilePath(path, recognise); err == nil || !strings.Contains(err.Error(), "is not a file this program wrote: refusing to overwrite it") {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	if err := CheckFilePath(ours, JSONObjectWith("CPU")); err == nil {
+		t.Error("a JSON object with another first key was taken for the program's")
 	}
 }

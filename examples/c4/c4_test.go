@@ -561,7 +561,10 @@ func TestResolveErrors(t *testing.T) {
 		// Output paths the run could not write at its end fail before it starts.
 		{func(c *Config) { c.JSON = os.TempDir() }, "c4: -json: " + os.TempDir() + " is a directory, expected a file's path"},
 		{func(c *Config) { c.JSON = filepath.Join(shard, "r.json") }, "is a file, expected a folder"},
-		{func(c *Config) { c.PNG = shard }, "c4: -png: " + shard + ": " + shard + " is a file, expected a folder"},
+		{func(c *Config) { c.PNG = shard }, "c4: -png: " + shard + " is a file, expected a folder"},
+		{func(c *Config) { c.SaveAdapter = shard }, "c4: -save-adapter: " + shard + " is a file, expected a folder"},
+		{func(c *Config) { c.CheckpointDir = shard }, "c4: -checkpoint: " + shard + " is a file, expected a folder"},
+		{func(c *Config) { c.JSON = shard }, "c4: -json: " + shard + " exists and is not a file this program wrote"},
 	} {
 		c := DefaultConfig()
 		test.edit(&c)

@@ -232,22 +232,6 @@ func (c Config) checkResumeFolder() error {
 	return nil
 }
 
-// checkOutputs refuses, before a run, a -json path or a -png folder the run
-// could not write at its end.
-func checkOutputs(json, png string) error {
-	if json != "" {
-		if err := checkpoint.CheckFilePath(json); err != nil {
-			return check.Wrap(err, "c4: -json")
-		}
-	}
-	if png != "" {
-		if err := checkpoint.CheckFolderPath(png); err != nil {
-			return check.Wrap(err, "c4: -png")
-		}
-	}
-	return nil
-}
-
 // epochs is the number of passes the run makes: Epochs for the epoch
 // ablation, else 1.
 func (c Config) epochs() int {
@@ -298,7 +282,12 @@ func (c Config) Resolve() (Setup, error) {
 	if err := c.checkResumeFolder(); err != nil {
 		return s, err
 	}
-	if err := checkOutputs(c.JSON, c.PNG); err != nil {
+	if err := cli.CheckOutputs("c4",
+		cli.Output{Flag: "-json", Path: c.JSON, Ours: checkpoint.JSONObjectWith("ablate")},
+		cli.Output{Flag: "-png", Path: c.PNG, Folder: true},
+		cli.Output{Flag: "-checkpoint", Path: c.CheckpointDir, Folder: true},
+		cli.Output{Flag: "-save-adapter", Path: c.SaveAdapter, Folder: true},
+	); err != nil {
 		return s, err
 	}
 	var err error

@@ -16,6 +16,7 @@ import (
 	"github.com/velora-go/velora/checkpoint"
 	"github.com/velora-go/velora/data/vtab"
 	"github.com/velora-go/velora/internal/check"
+	"github.com/velora-go/velora/internal/cli"
 	"github.com/velora-go/velora/train"
 )
 
@@ -39,22 +40,6 @@ type Line struct {
 	Mean      float64            `json:"mean"`
 }
 
-// checkOutputs refuses, before a run, a -json path or a -png folder the run
-// could not write at its end.
-func checkOutputs(json, png string) error {
-	if json != "" {
-		if err := checkpoint.CheckFilePath(json); err != nil {
-			return check.Wrap(err, "vtab: -json")
-		}
-	}
-	if png != "" {
-		if err := checkpoint.CheckFolderPath(png); err != nil {
-			return check.Wrap(err, "vtab: -png")
-		}
-	}
-	return nil
-}
-
 // Run fine-tunes every row of c on every task and collects the results.
 // The configuration goes to out first; progress and per-run lines go to
 // log.
@@ -63,7 +48,11 @@ func Run(c Config, out, log io.Writer) (*Report, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkOutputs(c.JSON, c.PNG); err != nil {
+	if err := cli.CheckOutputs("vtab",
+		cli.Output{Flag: "-json", Path: c.JSON, Ours: checkpoint.JSONObjectWith("config")},
+		cli.Output{Flag: "-png", Path: c.PNG, Folder: true},
+		cli.Output{Flag: "-save-adapter", Path: c.SaveAdapter, Folder: true},
+	); err != nil {
 		return nil, err
 	}
 	var charts []string

@@ -452,7 +452,9 @@ func TestUnwritableOutputsFailFirst(t *testing.T) {
 	}{
 		{func(c *Config) { c.JSON = t.TempDir() }, "vtab: -json: "},
 		{func(c *Config) { c.JSON = filepath.Join(t.TempDir(), "missing", "r.json") }, "does not exist"},
-		{func(c *Config) { c.PNG = file }, "vtab: -png: " + file + ": " + file + " is a file, expected a folder"},
+		{func(c *Config) { c.PNG = file }, "vtab: -png: " + file + " is a file, expected a folder"},
+		{func(c *Config) { c.JSON = file }, "vtab: -json: " + file + " exists and is not a file this program wrote: refusing to overwrite it"},
+		{func(c *Config) { c.SaveAdapter = file }, "vtab: -save-adapter: " + file + " is a file, expected a folder"},
 	} {
 		cfg := smoke(t)
 		c.edit(&cfg)
