@@ -57,5 +57,17 @@ func (f Full) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, erro
 // Trains reports true: every parameter trains.
 func (Full) Trains(Role) bool { return true }
 
+// Validate checks VeLoRA's selection against a model's projection names.
+func (f Full) Validate(available []string) error { return f.VeLoRA.Validate(available) }
+
+// validateAdapter checks an adapter that can check itself (Full, LoRA) against
+// a model's projection names, before the model is built.
+func validateAdapter(a Adapter, available []string) error {
+	if v, ok := a.(interface{ Validate([]string) error }); ok {
+		return v.Validate(available)
+	}
+	return nil
+}
+
 // Feature returns x unchanged.
 func (Full) Feature(_ *Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) { return x, nil }

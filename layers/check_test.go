@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 // TestFloatFieldsMustBeFiniteAndInRange: every float field of the layers'
@@ -25,8 +27,9 @@ func TestFloatFieldsMustBeFiniteAndInRange(t *testing.T) {
 		{"rms eps NaN", func() error { c := llama; c.RMSNormEps = nan; return c.Validate() }, "layers: llama rms_norm_eps is NaN, expected a finite number ≥ 0 (0 means 1e-06)"},
 		{"rms eps +Inf", func() error { c := llama; c.RMSNormEps = inf; return c.Validate() }, "rms_norm_eps is +Inf"},
 		{"rms eps negative", func() error { c := llama; c.RMSNormEps = -1; return c.Validate() }, "rms_norm_eps is -1"},
-		{"rope theta NaN", func() error { c := llama; c.RopeTheta = nan; return c.Validate() }, "layers: llama rope_theta is NaN, expected a finite number ≥ 0 (0 means 10000)"},
+		{"rope theta NaN", func() error { c := llama; c.RopeTheta = nan; return c.Validate() }, "layers: llama rope_theta is NaN, expected a finite number > 1 (0 means 10000)"},
 		{"rope theta -Inf", func() error { c := llama; c.RopeTheta = -inf; return c.Validate() }, "rope_theta is -Inf"},
+		{"rope theta 0.5", func() error { c := llama; c.RopeTheta = 0.5; return c.Validate() }, "rope_theta is 0.5, expected a finite number > 1"}, // RoPE refused it only when the model was built
 		{"initializer range NaN", func() error { c := llama; c.InitializerRange = nan; return c.Validate() }, "layers: llama initializer_range is NaN, expected a finite number ≥ 0 (0 means 0.02)"},
 		{"initializer range +Inf", func() error { c := llama; c.InitializerRange = inf; return c.Validate() }, "initializer_range is +Inf"},
 		{"layer norm eps NaN", func() error { c := vit; c.LayerNormE = nan; return c.Validate() }, "layers: vit layer_norm_eps is NaN, expected a finite number ≥ 0 (0 means 1e-06)"},
@@ -55,6 +58,43 @@ func TestFloatFieldsMustBeFiniteAndInRange(t *testing.T) {
 	} {
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// TestConfigsNameTheSizeThatIsWrong: a size ≤ 0 is named with its config key;
+// the message dumped the whole struct.
+func TestConfigsNameTheSizeThatIsWrong(t *testing.T) {
+	llama := LLaMAConfig{Hidden: 8, Intermediate: 12, Heads: 2, Layers: 1, Vocab: -3, MaxSeq: 8}
+	if err := llama.Validate(); err == nil || err.Error() != "layers: llama vocab_size -3, expected a positive size" {
+		t.Errorf("llama: %v", err)
+	}
+	vit := ViTConfig{ImageSize: 4, PatchSize: 2, Channels: 2, Hidden: 8, Layers: 1, Heads: 2, MLP: 12}
+	if err := vit.Validate(); err == nil || err.Error() != "layers: vit classes 0, expected a positive size" {
+		t.Errorf("vit: %v", err)
+	}
+}
+
+// TestModelsValidateTheirAdapter: an adapter given to NewBuilder is checked
+// against the model when it is built. A LoRA of rank -1 panicked (makeslice),
+// and selections of unknown projections adapted or compressed nothing.
+func TestModelsValidateTheirAdapter(t *testing.T) {
+	llama := LLaMAConfig{Hidden: 8, Intermediate: 12, Heads: 2, Layers: 1, Vocab: 11, MaxSeq: 8}
+	for _, c := range []struct {
+		adapter Adapter
+		want    string
+	}{
+		{&LoRA{Rank: -1, Targets: []string{"v"}}, "layers: lora rank -1, expected a positive rank"},
+		{&LoRA{Targets: []string{"zz"}}, `layers: lora targets: projection "zz", expected one of`},
+		{&LoRA{Targets: []string{"v"}, Alpha: math.Inf(-1)}, "lora_alpha is -Inf"},
+		{Full{VeLoRA: &VeLoRA{Projections: []string{"zz"}}}, `layers: velora projection "zz", expected one of`},
+	} {
+		b, err := NewBuilder(nil, tensor.Float32, c.adapter, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewLLaMA(b, llama, 1, 4); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, expected one containing %q", c.adapter, err, c.want)
 		}
 	}
 }

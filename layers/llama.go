@@ -99,14 +99,16 @@ func ParseLLaMAConfig(data []byte, source string) (LLaMAConfig, error) {
 func (c LLaMAConfig) Validate() error {
 	if err := check.First(
 		check.Float("layers", "llama rms_norm_eps", c.RMSNormEps, c.RMSNormEps >= 0, "a finite number ≥ 0 (0 means 1e-06)"),
-		check.Float("layers", "llama rope_theta", c.RopeTheta, c.RopeTheta >= 0, "a finite number ≥ 0 (0 means 10000)"),
+		check.Float("layers", "llama rope_theta", c.RopeTheta, c.RopeTheta == 0 || c.RopeTheta > 1, "a finite number > 1 (0 means 10000)"),
 		check.Float("layers", "llama initializer_range", c.InitializerRange, c.InitializerRange >= 0, "a finite number ≥ 0 (0 means 0.02)"),
 	); err != nil {
 		return err
 	}
+	if err := positiveSizes("llama", []namedSize{{"hidden_size", c.Hidden}, {"intermediate_size", c.Intermediate},
+		{"num_attention_heads", c.Heads}, {"num_hidden_layers", c.Layers}, {"vocab_size", c.Vocab}, {"max_position_embeddings", c.MaxSeq}}); err != nil {
+		return err
+	}
 	switch {
-	case c.Hidden <= 0 || c.Intermediate <= 0 || c.Heads <= 0 || c.Layers <= 0 || c.Vocab <= 0 || c.MaxSeq <= 0:
-		return errors.Errorf("layers: llama config %+v has a size ≤ 0", c)
 	case c.Hidden%c.Heads != 0:
 		return errors.Errorf("layers: llama hidden size %d, expected a multiple of the %d heads", c.Hidden, c.Heads)
 	case (c.Hidden/c.Heads)%2 != 0:
@@ -114,6 +116,23 @@ func (c LLaMAConfig) Validate() error {
 	}
 	if n := c.parameters(); n > maxParameters {
 		return errors.Errorf("layers: llama config of %.3g parameters, expected at most %.3g (a 7B model has 6.7e9)", n, float64(maxParameters))
+	}
+	return nil
+}
+
+// namedSize is a size setting and its name in the model's config.
+type namedSize struct {
+	name string
+	size int
+}
+
+// positiveSizes returns an error naming the first size of a model config
+// that is not positive.
+func positiveSizes(model string, sizes []namedSize) error {
+	for _, s := range sizes {
+		if s.size <= 0 {
+			return errors.Errorf("layers: %s %s %d, expected a positive size", model, s.name, s.size)
+		}
 	}
 	return nil
 }
@@ -153,6 +172,9 @@ func NewLLaMA(b *Builder, c LLaMAConfig, batch, seq int) (*LLaMA, error) {
 	}
 	c = c.withDefaults()
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := validateAdapter(b.Adapter, c.ProjectionNames()); err != nil {
 		return nil, err
 	}
 	if batch <= 0 || seq <= 0 || seq > c.MaxSeq {

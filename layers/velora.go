@@ -112,7 +112,7 @@ func (v *VeLoRA) Validate(available []string) error {
 		return check.Wrap(err, "layers: velora")
 	}
 	_, err := v.strategy()
-	return err
+	return check.Wrap(err, "layers: velora init")
 }
 
 // Resolve turns a selection into a model's projection names. The paper's

@@ -50,9 +50,11 @@ func (c ViTConfig) eps() float64 {
 // Validate checks that the shape is consistent and the LayerNorm eps finite
 // and not negative (zero means the default).
 func (c ViTConfig) Validate() error {
+	if err := positiveSizes("vit", []namedSize{{"image_size", c.ImageSize}, {"patch_size", c.PatchSize}, {"num_channels", c.Channels},
+		{"hidden_size", c.Hidden}, {"num_hidden_layers", c.Layers}, {"num_attention_heads", c.Heads}, {"intermediate_size", c.MLP}, {"classes", c.Classes}}); err != nil {
+		return err
+	}
 	switch {
-	case c.ImageSize <= 0 || c.PatchSize <= 0 || c.Channels <= 0 || c.Hidden <= 0 || c.Layers <= 0 || c.Heads <= 0 || c.MLP <= 0 || c.Classes <= 0:
-		return errors.Errorf("layers: vit config %+v has a size ≤ 0, expected every size positive", c)
 	case c.ImageSize%c.PatchSize != 0:
 		return errors.Errorf("layers: vit image size %d, expected a multiple of the patch size %d", c.ImageSize, c.PatchSize)
 	case c.Hidden%c.Heads != 0:
@@ -81,6 +83,9 @@ func NewViT(b *Builder, c ViTConfig, batch int) (*ViT, error) {
 		return nil, errors.New("layers: NewViT: builder is nil")
 	}
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := validateAdapter(b.Adapter, c.ProjectionNames()); err != nil {
 		return nil, err
 	}
 	if batch <= 0 {

@@ -47,6 +47,14 @@ type resolved struct {
 }
 
 func (c Config) resolve(arch layers.Architecture) (resolved, error) {
+	if arch == nil {
+		return resolved{}, errors.New("peft: model config is nil, expected one such as a layers.LLaMAConfig")
+	}
+	if m, ok := arch.(interface{ Validate() error }); ok {
+		if err := m.Validate(); err != nil {
+			return resolved{}, check.Wrap(err, "peft: model config")
+		}
+	}
 	c = c.withDefaults(arch)
 	r := resolved{Config: c}
 	if !slices.Contains(methods, c.Method) {

@@ -252,6 +252,9 @@ func TestBadConfigsNameTheFieldAndValue(t *testing.T) {
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Init: "kmeans"}}, tinyLLaMA, `"kmeans"`},
 		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{ZDtype: "bfloat16"}}, tinyLLaMA, `peft: z_dtype "bfloat16", expected "" (the model's dtype), "bf16" or "fp16"`},
 		{Config{ModulesToSave: []string{"classifier"}}, tinyViT, `modules_to_save "classifier"`},
+		{Config{Method: MethodFull, VeLoRA: &VeLoRAConfig{Init: "bogus"}}, tinyLLaMA, `peft: velora init: unknown strategy "bogus"`},
+		{Config{}, nil, "peft: model config is nil"}, // it panicked
+		{Config{}, layers.LLaMAConfig{Hidden: -1, Intermediate: 4, Heads: 1, Layers: 1, Vocab: 3, MaxSeq: 4}, "peft: model config: llama hidden_size -1, expected a positive size"},
 	}
 	for _, c := range cases {
 		err := c.cfg.Validate(c.arch)
