@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/velora-go/velora/internal/testutil"
 )
 
 // TestFloatFieldsMustBeFiniteAndInRange: every float field of the layers'
@@ -97,4 +100,31 @@ func TestModelsValidateTheirAdapter(t *testing.T) {
 			t.Errorf("%+v: error %v, expected one containing %q", c.adapter, err, c.want)
 		}
 	}
+}
+
+// TestBuildErrorsNameTheModuleOnce: an op's error while a projection is built
+// names the module once ("layers: model.layers.0.self_attn.v_proj:
+// model.layers.0.self_attn.v_proj: …" was real).
+func TestBuildErrorsNameTheModuleOnce(t *testing.T) {
+	llama := LLaMAConfig{Hidden: 8, Intermediate: 12, Heads: 2, Layers: 1, Vocab: 11, MaxSeq: 8}
+	b, err := NewBuilder(nil, tensor.Float32, unchecked{&VeLoRA{Projections: []string{"v"}, Scale: math.NaN()}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewLLaMA(b, llama, 1, 4)
+	const module = "model.layers.0.self_attn.v_proj"
+	if err == nil || strings.Contains(err.Error(), module+": "+module) || !strings.HasPrefix(err.Error(), "layers: "+module+": ") || !testutil.Prefixed(err.Error(), "layers") {
+		t.Errorf("error %v, expected one naming %s once after one \"layers: \"", err, module)
+	}
+}
+
+// unchecked is Full without Validate: its VeLoRA reaches the ops as it is.
+type unchecked struct{ v *VeLoRA }
+
+func (u unchecked) Linear(b *Builder, s Site, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return b.Linear(s, x, u.v, true)
+}
+func (unchecked) Trains(Role) bool { return true }
+func (unchecked) Feature(_ *Builder, _ string, x *gorgonia.Node) (*gorgonia.Node, error) {
+	return x, nil
 }

@@ -228,8 +228,7 @@ func (m *LLaMA) norm(b *Builder, module string, x *gorgonia.Node) (*gorgonia.Nod
 // project builds one named projection through the adapter.
 func (m *LLaMA) project(b *Builder, prefix, name string, x *gorgonia.Node, in, out int) (*gorgonia.Node, error) {
 	s := Site{Module: prefix + "." + name + "_proj", Name: name, In: in, Out: out}
-	y, err := b.Adapter.Linear(b, s, x)
-	return y, check.Wrapf(err, "layers: %s", s.Module)
+	return b.Adapter.Linear(b, s, x) // its errors name s.Module
 }
 
 // attention is causal multi-head attention with rotary embeddings on q, k.

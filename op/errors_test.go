@@ -61,6 +61,7 @@ func TestBadInputsGiveClearErrors(t *testing.T) {
 		{"rank 1 input", func() error { _, err := Linear(vec, w, p); return err }, "(8)"},
 		{"x and w dtypes differ", func() error { _, err := Linear(x, w32, p); return err }, "float32"},
 		{"x and v dtypes differ", func() error { _, err := Compress(x32, p); return err }, "float32"},
+		{"Linear's x and v dtypes differ", func() error { _, err := Linear(x32, w32, p); return err }, `op: Linear: "x32" has dtype float32 and "v" float64`}, // it said op: Compress
 		{"w of another graph", func() error {
 			other := testutil.Input(gorgonia.NewGraph(), "w2", testutil.RandomDense(rng, tensor.Float64, 8, 3))
 			_, err := Linear(x, other, p)

@@ -53,6 +53,9 @@ func Linear(x, w *gorgonia.Node, p *Projection, opts ...LinearOption) (*gorgonia
 	if err := checkLinearInputs("op: Linear", x, w); err != nil {
 		return nil, err
 	}
+	if err := opkit.CheckTogether("op: Linear", x, p.V()); err != nil {
+		return nil, err
+	}
 	o := &linearOp{p: p, scale: 1}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {

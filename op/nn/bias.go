@@ -22,13 +22,13 @@ func AddBias(x, b *gorgonia.Node) (*gorgonia.Node, error) {
 		return nil, err
 	}
 	if b == nil {
-		return nil, errors.New("nn: AddBias is nil")
+		return nil, errors.New("nn: AddBias: bias is nil")
 	}
 	if err := opkit.CheckTogether("nn: AddBias", x, b); err != nil {
 		return nil, err
 	}
 	if !b.Shape().Eq(tensor.Shape{x.Shape()[1]}) {
-		return nil, errors.Errorf("nn: AddBias %q has shape %v, expected (%d) to match input %q of shape %v", b.Name(), b.Shape(), x.Shape()[1], x.Name(), x.Shape())
+		return nil, errors.Errorf("nn: AddBias: bias %q has shape %v, expected (%d) to match input %q of shape %v", b.Name(), b.Shape(), x.Shape()[1], x.Name(), x.Shape())
 	}
 	return gorgonia.ApplyOp(&biasOp{}, x, b)
 }

@@ -24,7 +24,7 @@ func ClassToken(x, cls, pos *gorgonia.Node, batch int) (*gorgonia.Node, error) {
 	}
 	n, d := x.Shape()[0], x.Shape()[1]
 	if batch <= 0 || n%batch != 0 {
-		return nil, errors.Errorf("nn: ClassToken: batch %d does not divide the %d rows of %q", batch, n, x.Name())
+		return nil, errors.Errorf("nn: ClassToken: batch %d for the %d rows of %q, expected a positive count that divides them", batch, n, x.Name())
 	}
 	p := n / batch
 	for _, c := range []struct {

@@ -54,7 +54,7 @@ func TestClassTokenRejectsBadShapes(t *testing.T) {
 	x := testutil.Input(g, "x", testutil.RandomDense(rng, tensor.Float64, 6, 4))
 	cls := testutil.Input(g, "cls", testutil.RandomDense(rng, tensor.Float64, 4))
 	pos := testutil.Input(g, "pos", testutil.RandomDense(rng, tensor.Float64, 4, 4))
-	if _, err := ClassToken(x, cls, pos, 4); err == nil || !strings.Contains(err.Error(), "batch 4 does not divide the 6 rows") {
+	if _, err := ClassToken(x, cls, pos, 4); err == nil || !strings.Contains(err.Error(), "batch 4 for the 6 rows of \"x\", expected a positive count that divides them") {
 		t.Errorf("error %v", err)
 	}
 	if _, err := ClassToken(x, cls, pos, 3); err == nil || !strings.Contains(err.Error(), `"pos" has shape (4, 4), expected (3, 4)`) {

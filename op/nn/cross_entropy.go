@@ -48,6 +48,9 @@ func CrossEntropy(logits, targets *gorgonia.Node, ignoreIndex int) (*gorgonia.No
 	if err := checkIDs(targets, "nn: CrossEntropy targets"); err != nil {
 		return nil, err
 	}
+	if logits.Graph() != targets.Graph() {
+		return nil, errors.Errorf("nn: CrossEntropy: logits %q and targets %q belong to different graphs, expected one", logits.Name(), targets.Name())
+	}
 	n, v := logits.Shape()[0], logits.Shape()[1]
 	if targets.Shape()[0] != n {
 		return nil, errors.Errorf("nn: CrossEntropy: %d targets in %q for %d rows of logits %q %v", targets.Shape()[0], targets.Name(), n, logits.Name(), logits.Shape())

@@ -24,6 +24,9 @@ func Embedding(table, ids *gorgonia.Node) (*gorgonia.Node, error) {
 	if err := checkIDs(ids, "nn: Embedding ids"); err != nil {
 		return nil, err
 	}
+	if table.Graph() != ids.Graph() {
+		return nil, errors.Errorf("nn: Embedding: table %q and ids %q belong to different graphs, expected one", table.Name(), ids.Name())
+	}
 	return gorgonia.ApplyOp(&embeddingOp{}, table, ids)
 }
 

@@ -37,6 +37,18 @@ func TestBadInputsNameTheOpOnce(t *testing.T) {
 		{"layernorm weight of another dtype", func() error { _, err := LayerNorm(x32, w, w, 1e-5); return err }, `"x32" has dtype float32 and "w" float64`},
 		{"rope heads", func() error { _, err := RoPE(x, 3, 4, 10000); return err }, "RoPE"},
 		{"dropout 1", func() error { _, err := Dropout(x, 1, 1); return err }, "Dropout probability 1, expected a value in [0, 1)"},
+		{"rope 0 heads", func() error { _, err := RoPE(x, 0, 4, 10000); return err }, "0 heads for the width 8 of \"x\", expected a positive count that divides it"},
+		{"bias nil", func() error { _, err := AddBias(x, nil); return err }, "AddBias: bias is nil"},
+		{"embedding ids of another graph", func() error {
+			ids := gorgonia.NewVector(gorgonia.NewGraph(), tensor.Int, gorgonia.WithShape(2), gorgonia.WithName("ids"))
+			_, err := Embedding(x, ids)
+			return err
+		}, `Embedding: table "x" and ids "ids" belong to different graphs`},
+		{"cross-entropy targets of another graph", func() error {
+			ids := gorgonia.NewVector(gorgonia.NewGraph(), tensor.Int, gorgonia.WithShape(4), gorgonia.WithName("ids"))
+			_, err := CrossEntropy(x, ids, -100)
+			return err
+		}, `CrossEntropy: logits "x" and targets "ids" belong to different graphs`},
 		{"columns beyond", func() error { _, err := Columns(x, 4, 9); return err }, `Columns [4, 9) of "x", expected 0 ≤ from < to ≤ 8`},
 	} {
 		err := c.err()

@@ -29,11 +29,11 @@ func RoPE(x *gorgonia.Node, heads, seqLen int, base float64) (*gorgonia.Node, er
 	n, d := x.Shape()[0], x.Shape()[1]
 	switch {
 	case heads <= 0 || d%heads != 0:
-		return nil, errors.Errorf("nn: RoPE: %d heads do not divide the width %d of %q", heads, d, x.Name())
+		return nil, errors.Errorf("nn: RoPE: %d heads for the width %d of %q, expected a positive count that divides it", heads, d, x.Name())
 	case (d/heads)%2 != 0:
 		return nil, errors.Errorf("nn: RoPE: head size %d (width %d / %d heads) is odd, expected an even size", d/heads, d, heads)
 	case seqLen <= 0 || n%seqLen != 0:
-		return nil, errors.Errorf("nn: RoPE: sequence length %d does not divide the %d rows of %q", seqLen, n, x.Name())
+		return nil, errors.Errorf("nn: RoPE: sequence length %d for the %d rows of %q, expected a positive length that divides them", seqLen, n, x.Name())
 	case !(base > 1) || math.IsInf(base, 0):
 		return nil, errors.Errorf("nn: RoPE: base %g, expected a finite number > 1", base)
 	}

@@ -57,9 +57,9 @@ func TestRoPERejectsBadShapes(t *testing.T) {
 		base       float64
 		want       string
 	}{
-		{5, 3, 1e4, "5 heads do not divide the width 12"},
+		{5, 3, 1e4, "5 heads for the width 12 of \"x\", expected a positive count that divides it"},
 		{4, 3, 1e4, "head size 3"},
-		{2, 4, 1e4, "sequence length 4 does not divide the 6 rows"},
+		{2, 4, 1e4, "sequence length 4 for the 6 rows of \"x\", expected a positive length that divides them"},
 		{2, 3, 1, "base 1"},
 	}
 	for _, c := range cases {
