@@ -68,7 +68,8 @@
 // parameter has its own solver, the result equals one solver stepping all parameters
 // together when the solver treats parameters independently (gorgonia's Adam, RMSProp,
 // AdaGrad, Momentum and Vanilla do). gorgonia v0.9.18's AdamW panics unless its
-// ValueGrads are *gorgonia.Node and never writes the new weights back; use AdamSolver.
+// ValueGrads are *gorgonia.Node and never writes the new weights back; use package
+// optim's AdamW (PyTorch's semantics) or gorgonia's AdamSolver.
 //
 // Statement nodes (gorgonia.Read, Let ops) are not supported, and the machine runs on the
 // CPU only.

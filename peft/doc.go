@@ -1,6 +1,7 @@
 // Package peft provides one configuration for every training method the
 // VeLoRA paper (Miles et al., arXiv 2405.17991) compares, each with and
-// without VeLoRA, and the optimizers of its pre-training baselines.
+// without VeLoRA; the optimizers of its pre-training baselines are package
+// optim's.
 //
 // A Config names a method in the spirit of HuggingFace PEFT's LoraConfig
 // (the same JSON field names where PEFT has them; every zero value means

@@ -5,7 +5,8 @@
 //	adapter, _ := peft.Apply(cfg, llamaConfig)
 //	b, _ := layers.NewBuilder(params, tensor.Float32, adapter, seed)
 //	model, _ := layers.NewLLaMA(b, llamaConfig, batch, seq)
-//	t, _ := train.New(b, model.Loss, optim.NewAdamW(...))
+//	solver, _ := optim.NewAdamW(optim.AdamConfig{LearningRate: 1e-3})
+//	t, _ := train.New(b, model.Loss, solver)
 //	for step := 0; step < steps; step++ {
 //		model.SetBatch(ids, targets)
 //		loss, _ := t.Step()

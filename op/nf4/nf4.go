@@ -260,7 +260,7 @@ func dequantizeRange[T opkit.Float](q *Weight, absmax []float32, start, n int, d
 }
 
 // Dequantize returns the weight w: (D, Dout) in the dtype it was quantised
-// from. It materialises the whole weight; NF4Linear does not.
+// from. It materialises the whole weight; Linear does not.
 func (q *Weight) Dequantize() *tensor.Dense {
 	w := opkit.Zeros(q.dtype, q.rows, q.cols)
 	switch data := w.Data().(type) {

@@ -18,7 +18,7 @@ import (
 // time: about 64K weights, 256 KiB in float32.
 const nf4TileElems = 1 << 16
 
-// NF4Linear is QLoRA's frozen base layer (arXiv 2305.14314): x @ w for a
+// Linear is QLoRA's frozen base layer (arXiv 2305.14314): x @ w for a
 // weight w: (D, Dout) stored in NF4, x: (T, D) → (T, Dout). It dequantises
 // a few columns of w at a time into a small buffer and multiplies, so the
 // float weight never exists whole. Its backward gives grad_x = g wᵀ only:
@@ -40,7 +40,7 @@ func Linear(x *gorgonia.Node, q *Weight) (*gorgonia.Node, error) {
 }
 
 // nf4MatMulOp multiplies by w = dequant(q): a @ w, (T, D) → (T, Dout), or
-// with transB a @ wᵀ, (T, Dout) → (T, D). The latter is NF4Linear's input
+// with transB a @ wᵀ, (T, Dout) → (T, D). The latter is Linear's input
 // gradient. It has no gradient of its own.
 type nf4MatMulOp struct {
 	opkit.Pure

@@ -1,5 +1,5 @@
 // Package plain builds, from gorgonia's own element-wise and matrix ops,
-// the compositions that package op's fused ops replace: RMSNorm, LayerNorm,
+// the compositions that package nn's fused ops (op/nn) replace: RMSNorm, LayerNorm,
 // SwiGLU and attention. They are the reference the fused ops are tested
 // against and the baseline bench measures their memory against: each keeps
 // every temporary gorgonia's backward pass asks for.
