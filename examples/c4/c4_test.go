@@ -532,6 +532,7 @@ func TestBadFlagValues(t *testing.T) {
 		{"-galore-gap", "0", "c4: -galore-gap 0, -flora-kappa 40: expected positive step counts"}, // optim's default ran, the config said 0
 		{"-flora-kappa", "0", "c4: -galore-gap 40, -flora-kappa 0: expected positive step counts"},
 		{"-methods", "full,lora,full", `c4: -methods names "full" twice, expected each method once`},
+		{"-subtoken-default", "0", "c4: -subtoken-default 0, expected a positive size"}, // it ran with 16 while -subtoken q=0 was refused
 	} {
 		_, err := parseFlags(append(strings.Fields(c.flag), c.value), &bytes.Buffer{})
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {

@@ -169,6 +169,8 @@ func (c Config) Validate() error {
 		return errors.Errorf("c4: warm-up %d steps, expected fewer than the run's %d", c.Warmup, c.Steps*c.epochs())
 	case c.EvalTokens < 0:
 		return errors.Errorf("c4: eval tokens %d, expected 0 (all) or a positive count", c.EvalTokens)
+	case c.SubTokenSize <= 0:
+		return errors.Errorf("c4: -subtoken-default %d, expected a positive size", c.SubTokenSize)
 	case c.GaLoreGap <= 0 || c.FLoRAKappa <= 0:
 		return errors.Errorf("c4: -galore-gap %d, -flora-kappa %d: expected positive step counts", c.GaLoreGap, c.FLoRAKappa)
 	case c.Rank < 0:

@@ -135,9 +135,11 @@ func (c Config) Validate() error {
 	case len(c.Rows) == 0:
 		return errors.New("vtab: no method to run")
 	case c.Epochs <= 0 || c.Batch <= 0 || c.EvalBatch <= 0:
-		return errors.Errorf("vtab: epochs %d, batch %d, eval batch %d: each must be positive", c.Epochs, c.Batch, c.EvalBatch)
-	case c.Checkpoint == "" && (c.PretrainEpochs < 0 || c.PretrainBatch <= 0):
-		return errors.Errorf("vtab: pre-training epochs %d, batch %d: expected ≥ 0, > 0", c.PretrainEpochs, c.PretrainBatch)
+		return errors.Errorf("vtab: -epochs %d, -batch %d, -eval-batch %d, expected each positive", c.Epochs, c.Batch, c.EvalBatch)
+	case c.Checkpoint == "" && c.PretrainEpochs < 0:
+		return errors.Errorf("vtab: -pretrain-epochs %d, expected ≥ 0 (0 trains no backbone: random features)", c.PretrainEpochs)
+	case c.Checkpoint == "" && c.PretrainBatch <= 0:
+		return errors.Errorf("vtab: pre-training batch %d, expected a positive size", c.PretrainBatch)
 	case c.TestLimit < 0:
 		return errors.Errorf("vtab: test limit %d, expected ≥ 0 (0 is the whole test split)", c.TestLimit)
 	case c.Classes < 0:
