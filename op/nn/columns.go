@@ -9,7 +9,6 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -118,22 +117,14 @@ func (o *columnsOp) placeOp() *columnsOp {
 func (o *columnsOp) DiffWRT(int) []bool { return []bool{!o.place} }
 
 func (o *columnsOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	gx, err := gorgonia.ApplyOp(o.placeOp(), grad)
-	if err != nil {
-		return nil, check.Wrap(err, "nn: Columns gradient")
-	}
-	return gorgonia.Nodes{gx}, nil
+	return opkit.SymDiffBy(o, o.placeOp(), grad)
 }
 
 func (o *columnsOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	if o.place {
 		return nil
 	}
-	g, err := opkit.OutputGrad(o, output)
-	if err != nil {
-		return err
-	}
-	return opkit.AddGradient(inputs[0], o.placeOp(), g)
+	return opkit.DoDiffBy(o, o.placeOp(), inputs[0], output)
 }
 
 var (

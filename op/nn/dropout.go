@@ -10,7 +10,6 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -117,22 +116,14 @@ func (o *dropoutOp) gradOp() *dropoutOp {
 func (o *dropoutOp) DiffWRT(int) []bool { return []bool{!o.grad} }
 
 func (o *dropoutOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	gx, err := gorgonia.ApplyOp(o.gradOp(), grad)
-	if err != nil {
-		return nil, check.Wrap(err, "nn: Dropout gradient")
-	}
-	return gorgonia.Nodes{gx}, nil
+	return opkit.SymDiffBy(o, o.gradOp(), grad)
 }
 
 func (o *dropoutOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
 	if o.grad {
 		return nil
 	}
-	g, err := opkit.OutputGrad(o, output)
-	if err != nil {
-		return err
-	}
-	return opkit.AddGradient(inputs[0], o.gradOp(), g)
+	return opkit.DoDiffBy(o, o.gradOp(), inputs[0], output)
 }
 
 var (

@@ -11,7 +11,6 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
-	"github.com/velora-go/velora/internal/check"
 	"github.com/velora-go/velora/op/internal/opkit"
 )
 
@@ -155,19 +154,11 @@ func (o *ropeOp) inverted() *ropeOp {
 func (o *ropeOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (o *ropeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	gx, err := gorgonia.ApplyOp(o.inverted(), grad)
-	if err != nil {
-		return nil, check.Wrap(err, "nn: RoPE gradient")
-	}
-	return gorgonia.Nodes{gx}, nil
+	return opkit.SymDiffBy(o, o.inverted(), grad)
 }
 
 func (o *ropeOp) DoDiff(ctx gorgonia.ExecutionContext, inputs gorgonia.Nodes, output *gorgonia.Node) error {
-	g, err := opkit.OutputGrad(o, output)
-	if err != nil {
-		return err
-	}
-	return opkit.AddGradient(inputs[0], o.inverted(), g)
+	return opkit.DoDiffBy(o, o.inverted(), inputs[0], output)
 }
 
 var (

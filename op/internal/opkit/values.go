@@ -156,3 +156,24 @@ func AddGradient(input *gorgonia.Node, o gorgonia.Op, args ...gorgonia.Value) er
 	}
 	return AccumulateGrad(input, d.(*tensor.Dense))
 }
+
+// SymDiffBy is the SymDiff of an op o whose one input's gradient is gradOp
+// applied to the output's gradient alone (an inverse rotation, a redrawn
+// mask, a column placement).
+func SymDiffBy(o fmt.Stringer, gradOp gorgonia.Op, grad *gorgonia.Node) (gorgonia.Nodes, error) {
+	gx, err := gorgonia.ApplyOp(gradOp, grad)
+	if err != nil {
+		return nil, Errorf(o, "gradient: %v", err)
+	}
+	return gorgonia.Nodes{gx}, nil
+}
+
+// DoDiffBy is SymDiffBy's DoDiff: it adds gradOp of the output's gradient to
+// the gradient LispMachine keeps for input.
+func DoDiffBy(o fmt.Stringer, gradOp gorgonia.Op, input, output *gorgonia.Node) error {
+	g, err := OutputGrad(o, output)
+	if err != nil {
+		return err
+	}
+	return AddGradient(input, gradOp, g)
+}
