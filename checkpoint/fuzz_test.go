@@ -251,3 +251,18 @@ func readNPZErr(path string) error {
 	_, err := ReadNPZ(path)
 	return err
 }
+
+// FuzzJSONObjectWith: the recogniser CheckFilePath runs on whatever file an
+// output flag names never panics, and takes nothing that does not start, past
+// white space, with a JSON object.
+func FuzzJSONObjectWith(f *testing.F) {
+	for _, seed := range []string{`{"ablate": ""}`, `{"config": {}}`, `root:x:0:0`, `{`, `[1]`, `{"ablate"`, "", `{"a":1,"ablate":2}`} {
+		f.Add([]byte(seed))
+	}
+	ours := JSONObjectWith("ablate")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if ours(data) && !bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")) {
+			t.Fatalf("%q taken for a JSON object", data)
+		}
+	})
+}
