@@ -273,3 +273,34 @@ func BytesPerCall(f func()) int64 {
 func Prefixed(msg, pkg string) bool {
 	return strings.HasPrefix(msg, pkg+": ") && strings.Count(msg, pkg+": ") == 1
 }
+
+// BackwardNeverReads differentiates cost with respect to wrt and fails if a
+// node that gorgonia.Grad adds has x as a child: x can then be freed after the
+// forward pass. It also fails when Grad adds fewer than two nodes.
+func BackwardNeverReads(t testing.TB, cost, x *gorgonia.Node, wrt ...*gorgonia.Node) {
+	t.Helper()
+	g := cost.Graph()
+	forward := map[int64]bool{}
+	for _, n := range g.AllNodes() {
+		forward[n.ID()] = true
+	}
+	if _, err := gorgonia.Grad(cost, wrt...); err != nil {
+		t.Fatal(err)
+	}
+	backward := 0
+	for _, n := range g.AllNodes() {
+		if forward[n.ID()] {
+			continue
+		}
+		backward++
+		children := g.From(n.ID())
+		for children.Next() {
+			if children.Node().ID() == x.ID() {
+				t.Errorf("gradient node %v (%v) reads %s", n.Name(), n.Op(), x.Name())
+			}
+		}
+	}
+	if backward < 2 {
+		t.Fatalf("only %d gradient nodes found", backward)
+	}
+}
