@@ -50,7 +50,7 @@ type wrapped struct {
 	cause   error
 }
 
-func (w *wrapped) Error() string { return w.context + ": " + Unprefixed(w.cause.Error()) }
+func (w *wrapped) Error() string { return w.context + ": " + unprefixed(w.cause.Error()) }
 func (w *wrapped) Cause() error  { return w.cause }
 func (w *wrapped) Unwrap() error { return w.cause }
 
@@ -62,9 +62,9 @@ func (w *wrapped) Format(s fmt.State, verb rune) {
 	io.WriteString(s, w.Error())
 }
 
-// Unprefixed is msg without the package prefixes ("layers: ", "op: ", ...)
+// unprefixed is msg without the package prefixes ("layers: ", "op: ", ...)
 // that start it.
-func Unprefixed(msg string) string {
+func unprefixed(msg string) string {
 	for {
 		p, rest, ok := strings.Cut(msg, ": ")
 		if !ok || !isPrefix(p) {

@@ -37,7 +37,7 @@ func Run(k Kernel, prealloc gorgonia.Value, vs []gorgonia.Value) (gorgonia.Value
 	var out *tensor.Dense
 	if prealloc == nil {
 		out = Zeros(dt, shape...)
-	} else if out, err = CheckPrealloc(prealloc, dt, shape...); err != nil {
+	} else if out, err = checkPrealloc(prealloc, dt, shape...); err != nil {
 		return nil, Errorf(k, "%v", err)
 	}
 	if err := k.Compute(out, in); err != nil {

@@ -83,8 +83,8 @@ func Zeros(dt tensor.Dtype, shape ...int) *tensor.Dense {
 	return tensor.New(tensor.Of(dt), tensor.WithShape(shape...))
 }
 
-// CheckPrealloc checks that a buffer handed to UsePreallocDo fits the result.
-func CheckPrealloc(prealloc gorgonia.Value, dt tensor.Dtype, shape ...int) (*tensor.Dense, error) {
+// checkPrealloc checks that a buffer handed to UsePreallocDo fits the result.
+func checkPrealloc(prealloc gorgonia.Value, dt tensor.Dtype, shape ...int) (*tensor.Dense, error) {
 	d, ok := prealloc.(*tensor.Dense)
 	if !ok {
 		return nil, errors.Errorf("preallocated value is a %T, expected *tensor.Dense", prealloc)
